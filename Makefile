@@ -1,0 +1,37 @@
+# make run   — install missing Debian packages, build, run the example
+# make test  — install missing Debian packages, build, run every test (ctest)
+# Variables: BUILD (build dir), JOBS (parallel jobs), CMAKE_ARGS (e.g. -DMINIDL_CUDA=OFF)
+
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_ARGS ?=
+PACKAGES := cmake g++ make libopenblas-dev doctest-dev libstb-dev zlib1g-dev nlohmann-json3-dev \
+            libcli11-dev dataset-fashion-mnist
+
+.PHONY: all deps configure build run test clean
+
+all: build
+
+# apt-get only for what is missing; sudo only when not root.
+deps:
+	@missing=$$(for p in $(PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing missing Debian packages:" $$missing; \
+	  sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $$missing; \
+	fi
+
+configure: deps
+	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	$(BUILD)/bin/hello
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,109 @@
+// The backward engine: walks the graph from a tensor back to the leaves.
+//
+// 1. Count, for every node reachable from the root, how many edges point at it.
+// 2. Start with the root's gradient; run a node once every node that feeds it a gradient
+//    has run (Kahn's algorithm on the reversed graph = reverse topological order).
+// 3. A node's input gradients are summed into the node that produced that input, or, for a
+//    leaf, into its .grad() — that is how a tensor used twice (x * x + x) gets both terms.
+#include <unordered_map>
+
+#include "../core/factory.h"
+#include "../core/kernels.h"
+#include "variable.h"
+
+namespace minidl {
+namespace {
+
+Tensor accumulate(const Tensor& sum, const Tensor& g) {
+  return sum.defined() ? kernels::binary(kernels::BinaryOp::Add, sum, g) : g;
+}
+
+void accumulate_leaf(AutogradMeta& leaf, const Tensor& g) {
+  // The first gradient is copied: g may be shared with other inputs' gradients (add's backward
+  // passes one tensor to both sides), and .grad() must own its storage.
+  leaf.grad = leaf.grad.defined() ? kernels::binary(kernels::BinaryOp::Add, leaf.grad, g) : kernels::copy(g);
+}
+
+std::unordered_map<Node*, int> count_dependencies(Node* root) {
+  std::unordered_map<Node*, int> deps{{root, 0}};
+  std::vector<Node*> stack{root};
+  while (!stack.empty()) {
+    Node* node = stack.back();
+    stack.pop_back();
+    for (const auto& meta : node->inputs) {
+      if (!meta || !meta->grad_fn) continue;
+      Node* child = meta->grad_fn.get();
+      if (deps[child]++ == 0) stack.push_back(child);
+    }
+  }
+  return deps;
+}
+
+Grads run_node(Node& node, const Tensor& grad, bool retain_graph) {
+  MINIDL_CHECK(node.backward, "backward: ", node.name,
+               " has already been run and its saved tensors freed; call backward(grad, /*retain_graph=*/true) "
+               "the first time to go through the graph twice");
+  Grads grads = node.backward(grad, node.needs);
+  if (!retain_graph) node.backward = nullptr;
+  MINIDL_CHECK(grads.size() == node.inputs.size(), "backward: ", node.name, " returned ", grads.size(),
+               " gradients for ", node.inputs.size(), " inputs");
+  for (size_t i = 0; i < grads.size(); ++i) {
+    if (!node.needs[i] || !grads[i].defined()) continue;
+    MINIDL_CHECK(grads[i].shape() == node.input_shapes[i], "backward: ", node.name, " returned a gradient of shape ",
+                 to_string(grads[i].shape()), " for input ", i, " of shape ", to_string(node.input_shapes[i]));
+  }
+  return grads;
+}
+
+}  // namespace
+
+void Tensor::backward(const Tensor& grad, bool retain_graph) const {
+  MINIDL_CHECK(requires_grad(), "backward: this tensor does not require grad (no input of the ops that made it "
+               "had requires_grad_(), or it was computed under NoGradGuard)");
+  Tensor root_grad = grad;
+  if (!root_grad.defined()) {
+    MINIDL_CHECK(numel() == 1, "backward: a gradient can be implied only for a one-element output, found shape ",
+                 to_string(shape()), "; pass backward(grad)");
+    root_grad = ones_like(*this);
+  }
+  MINIDL_CHECK(root_grad.shape() == shape() && root_grad.dtype() == dtype(), "backward: expected grad of shape ",
+               to_string(shape()), " and dtype ", dtype(), ", found ", to_string(root_grad.shape()), " and ",
+               root_grad.dtype());
+
+  NoGradGuard no_grad;  // backward functions build no graph of their own
+  const auto& meta = autograd_meta();
+  if (!meta->grad_fn) {
+    accumulate_leaf(*meta, root_grad);
+    return;
+  }
+
+  Node* root = meta->grad_fn.get();
+  std::unordered_map<Node*, int> deps = count_dependencies(root);
+  std::unordered_map<Node*, Tensor> pending{{root, root_grad}};
+  std::vector<Node*> ready{root};
+  while (!ready.empty()) {
+    Node* node = ready.back();
+    ready.pop_back();
+    auto it = pending.find(node);
+    Grads grads;
+    // A node that received no gradient (all paths to it were cut) still releases its inputs.
+    if (it != pending.end()) {
+      grads = run_node(*node, it->second, retain_graph);
+      pending.erase(it);
+    }
+    for (size_t i = 0; i < node->inputs.size(); ++i) {
+      AutogradMeta* in = node->inputs[i].get();
+      if (!in) continue;
+      const bool has_grad = i < grads.size() && grads[i].defined();
+      if (!in->grad_fn) {
+        if (has_grad) accumulate_leaf(*in, grads[i]);
+        continue;
+      }
+      Node* child = in->grad_fn.get();
+      if (has_grad) pending[child] = accumulate(pending[child], grads[i]);
+      if (--deps[child] == 0) ready.push_back(child);
+    }
+  }
+}
+
+}  // namespace minidl

@@ -1,0 +1,56 @@
+// The differentiable ops: each runs a forward kernel from core/kernels.h and records a
+// node whose backward computes the input gradients. Float32 and float64, on any device
+// that has the kernels.
+#pragma once
+
+#include <vector>
+
+#include "variable.h"
+
+namespace minidl {
+
+// ---- elementwise, with NumPy broadcasting ----
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor neg(const Tensor& x);
+/// max(x, 0); the gradient at exactly 0 is 0, as in PyTorch.
+Tensor relu(const Tensor& x);
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor sqrt(const Tensor& x);
+/// x ^ exponent, elementwise, for a scalar exponent.
+Tensor pow(const Tensor& x, double exponent);
+
+Tensor operator+(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& a, const Tensor& b);
+Tensor operator*(const Tensor& a, const Tensor& b);
+Tensor operator/(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& x);
+/// With a number: the number becomes a scalar tensor of the tensor's dtype.
+Tensor operator+(const Tensor& a, double b);
+Tensor operator+(double a, const Tensor& b);
+Tensor operator-(const Tensor& a, double b);
+Tensor operator-(double a, const Tensor& b);
+Tensor operator*(const Tensor& a, double b);
+Tensor operator*(double a, const Tensor& b);
+Tensor operator/(const Tensor& a, double b);
+Tensor operator/(double a, const Tensor& b);
+
+// ---- reductions: over `dims` (negative counts from the end), all dims when none given ----
+Tensor sum(const Tensor& x);
+Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false);
+Tensor mean(const Tensor& x);
+Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false);
+/// Maximum (torch.amax); where several elements tie, the gradient is shared equally.
+Tensor max(const Tensor& x);
+Tensor max(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false);
+
+// ---- matrices ----
+/// [M, K] · [K, N] -> [M, N] (2-D only; OpenBLAS on the CPU).
+Tensor matmul(const Tensor& a, const Tensor& b);
+/// [M, N] -> [N, M] (a copy, since minidl tensors are contiguous).
+Tensor transpose(const Tensor& x);
+
+}  // namespace minidl

@@ -1,0 +1,24 @@
+// The differentiable methods declared on Tensor in core/tensor.h: reshape, clone, to(dtype).
+#include "../../core/kernels.h"
+#include "../ops.h"
+
+namespace minidl {
+
+Tensor Tensor::reshape(const Shape& shape) const {
+  return record("ReshapeBackward", kernels::reshape(*this, shape), {*this},
+                [in = this->shape()](const Tensor& g, const Needs&) -> Grads { return {kernels::reshape(g, in)}; });
+}
+
+Tensor Tensor::clone() const {
+  return record("CloneBackward", kernels::copy(*this), {*this},
+                [](const Tensor& g, const Needs&) -> Grads { return {g}; });
+}
+
+Tensor Tensor::to(DType target) const {
+  if (target == dtype()) return *this;
+  if (!is_floating(target)) return kernels::cast(*this, target);  // integers carry no gradient
+  return record("ToBackward", kernels::cast(*this, target), {*this},
+                [source = dtype()](const Tensor& g, const Needs&) -> Grads { return {kernels::cast(g, source)}; });
+}
+
+}  // namespace minidl

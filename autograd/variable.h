@@ -1,0 +1,70 @@
+// The autograd state of a tensor and the graph node that produced it.
+//
+// Define-by-run: every differentiable op whose input requires grad records a Node on its
+// output. A Node holds what its backward needs (saved tensors, captured in `backward`) and
+// edges to its inputs' AutogradMeta, so the graph is walked from the loss back to the leaves.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../core/tensor.h"
+
+namespace minidl {
+
+struct Node;
+
+struct AutogradMeta {
+  bool requires_grad = false;
+  Tensor grad;                    // accumulated by backward() on leaves
+  std::shared_ptr<Node> grad_fn;  // the op that produced this tensor; null on leaves
+};
+
+/// Gradients of the loss with respect to an op's inputs, one per input (undefined = none).
+using Grads = std::vector<Tensor>;
+/// needs[i] is false when input i needs no gradient, so the backward may skip computing it.
+using Needs = std::vector<bool>;
+/// Given dL/d(output), returns dL/d(input i) for each input.
+using BackwardFn = std::function<Grads(const Tensor& grad_output, const Needs& needs)>;
+
+struct Node {
+  std::string name;                                   // "MulBackward"
+  std::vector<std::shared_ptr<AutogradMeta>> inputs;  // null where the input needs no grad
+  std::vector<Shape> input_shapes;                    // to check what backward returns
+  Needs needs;
+  BackwardFn backward;  // cleared after it ran, which frees the saved tensors
+
+  Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  /// Frees the graph above this node iteratively: a chain of 100k ops must not recurse 100k deep.
+  ~Node();
+};
+
+/// Attaches a node to `out` when grad mode is on and some input requires grad; returns out.
+/// Ops call it right after their forward kernel:
+///   return record("ExpBackward", out, {x}, [y = out.detach()](const Tensor& g, const Needs&) {...});
+Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, BackwardFn backward);
+
+/// Is gradient recording on in this thread (it is by default)?
+bool is_grad_enabled();
+
+/// Turns gradient recording off in this thread while in scope (inference, optimizer steps).
+///   { NoGradGuard no_grad; auto y = model(x); }
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+/// Drops the gradients of all `tensors` (grad() becomes undefined).
+void zero_grad(std::vector<Tensor>& tensors);
+
+}  // namespace minidl

@@ -1,0 +1,40 @@
+// minidl::Error — the one exception type for bad input, with messages that say where
+// (op or file), what was expected and what was found.
+#pragma once
+
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace minidl {
+
+/// Raised for every user error: shape, dtype and device mismatches, malformed files.
+/// Example: `catch (const minidl::Error& e) { std::cerr << e.what(); }`
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+namespace detail {
+
+template <typename... Parts>
+std::string concat(const Parts&... parts) {
+  std::ostringstream os;
+  (os << ... << parts);
+  return os.str();
+}
+
+/// Throws minidl::Error with `message`; the macro below adds where it was raised.
+[[noreturn]] void fail(const char* file, int line, const std::string& message);
+
+}  // namespace detail
+}  // namespace minidl
+
+/// MINIDL_CHECK(cond, "op: expected ", a, ", found ", b) throws minidl::Error unless cond.
+#define MINIDL_CHECK(cond, ...)                                                   \
+  do {                                                                            \
+    if (!(cond)) ::minidl::detail::fail(__FILE__, __LINE__, ::minidl::detail::concat(__VA_ARGS__)); \
+  } while (0)
+
+/// MINIDL_FAIL("op: ...") throws unconditionally.
+#define MINIDL_FAIL(...) ::minidl::detail::fail(__FILE__, __LINE__, ::minidl::detail::concat(__VA_ARGS__))

@@ -1,0 +1,210 @@
+// Argument checks for every raw kernel, in one place, then dispatch by device.
+#include "kernels.h"
+
+#include <algorithm>
+
+#include "cpu/cpu.h"
+#include "factory.h"
+
+namespace minidl::kernels {
+namespace {
+
+const char* name(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::Add: return "add";
+    case BinaryOp::Sub: return "sub";
+    case BinaryOp::Mul: return "mul";
+    case BinaryOp::Div: return "div";
+    case BinaryOp::Eq: return "eq";
+    case BinaryOp::ReluGrad: return "relu_backward";
+  }
+  return "binary";
+}
+
+const char* name(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::Neg: return "neg";
+    case UnaryOp::Relu: return "relu";
+    case UnaryOp::Exp: return "exp";
+    case UnaryOp::Log: return "log";
+    case UnaryOp::Sqrt: return "sqrt";
+  }
+  return "unary";
+}
+
+void check_defined(const Tensor& x, const char* op) {
+  MINIDL_CHECK(x.defined(), op, ": expected a defined tensor, found an undefined one");
+}
+
+// Every kernel below runs on the CPU until the CUDA backend registers its own.
+void check_cpu(const Tensor& x, const char* op) {
+  MINIDL_CHECK(x.device().is_cpu(), op, ": no kernel for device ", x.device(), " in this build");
+}
+
+void check_float(const Tensor& x, const char* op) {
+  check_defined(x, op);
+  check_cpu(x, op);
+  MINIDL_CHECK(is_floating(x.dtype()), op, ": expected dtype float32 or float64, found ", x.dtype());
+}
+
+void check_same(const Tensor& a, const Tensor& b, const char* op) {
+  check_float(a, op);
+  check_float(b, op);
+  MINIDL_CHECK(a.device() == b.device(), op, ": expected both tensors on one device, found ", a.device(),
+               " and ", b.device());
+  MINIDL_CHECK(a.dtype() == b.dtype(), op, ": expected both tensors of one dtype, found ", a.dtype(),
+               " and ", b.dtype());
+}
+
+// Normalizes dims (negative = from the end) to a mask over x's dims; empty = all dims.
+std::vector<bool> reduced_mask(const Tensor& x, const std::vector<int64_t>& dims, const char* op) {
+  std::vector<bool> mask(x.dim(), dims.empty());
+  for (int64_t d : dims) {
+    const int64_t w = wrap_dim(d, x.dim(), op);
+    MINIDL_CHECK(!mask[w], op, ": dim ", d, " appears more than once in the reduced dims");
+    mask[w] = true;
+  }
+  return mask;
+}
+
+Tensor reduce(cpu::Reduction how, const Tensor& x, const std::vector<int64_t>& dims, bool keepdim,
+              const char* op) {
+  check_float(x, op);
+  const std::vector<bool> mask = reduced_mask(x, dims, op);
+  Shape kept = x.shape(), squeezed;
+  for (int64_t d = 0; d < x.dim(); ++d) {
+    if (mask[d]) {
+      MINIDL_CHECK(how == cpu::Reduction::Sum || x.shape()[d] > 0, op, ": cannot reduce over dim ", d,
+                   " of size 0 in shape ", to_string(x.shape()));
+      kept[d] = 1;
+    } else {
+      squeezed.push_back(x.shape()[d]);
+    }
+  }
+  Tensor out = Tensor::empty(kept, x.dtype(), x.device());
+  cpu::reduce(how, x, mask, out);
+  return keepdim ? out : reshape(out, squeezed);
+}
+
+}  // namespace
+
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
+  check_same(a, b, name(op));
+  Tensor out = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), name(op)), a.dtype(), a.device());
+  cpu::binary(op, a, b, out);
+  return out;
+}
+
+Tensor unary(UnaryOp op, const Tensor& x) {
+  check_float(x, name(op));
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+  cpu::unary(op, x, out);
+  return out;
+}
+
+Tensor pow(const Tensor& x, double exponent) {
+  check_float(x, "pow");
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+  cpu::pow(x, exponent, out);
+  return out;
+}
+
+Tensor scale(const Tensor& x, double s) {
+  check_float(x, "scale");
+  return binary(BinaryOp::Mul, x, scalar_tensor(s, x.dtype(), x.device()));
+}
+
+Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  return reduce(cpu::Reduction::Sum, x, dims, keepdim, "sum");
+}
+
+Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  const Tensor total = reduce(cpu::Reduction::Sum, x, dims, keepdim, "mean");
+  const int64_t count = total.numel() > 0 ? x.numel() / total.numel() : 0;
+  return scale(total, 1.0 / static_cast<double>(count));
+}
+
+Tensor max(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  return reduce(cpu::Reduction::Max, x, dims, keepdim, "max");
+}
+
+Tensor broadcast_to(const Tensor& x, const Shape& shape) {
+  check_float(x, "broadcast_to");
+  MINIDL_CHECK(broadcast_shapes(x.shape(), shape, "broadcast_to") == shape, "broadcast_to: shape ",
+               to_string(x.shape()), " cannot be broadcast to ", to_string(shape));
+  Tensor out = Tensor::empty(shape, x.dtype(), x.device());
+  cpu::broadcast_to(x, out);
+  return out;
+}
+
+Tensor sum_to(const Tensor& x, const Shape& shape) {
+  check_float(x, "sum_to");
+  MINIDL_CHECK(broadcast_shapes(shape, x.shape(), "sum_to") == x.shape(), "sum_to: shape ",
+               to_string(x.shape()), " is not a broadcast of ", to_string(shape));
+  if (x.shape() == shape) return x;
+  // Sum the leading dims that `shape` lacks and the dims where it has size 1.
+  const int64_t lead = x.dim() - static_cast<int64_t>(shape.size());
+  std::vector<int64_t> dims;
+  for (int64_t d = 0; d < x.dim(); ++d)
+    if (d < lead || (shape[d - lead] == 1 && x.shape()[d] != 1)) dims.push_back(d);
+  return reshape(sum(x, dims, /*keepdim=*/true), shape);
+}
+
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
+  check_same(a, b, "matmul");
+  MINIDL_CHECK(a.dim() == 2 && b.dim() == 2, "matmul: expected two 2-D tensors, found shapes ",
+               to_string(a.shape()), " and ", to_string(b.shape()));
+  const int64_t m = transpose_a ? a.size(1) : a.size(0), k = transpose_a ? a.size(0) : a.size(1);
+  const int64_t kb = transpose_b ? b.size(1) : b.size(0), n = transpose_b ? b.size(0) : b.size(1);
+  MINIDL_CHECK(k == kb, "matmul: inner sizes differ: ", to_string(a.shape()), (transpose_a ? "ᵀ" : ""),
+               " · ", to_string(b.shape()), (transpose_b ? "ᵀ" : ""), " (", k, " vs ", kb, ")");
+  Tensor out = Tensor::empty({m, n}, a.dtype(), a.device());
+  cpu::matmul(a, b, transpose_a, transpose_b, out);
+  return out;
+}
+
+Tensor transpose(const Tensor& x) {
+  check_float(x, "transpose");
+  MINIDL_CHECK(x.dim() == 2, "transpose: expected a 2-D tensor, found shape ", to_string(x.shape()));
+  Tensor out = Tensor::empty({x.size(1), x.size(0)}, x.dtype(), x.device());
+  cpu::transpose(x, out);
+  return out;
+}
+
+Tensor reshape(const Tensor& x, const Shape& shape) {
+  check_defined(x, "reshape");
+  Shape resolved = shape;
+  int64_t known = 1, infer = -1;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == -1) {
+      MINIDL_CHECK(infer < 0, "reshape: only one size may be -1, found ", to_string(shape));
+      infer = static_cast<int64_t>(i);
+    } else {
+      MINIDL_CHECK(shape[i] >= 0, "reshape: sizes must be >= 0 or -1, found ", to_string(shape));
+      known *= shape[i];
+    }
+  }
+  if (infer >= 0) {
+    MINIDL_CHECK(known != 0 && x.numel() % known == 0, "reshape: cannot reshape ", to_string(x.shape()),
+                 " (", x.numel(), " elements) to ", to_string(shape));
+    resolved[infer] = x.numel() / known;
+  }
+  MINIDL_CHECK(numel(resolved) == x.numel(), "reshape: cannot reshape ", to_string(x.shape()), " (",
+               x.numel(), " elements) to ", to_string(shape), " (", numel(resolved), " elements)");
+  return Tensor(x.storage(), x.storage_offset(), resolved, x.dtype());
+}
+
+Tensor copy(const Tensor& x) {
+  check_defined(x, "clone");
+  return cast(x, x.dtype());
+}
+
+Tensor cast(const Tensor& x, DType dtype) {
+  check_defined(x, "to");
+  check_cpu(x, "to");
+  Tensor out = Tensor::empty(x.shape(), dtype, x.device());
+  cpu::cast(x, out);
+  return out;
+}
+
+}  // namespace minidl::kernels

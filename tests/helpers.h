@@ -1,0 +1,40 @@
+// Shared test helpers: value comparison and error-message checks.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <vector>
+
+#include <minidl/minidl.h>
+
+/// Checks that `expr` throws minidl::Error whose message contains `text`.
+#define CHECK_ERROR(expr, text) CHECK_THROWS_WITH_AS(expr, doctest::Contains(std::string(text).c_str()), minidl::Error)
+
+namespace test {
+
+/// Every element of t equals the expected value within tol (absolute), and the shape matches.
+inline void check_values(const minidl::Tensor& t, const minidl::Shape& shape, const std::vector<double>& expected,
+                         double tol = 1e-6) {
+  REQUIRE(minidl::to_string(t.shape()) == minidl::to_string(shape));
+  const std::vector<double> got = t.to_vector<double>();
+  REQUIRE(got.size() == expected.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    INFO("element ", i, ": got ", got[i], ", expected ", expected[i]);
+    CHECK(std::abs(got[i] - expected[i]) <= tol);
+  }
+}
+
+/// max |a − b| / max |b|: the error relative to the reference tensor's largest magnitude.
+inline double max_rel_error(const minidl::Tensor& a, const minidl::Tensor& reference) {
+  REQUIRE(minidl::to_string(a.shape()) == minidl::to_string(reference.shape()));
+  const std::vector<double> x = a.to_vector<double>(), y = reference.to_vector<double>();
+  double diff = 0, scale = 1e-30;
+  for (size_t i = 0; i < x.size(); ++i) {
+    diff = std::max(diff, std::isnan(x[i]) ? INFINITY : std::abs(x[i] - y[i]));
+    scale = std::max(scale, std::abs(y[i]));
+  }
+  return diff / scale;
+}
+
+}  // namespace test

@@ -1,0 +1,68 @@
+// Elementwise ops: forward values computed by hand, broadcasting, and errors.
+#include <cmath>
+
+#include "helpers.h"
+
+using namespace minidl;
+
+TEST_CASE("add, sub, mul, div on same shapes and with scalars") {
+  Tensor a = from_vector<float>({1, 2, 3, 4}, {2, 2});
+  Tensor b = from_vector<float>({10, 20, 30, 40}, {2, 2});
+  test::check_values(a + b, {2, 2}, {11, 22, 33, 44});
+  test::check_values(b - a, {2, 2}, {9, 18, 27, 36});
+  test::check_values(a * b, {2, 2}, {10, 40, 90, 160});
+  test::check_values(b / a, {2, 2}, {10, 10, 10, 10});
+  test::check_values(a * 2.0, {2, 2}, {2, 4, 6, 8});
+  test::check_values(1.0 - a, {2, 2}, {0, -1, -2, -3});
+  test::check_values(a / 4.0, {2, 2}, {0.25, 0.5, 0.75, 1});
+  test::check_values(12.0 / a, {2, 2}, {12, 6, 4, 3});
+  test::check_values(a + scalar_tensor(0.5), {2, 2}, {1.5, 2.5, 3.5, 4.5});
+}
+
+TEST_CASE("broadcasting follows NumPy's rules") {
+  // per-channel NCHW: [2, 3, 1, 2] + [1, 3, 1, 1]
+  Tensor x = arange(12).reshape({2, 3, 1, 2});
+  Tensor c = from_vector<float>({100, 200, 300}, {1, 3, 1, 1});
+  test::check_values(x + c, {2, 3, 1, 2}, {100, 101, 202, 203, 304, 305, 106, 107, 208, 209, 310, 311});
+  // column [3, 1] times row [1, 4] gives an outer product
+  Tensor col = from_vector<float>({1, 2, 3}, {3, 1});
+  Tensor row = from_vector<float>({1, 10, 100, 1000}, {1, 4});
+  test::check_values(col * row, {3, 4}, {1, 10, 100, 1000, 2, 20, 200, 2000, 3, 30, 300, 3000});
+  // missing leading dims count as 1: [4] against [2, 1, 4]
+  Tensor v = from_vector<float>({1, 2, 3, 4});
+  test::check_values(zeros({2, 1, 4}) - v, {2, 1, 4}, {-1, -2, -3, -4, -1, -2, -3, -4});
+  // a scalar on the left
+  test::check_values(scalar_tensor(1) / from_vector<float>({2, 4}), {2}, {0.5, 0.25});
+  // size-0 dims broadcast too
+  CHECK(to_string((zeros({0, 3}) + zeros({3})).shape()) == "[0, 3]");
+}
+
+TEST_CASE("broadcasting on large tensors matches a plain loop (the OpenMP path)") {
+  Generator g(5);
+  Tensor x = randn({8, 16, 32, 32}, kFloat32, g);
+  Tensor s = randn({1, 16, 1, 1}, kFloat32, g);
+  Tensor y = x * s;
+  const std::vector<float> px = x.to_vector<float>(), ps = s.to_vector<float>(), py = y.to_vector<float>();
+  size_t bad = 0;
+  for (size_t i = 0; i < px.size(); ++i) bad += py[i] != px[i] * ps[(i / 1024) % 16];
+  CHECK(bad == 0);
+}
+
+TEST_CASE("unary ops") {
+  Tensor x = from_vector<double>({0.25, 1, 4});
+  test::check_values(-x, {3}, {-0.25, -1, -4});
+  test::check_values(exp(x), {3}, {std::exp(0.25), std::exp(1.0), std::exp(4.0)}, 1e-12);
+  test::check_values(log(x), {3}, {std::log(0.25), 0, std::log(4.0)}, 1e-12);
+  test::check_values(sqrt(x), {3}, {0.5, 1, 2}, 1e-12);
+  test::check_values(pow(x, 2.0), {3}, {0.0625, 1, 16}, 1e-12);
+  test::check_values(pow(x, -0.5), {3}, {2, 1, 0.5}, 1e-12);
+  test::check_values(relu(from_vector<float>({-2, 0, 3})), {3}, {0, 0, 3});
+}
+
+TEST_CASE("elementwise ops reject mismatched shapes, dtypes and non-float tensors") {
+  CHECK_ERROR(zeros({2, 3}) + zeros({4}), "add: shapes [2, 3] and [4] cannot be broadcast (dim 1: 3 vs 4)");
+  CHECK_ERROR(zeros({2, 3}) * zeros({3, 3}), "mul: shapes [2, 3] and [3, 3] cannot be broadcast");
+  CHECK_ERROR(zeros({2}) - zeros({2}, kFloat64), "sub: expected both tensors of one dtype, found float32 and float64");
+  CHECK_ERROR(exp(from_vector<int64_t>({1})), "exp: expected dtype float32 or float64, found int64");
+  CHECK_ERROR(zeros({2}) / Tensor(), "div: expected a defined tensor");
+}

@@ -1,0 +1,42 @@
+// Reductions: sum, mean, max over dims, keepdim, and errors.
+#include "helpers.h"
+
+using namespace minidl;
+
+TEST_CASE("sum and mean over all dims and over given dims") {
+  Tensor x = arange(24).reshape({2, 3, 4});
+  test::check_values(sum(x), {}, {276});
+  test::check_values(mean(x), {}, {11.5});
+  test::check_values(sum(x, {0}), {3, 4}, {12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34});
+  test::check_values(sum(x, {-1}), {2, 3}, {6, 22, 38, 54, 70, 86});
+  test::check_values(sum(x, {1}, true), {2, 1, 4}, {12, 15, 18, 21, 48, 51, 54, 57});
+  test::check_values(sum(x, {0, 2}), {3}, {60, 92, 124});
+  test::check_values(mean(x, {0, 2}, true), {1, 3, 1}, {7.5, 11.5, 15.5});
+  // the BatchNorm pattern: per channel of NCHW
+  Tensor y = ones({2, 3, 2, 2});
+  test::check_values(sum(y, {0, 2, 3}), {3}, {8, 8, 8});
+  test::check_values(sum(zeros({0, 3}), {0}), {3}, {0, 0, 0});
+}
+
+TEST_CASE("float32 sums of many elements keep their precision") {
+  Tensor x = full({1 << 22}, 0.1);  // 4M elements
+  CHECK(sum(x).item<double>() == doctest::Approx(0.1f * (1 << 22)).epsilon(1e-6));
+  Tensor y = full({64, 1 << 16}, 0.1);
+  test::check_values(sum(y, {1}), {64}, std::vector<double>(64, 0.1f * (1 << 16)), 1e-2);
+}
+
+TEST_CASE("max over all dims and over given dims") {
+  Tensor x = from_vector<float>({3, -1, 7, 2, 9, -5}, {2, 3});
+  test::check_values(max(x), {}, {9});
+  test::check_values(max(x, {0}), {3}, {3, 9, 7});
+  test::check_values(max(x, {1}, true), {2, 1}, {7, 9});
+  test::check_values(max(-full({3}, 1e30)), {}, {-1e30}, 1e24);
+}
+
+TEST_CASE("reductions reject bad dims") {
+  Tensor x = zeros({2, 3});
+  CHECK_ERROR(sum(x, {2}), "sum: dim 2 is out of range for a tensor of rank 2 (expected -2 <= dim < 2)");
+  CHECK_ERROR(sum(x, {1, -1}), "sum: dim -1 appears more than once");
+  CHECK_ERROR(max(zeros({0, 3}), {0}), "max: cannot reduce over dim 0 of size 0 in shape [0, 3]");
+  CHECK_ERROR(mean(x, {5}), "mean: dim 5 is out of range");
+}
