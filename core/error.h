@@ -12,7 +12,14 @@ namespace minidl {
 /// Example: `catch (const minidl::Error& e) { std::cerr << e.what(); }`
 class Error : public std::runtime_error {
  public:
-  explicit Error(const std::string& message) : std::runtime_error(message) {}
+  explicit Error(const std::string& message, bool names_module = false)
+      : std::runtime_error(message), names_module_(names_module) {}
+  /// True once a Module has put its type and dotted name in front of the message, so that
+  /// only the innermost module names itself ("Conv2d 'layer1.0.conv1': conv2d: ...").
+  bool names_module() const { return names_module_; }
+
+ private:
+  bool names_module_ = false;
 };
 
 namespace detail {

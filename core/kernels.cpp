@@ -88,6 +88,16 @@ Tensor reduce(cpu::Reduction how, const Tensor& x, const std::vector<int64_t>& d
 
 }  // namespace
 
+void copy_(Tensor& dst, const Tensor& src) {
+  check_defined(dst, "copy_");
+  check_defined(src, "copy_");
+  check_cpu(dst, "copy_");
+  check_cpu(src, "copy_");
+  MINIDL_CHECK(dst.numel() == src.numel(), "copy_: cannot copy ", src.numel(), " elements ", to_string(src.shape()),
+               " into ", dst.numel(), " elements ", to_string(dst.shape()));
+  cpu::cast(src, dst);
+}
+
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   check_same(a, b, name(op));
   Tensor out = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), name(op)), a.dtype(), a.device());
@@ -205,6 +215,105 @@ Tensor cast(const Tensor& x, DType dtype) {
   Tensor out = Tensor::empty(x.shape(), dtype, x.device());
   cpu::cast(x, out);
   return out;
+}
+
+// ---- neural-network kernels: arguments were checked by the calling op; pick the device ----
+
+Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Window2d& win) {
+  check_cpu(x, "conv2d");
+  return cpu::conv2d_forward(x, w, bias, win);
+}
+
+Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const Window2d& win, bool need_dx,
+                            bool need_dw, bool need_dbias) {
+  check_cpu(x, "conv2d_backward");
+  return cpu::conv2d_backward(dy, x, w, win, need_dx, need_dw, need_dbias);
+}
+
+NormForward group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups, double eps) {
+  check_cpu(x, "group_norm");
+  return cpu::group_norm_forward(x, weight, bias, groups, eps);
+}
+
+NormGrads group_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
+                              const Tensor& weight, int64_t groups, bool need_dx, bool need_dparams) {
+  check_cpu(x, "group_norm_backward");
+  return cpu::group_norm_backward(dy, x, mean, rstd, weight, groups, need_dx, need_dparams);
+}
+
+NormForward batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
+                               Tensor& running_var, bool training, double momentum, double eps) {
+  check_cpu(x, "batch_norm");
+  return cpu::batch_norm_forward(x, weight, bias, running_mean, running_var, training, momentum, eps);
+}
+
+NormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
+                              const Tensor& weight, bool training, bool need_dx, bool need_dparams) {
+  check_cpu(x, "batch_norm_backward");
+  return cpu::batch_norm_backward(dy, x, mean, rstd, weight, training, need_dx, need_dparams);
+}
+
+MaxPoolForward max_pool2d_forward(const Tensor& x, const Window2d& win) {
+  check_cpu(x, "max_pool2d");
+  return cpu::max_pool2d_forward(x, win);
+}
+
+Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape) {
+  check_cpu(dy, "max_pool2d_backward");
+  return cpu::max_pool2d_backward(dy, indices, x_shape);
+}
+
+Tensor avg_pool2d_forward(const Tensor& x, const Window2d& win) {
+  check_cpu(x, "avg_pool2d");
+  return cpu::avg_pool2d_forward(x, win);
+}
+
+Tensor avg_pool2d_backward(const Tensor& dy, const Shape& x_shape, const Window2d& win) {
+  check_cpu(dy, "avg_pool2d_backward");
+  return cpu::avg_pool2d_backward(dy, x_shape, win);
+}
+
+Tensor adaptive_avg_pool2d_forward(const Tensor& x, int64_t out_h, int64_t out_w) {
+  check_cpu(x, "adaptive_avg_pool2d");
+  return cpu::adaptive_avg_pool2d_forward(x, out_h, out_w);
+}
+
+Tensor adaptive_avg_pool2d_backward(const Tensor& dy, const Shape& x_shape) {
+  check_cpu(dy, "adaptive_avg_pool2d_backward");
+  return cpu::adaptive_avg_pool2d_backward(dy, x_shape);
+}
+
+Tensor log_softmax_forward(const Tensor& x) {
+  check_cpu(x, "log_softmax");
+  return cpu::log_softmax_forward(x);
+}
+
+Tensor log_softmax_backward(const Tensor& dy, const Tensor& y) {
+  check_cpu(dy, "log_softmax_backward");
+  return cpu::log_softmax_backward(dy, y);
+}
+
+CrossEntropyForward cross_entropy_forward(const Tensor& logits, const Tensor& labels, double label_smoothing) {
+  check_cpu(logits, "cross_entropy");
+  return cpu::cross_entropy_forward(logits, labels, label_smoothing);
+}
+
+Tensor cross_entropy_backward(const Tensor& dloss, const Tensor& log_probs, const Tensor& labels,
+                              double label_smoothing) {
+  check_cpu(log_probs, "cross_entropy_backward");
+  return cpu::cross_entropy_backward(dloss, log_probs, labels, label_smoothing);
+}
+
+void sgd_step(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, double lr, double momentum,
+              double dampening, double weight_decay, bool nesterov, bool first_step) {
+  check_cpu(param, "sgd_step");
+  cpu::sgd_step(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, first_step);
+}
+
+void adam_step(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq, int64_t step, double lr,
+               double beta1, double beta2, double eps, double weight_decay, bool decoupled) {
+  check_cpu(param, "adam_step");
+  cpu::adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay, decoupled);
 }
 
 }  // namespace minidl::kernels

@@ -20,6 +20,15 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   return Tensor(std::make_shared<Storage>(nbytes, device), 0, shape, dtype);
 }
 
+void Tensor::set_data(const Tensor& other) {
+  TensorImpl& me = impl();
+  const TensorImpl& src = other.impl();
+  me.storage = src.storage;
+  me.offset = src.offset;
+  me.shape = src.shape;
+  me.dtype = src.dtype;
+}
+
 TensorImpl& Tensor::impl() const {
   MINIDL_CHECK(impl_ != nullptr, "Tensor: this tensor is undefined (default-constructed)");
   return *impl_;

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <memory>
 #include <ostream>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "dtype.h"
@@ -61,6 +63,10 @@ class Tensor {
 
   const std::shared_ptr<Storage>& storage() const { return impl().storage; }
   int64_t storage_offset() const { return impl().offset; }
+  /// Makes this tensor (and every handle to it) hold `other`'s storage, shape and dtype,
+  /// keeping its autograd state: how a Module converts its parameters in place (PyTorch's
+  /// `param.data = ...`).
+  void set_data(const Tensor& other);
   /// True when both handles point to the same tensor (not merely equal values).
   bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
 
@@ -101,6 +107,9 @@ class Tensor {
   void check_dtype(DType expected, const char* what) const;
   std::shared_ptr<TensorImpl> impl_;
 };
+
+/// Tensors by name, in a fixed order: a state dict, a module's named parameters, a checkpoint.
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
 /// Prints like PyTorch: tensor([[1.0000, 2.0000], [3.0000, 4.0000]], dtype=float64).
 std::ostream& operator<<(std::ostream& os, const Tensor& tensor);

@@ -1,6 +1,6 @@
 // The differentiable methods declared on Tensor in core/tensor.h: reshape, clone, to(dtype).
 #include "../../core/kernels.h"
-#include "../ops.h"
+#include "../functional.h"
 
 namespace minidl {
 
@@ -19,6 +19,14 @@ Tensor Tensor::to(DType target) const {
   if (!is_floating(target)) return kernels::cast(*this, target);  // integers carry no gradient
   return record("ToBackward", kernels::cast(*this, target), {*this},
                 [source = dtype()](const Tensor& g, const Needs&) -> Grads { return {kernels::cast(g, source)}; });
+}
+
+Tensor flatten(const Tensor& x, int64_t start_dim) {
+  MINIDL_CHECK(x.defined(), "flatten: expected a defined tensor");
+  const int64_t start = std::min(wrap_dim(start_dim, std::max<int64_t>(x.dim(), 1), "flatten"), x.dim());
+  Shape shape(x.shape().begin(), x.shape().begin() + start);
+  shape.push_back(numel(Shape(x.shape().begin() + start, x.shape().end())));
+  return x.reshape(shape);
 }
 
 }  // namespace minidl

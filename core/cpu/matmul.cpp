@@ -1,31 +1,59 @@
 // Matrix product through OpenBLAS gemm, and the 2-D transpose.
-#include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cstring>
+#include <mutex>
 
+#include "blas.h"
 #include "cpu.h"
 
 namespace minidl::cpu {
 
+void use_single_threaded_blas() {
+  static std::once_flag once;
+  std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+
+template <typename T>
+void parallel_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
+                   int64_t ldb, T beta, T* c, int64_t ldc) {
+  // Inside another parallel region (a batch split), each thread runs its GEMM alone.
+  const int threads = (m * n * k > (1 << 18) && !omp_in_parallel()) ? omp_get_max_threads() : 1;
+  const bool split_rows = m >= n;
+  const int64_t extent = split_rows ? m : n;
+#pragma omp parallel num_threads(threads)
+  {
+    const int64_t parts = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t begin = extent * t / parts, end = extent * (t + 1) / parts;
+    if (end > begin) {
+      if (split_rows) {  // rows of op(A) and of C
+        gemm(ta, tb, end - begin, n, k, alpha, ta ? a + begin : a + begin * lda, lda, b, ldb, beta, c + begin * ldc, ldc);
+      } else {  // columns of op(B) and of C
+        gemm(ta, tb, m, end - begin, k, alpha, a, lda, tb ? b + begin * ldb : b + begin, ldb, beta, c + begin, ldc);
+      }
+    }
+  }
+}
+
+template void parallel_gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
+                                   int64_t, float, float*, int64_t);
+template void parallel_gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t,
+                                    const double*, int64_t, double, double*, int64_t);
+
 // out[M, N] = op(a) · op(b); a is [M, K] (or [K, M] transposed), b is [K, N] (or [N, K]).
 void matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b, Tensor& out) {
-  const int m = static_cast<int>(out.size(0)), n = static_cast<int>(out.size(1));
-  const int k = static_cast<int>(transpose_a ? a.size(0) : a.size(1));
-  const int lda = static_cast<int>(a.size(1)), ldb = static_cast<int>(b.size(1));
+  const int64_t m = out.size(0), n = out.size(1), k = transpose_a ? a.size(0) : a.size(1);
   if (out.numel() == 0) return;
   if (k == 0) {  // an empty sum; BLAS rejects leading dimensions of 0
     std::memset(out.raw_data(), 0, out.nbytes());
     return;
   }
-  const auto ta = transpose_a ? CblasTrans : CblasNoTrans, tb = transpose_b ? CblasTrans : CblasNoTrans;
-  if (out.dtype() == kFloat64) {
-    cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1.0, a.data<double>(), lda, b.data<double>(), ldb, 0.0,
-                out.data<double>(), n);
-  } else {
-    cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, a.data<float>(), lda, b.data<float>(), ldb, 0.0f,
-                out.data<float>(), n);
-  }
+  dispatch_floating(out.dtype(), "matmul", [&](auto v) {
+    using T = decltype(v);
+    parallel_gemm<T>(transpose_a, transpose_b, m, n, k, T(1), a.data<T>(), a.size(1), b.data<T>(), b.size(1), T(0),
+                     out.data<T>(), n);
+  });
 }
 
 void transpose(const Tensor& x, Tensor& out) {

@@ -1,0 +1,45 @@
+// The differentiable neural-network ops (PyTorch's torch.nn.functional): each checks its
+// arguments, runs a forward kernel and records a node whose backward runs the matching
+// backward kernel. Layers (layers/) are thin Modules around these.
+// Dims: N batch, C channels, H W input size, K output channels, R S kernel size.
+#pragma once
+
+#include "ops.h"
+
+namespace minidl {
+
+/// y[N, K, P, Q] = x[N, C, H, W] ⋆ weight[K, C, R, S] + bias[K]; bias may be undefined.
+/// Square stride and zero padding, as in torch.nn.functional.conv2d(x, w, b, stride, padding).
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), int64_t stride = 1,
+              int64_t padding = 0);
+
+/// y[*, out] = x[*, in] · weight[out, in]ᵀ + bias[out]; bias may be undefined.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
+
+/// GroupNorm over x[N, C, *]: mean and biased variance per (sample, group of C/G channels),
+/// then y = x̂·weight[c] + bias[c] (weight, bias [C] or undefined).
+Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight = Tensor(), const Tensor& bias = Tensor(),
+                  double eps = 1e-5);
+
+/// BatchNorm over x[N, C, *]. With `training`, normalizes with the batch's mean and biased
+/// variance and, when running_mean/var are defined, updates them in place (momentum, unbiased
+/// variance); otherwise normalizes with running_mean/var.
+Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, const Tensor& weight = Tensor(),
+                  const Tensor& bias = Tensor(), bool training = false, double momentum = 0.1, double eps = 1e-5);
+
+/// Max over kernel×kernel windows (stride defaults to kernel; padding counts as -inf).
+Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride = 0, int64_t padding = 0);
+/// Mean over kernel×kernel windows (stride defaults to kernel; zero padding counts in the mean).
+Tensor avg_pool2d(const Tensor& x, int64_t kernel, int64_t stride = 0, int64_t padding = 0);
+/// Mean over PyTorch's adaptive bins, to [N, C, out_h, out_w]; (1, 1) is global average pooling.
+Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h = 1, int64_t out_w = 1);
+/// Merges dims start_dim..end: [N, C, H, W] -> [N, C·H·W].
+Tensor flatten(const Tensor& x, int64_t start_dim = 1);
+
+/// log(softmax(x)) along the last dim (dim must be the last one).
+Tensor log_softmax(const Tensor& x, int64_t dim = -1);
+/// Mean cross-entropy of logits[N, K] against integer labels[N] (int64 or int32), with optional
+/// label smoothing ε: the target puts 1 − ε + ε/K on the label and ε/K on every other class.
+Tensor cross_entropy(const Tensor& logits, const Tensor& labels, double label_smoothing = 0.0);
+
+}  // namespace minidl

@@ -1,0 +1,30 @@
+// group_norm: checks, the fused forward kernel (statistics + normalize + affine), and a node
+// that keeps only the input, mean and rstd [N, G] for the backward kernel.
+#include "../../core/kernels.h"
+#include "../functional.h"
+#include "checks.h"
+
+namespace minidl {
+
+Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, const Tensor& bias, double eps) {
+  MINIDL_CHECK(x.defined() && x.dim() >= 2, "group_norm: expected an input [N, C, *], found ",
+               x.defined() ? to_string(x.shape()) : "undefined");
+  checks::input(x, "group_norm", x.dim(), "[N, C, *]");
+  const int64_t C = x.size(1);
+  MINIDL_CHECK(num_groups > 0 && C % num_groups == 0, "group_norm: ", C, " channels cannot be split into ",
+               num_groups, " groups (C % G must be 0; input ", to_string(x.shape()), ")");
+  checks::param(weight, x, "group_norm", "weight", {C});
+  checks::param(bias, x, "group_norm", "bias", {C});
+  MINIDL_CHECK(eps > 0, "group_norm: expected eps > 0, found ", eps);
+
+  kernels::NormForward f = kernels::group_norm_forward(x, weight, bias, num_groups, eps);
+  return record("GroupNormBackward", f.y, {x, weight, bias},
+                [x = x.detach(), w = weight.defined() ? weight.detach() : Tensor(), mean = f.mean, rstd = f.rstd,
+                 num_groups](const Tensor& g, const Needs& needs) -> Grads {
+                  kernels::NormGrads d =
+                      kernels::group_norm_backward(g, x, mean, rstd, w, num_groups, needs[0], needs[1] || needs[2]);
+                  return {d.dx, d.dweight, d.dbias};
+                });
+}
+
+}  // namespace minidl

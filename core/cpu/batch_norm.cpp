@@ -1,0 +1,107 @@
+// BatchNorm forward and backward on the CPU.
+// Dims: N batch, C channels, HW = product of the spatial sizes; a channel's set is N·HW values.
+//
+// Each channel is one task (OpenMP over C): statistics then normalization (forward), gradient
+// sums then dx (backward), back to back while the channel's N spans are still in cache.
+#include <cmath>
+
+#include "cpu.h"
+#include "norm_loops.h"
+
+namespace minidl::cpu {
+namespace {
+
+template <typename T>
+void forward(const T* x, const T* gamma, const T* beta, T* running_mean, T* running_var, int64_t N, int64_t C,
+             int64_t HW, bool training, double momentum, double eps, T* y, T* mean_out, T* rstd_out) {
+  const int64_t count = N * HW;
+#pragma omp parallel for if (N * C * HW > kParallelGrain)
+  for (int64_t c = 0; c < C; ++c) {
+    double mean, rstd;
+    if (training) {
+      norm::Moments m;
+      for (int64_t n = 0; n < N; ++n) norm::accumulate_moments(x + (n * C + c) * HW, HW, m);
+      double var;
+      mean = norm::mean_and_variance(m, count, var);
+      rstd = 1.0 / std::sqrt(var + eps);
+      if (running_mean) {
+        running_mean[c] = static_cast<T>((1 - momentum) * running_mean[c] + momentum * mean);
+        // The running variance is the unbiased one (÷ count − 1), as in PyTorch.
+        const double unbiased = count > 1 ? var * count / (count - 1) : var;
+        running_var[c] = static_cast<T>((1 - momentum) * running_var[c] + momentum * unbiased);
+      }
+    } else {
+      mean = running_mean[c];
+      rstd = 1.0 / std::sqrt(static_cast<double>(running_var[c]) + eps);
+    }
+    mean_out[c] = static_cast<T>(mean);
+    rstd_out[c] = static_cast<T>(rstd);
+    const double scale = rstd * (gamma ? gamma[c] : T(1));
+    const double shift = (beta ? beta[c] : T(0)) - mean * scale;
+    for (int64_t n = 0; n < N; ++n)
+      norm::scale_shift(x + (n * C + c) * HW, HW, static_cast<T>(scale), static_cast<T>(shift), y + (n * C + c) * HW);
+  }
+}
+
+// In training, mean and rstd depend on x, which adds the b·x + c terms to dx; in eval they
+// are constants and dx = γ·rstd·dy.
+template <typename T>
+void backward(const T* dy, const T* x, const T* mean, const T* rstd, const T* gamma, int64_t N, int64_t C, int64_t HW,
+              bool training, T* dx, T* dgamma, T* dbeta) {
+  const int64_t count = N * HW;
+#pragma omp parallel for if (N * C * HW > kParallelGrain)
+  for (int64_t c = 0; c < C; ++c) {
+    norm::GradSums s;
+    for (int64_t n = 0; n < N; ++n) norm::accumulate_grad_sums(dy + (n * C + c) * HW, x + (n * C + c) * HW, HW, s);
+    const double g = gamma ? gamma[c] : T(1), mu = mean[c], r = rstd[c];
+    if (dgamma) {
+      dgamma[c] = static_cast<T>(r * (s.dy_x - mu * s.dy));
+      dbeta[c] = static_cast<T>(s.dy);
+    }
+    if (!dx) continue;
+    norm::DxCoefficients k{0, 0};
+    if (training) k = norm::dx_coefficients(g * s.dy, g * s.dy_x, mu, r, count);
+    for (int64_t n = 0; n < N; ++n)
+      norm::combine(dy + (n * C + c) * HW, x + (n * C + c) * HW, HW, static_cast<T>(g * r), static_cast<T>(k.b),
+                    static_cast<T>(k.c), dx + (n * C + c) * HW);
+  }
+}
+
+}  // namespace
+
+kernels::NormForward batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                        Tensor& running_mean, Tensor& running_var, bool training, double momentum,
+                                        double eps) {
+  const int64_t N = x.size(0), C = x.size(1), HW = x.numel() / std::max<int64_t>(N * C, 1);
+  kernels::NormForward out{Tensor::empty(x.shape(), x.dtype(), x.device()), Tensor::empty({C}, x.dtype(), x.device()),
+                           Tensor::empty({C}, x.dtype(), x.device())};
+  dispatch_floating(x.dtype(), "batch_norm", [&](auto v) {
+    using T = decltype(v);
+    forward<T>(x.data<T>(), weight.defined() ? weight.data<T>() : nullptr, bias.defined() ? bias.data<T>() : nullptr,
+               running_mean.defined() ? running_mean.data<T>() : nullptr,
+               running_var.defined() ? running_var.data<T>() : nullptr, N, C, HW, training, momentum, eps,
+               out.y.data<T>(), out.mean.data<T>(), out.rstd.data<T>());
+  });
+  return out;
+}
+
+kernels::NormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
+                                       const Tensor& weight, bool training, bool need_dx, bool need_dparams) {
+  const int64_t N = x.size(0), C = x.size(1), HW = x.numel() / std::max<int64_t>(N * C, 1);
+  kernels::NormGrads grads;
+  if (need_dx) grads.dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (need_dparams) {
+    grads.dweight = Tensor::empty({C}, x.dtype(), x.device());
+    grads.dbias = Tensor::empty({C}, x.dtype(), x.device());
+  }
+  dispatch_floating(x.dtype(), "batch_norm_backward", [&](auto v) {
+    using T = decltype(v);
+    backward<T>(dy.data<T>(), x.data<T>(), mean.data<T>(), rstd.data<T>(),
+                weight.defined() ? weight.data<T>() : nullptr, N, C, HW, training,
+                need_dx ? grads.dx.data<T>() : nullptr, need_dparams ? grads.dweight.data<T>() : nullptr,
+                need_dparams ? grads.dbias.data<T>() : nullptr);
+  });
+  return grads;
+}
+
+}  // namespace minidl::cpu

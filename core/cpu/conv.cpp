@@ -1,0 +1,203 @@
+// Conv2d on the CPU: im2col + GEMM, one sample at a time, OpenMP over the samples.
+// Dims: N batch, C in channels, H W input size, K out channels, R S kernel size, P Q output size.
+//
+// im2col lays out, for one sample, col[C·R·S, P·Q] with col[(c·R + r)·S + s, p·Q + q] =
+// x[c, p·stride_h − pad_h + r, q·stride_w − pad_w + s] (0 outside the image), so that
+//   forward:  y[K, PQ] = w[K, CRS] · col
+//   backward: dw[K, CRS] += dy[K, PQ] · colᵀ,  dcol = wᵀ · dy, dx = col2im(dcol)
+// A 1x1 kernel with stride 1 and no padding needs no im2col: col is the input itself.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "blas.h"
+#include "cpu.h"
+
+namespace minidl::cpu {
+namespace {
+
+struct Geometry {
+  int64_t N, C, H, W, K, R, S, P, Q;
+  kernels::Window2d win;
+  int64_t crs() const { return C * R * S; }
+  int64_t pq() const { return P * Q; }
+  bool pointwise() const {
+    return R == 1 && S == 1 && win.stride_h == 1 && win.stride_w == 1 && win.pad_h == 0 && win.pad_w == 0;
+  }
+};
+
+Geometry geometry(const Tensor& x, const Tensor& w, const kernels::Window2d& win) {
+  const int64_t H = x.size(2), W = x.size(3), R = w.size(2), S = w.size(3);
+  return {x.size(0), x.size(1), H, W, w.size(0), R, S, kernels::Window2d::out_size(H, R, win.stride_h, win.pad_h),
+          kernels::Window2d::out_size(W, S, win.stride_w, win.pad_w), win};
+}
+
+// The loop im2col and col2im share: for every col row (c, r, s) and output row p, the image
+// row h it reads (or -1 when h is in the padding) and the output columns [q0, q1) whose
+// w = q·stride − pad + s lies inside the image.
+// With `parallel`, threads split the (c, r) rows; the callback must then write disjoint memory.
+template <typename F>
+void for_each_patch_row(const Geometry& g, bool parallel, F f) {
+  const auto& v = g.win;
+#pragma omp parallel for collapse(2) if (parallel && g.crs() * g.pq() > kParallelGrain && !omp_in_parallel())
+  for (int64_t c = 0; c < g.C; ++c) {
+    for (int64_t r = 0; r < g.R; ++r) {
+      for (int64_t s = 0; s < g.S; ++s) {
+        const int64_t row = (c * g.R + r) * g.S + s;
+        // q·stride − pad + s ∈ [0, W)  <=>  q ∈ [ceil((pad − s) / stride), ceil((W + pad − s) / stride))
+        const int64_t q0 = std::clamp<int64_t>((v.pad_w - s + v.stride_w - 1) / v.stride_w, 0, g.Q);
+        const int64_t lo = g.W + v.pad_w - s;
+        const int64_t q1 = std::clamp<int64_t>(lo <= 0 ? 0 : (lo + v.stride_w - 1) / v.stride_w, q0, g.Q);
+        for (int64_t p = 0; p < g.P; ++p) {
+          const int64_t h = p * v.stride_h - v.pad_h + r;
+          f(row, c, p, (h >= 0 && h < g.H) ? h : -1, q0, q1, q0 * v.stride_w - v.pad_w + s);
+        }
+      }
+    }
+  }
+}
+
+template <typename T>
+void im2col(const T* x, const Geometry& g, T* col) {
+  const int64_t sw = g.win.stride_w;
+  for_each_patch_row(g, /*parallel=*/true, [&](int64_t row, int64_t c, int64_t p, int64_t h, int64_t q0, int64_t q1, int64_t w0) {
+    T* dst = col + row * g.pq() + p * g.Q;
+    if (h < 0) {
+      std::fill(dst, dst + g.Q, T(0));
+      return;
+    }
+    const T* src = x + (c * g.H + h) * g.W + w0;
+    std::fill(dst, dst + q0, T(0));
+    if (sw == 1) std::copy(src, src + (q1 - q0), dst + q0);
+    else for (int64_t q = q0; q < q1; ++q) dst[q] = src[(q - q0) * sw];
+    std::fill(dst + q1, dst + g.Q, T(0));
+  });
+}
+
+// dx[c, h, w] += dcol[row, p·Q + q]; dx must start zeroed. Rows (c, r, s) of one c write the
+// same dx channel, so only the c loop is split between threads.
+template <typename T>
+void col2im(const T* dcol, const Geometry& g, T* dx) {
+  const int64_t sw = g.win.stride_w;
+  Geometry per_channel = g;
+  per_channel.C = 1;
+#pragma omp parallel for if (g.crs() * g.pq() > kParallelGrain && !omp_in_parallel())
+  for (int64_t c = 0; c < g.C; ++c) {
+    const T* dcol_c = dcol + c * g.R * g.S * g.pq();
+    T* dx_c = dx + c * g.H * g.W;
+    for_each_patch_row(per_channel, /*parallel=*/false, [&](int64_t row, int64_t, int64_t p, int64_t h, int64_t q0, int64_t q1, int64_t w0) {
+      if (h < 0) return;
+      const T* src = dcol_c + row * g.pq() + p * g.Q;
+      T* dst = dx_c + h * g.W + w0;
+      for (int64_t q = q0; q < q1; ++q) dst[(q - q0) * sw] += src[q];
+    });
+  }
+}
+
+// Threads split the batch when there are enough samples; otherwise each GEMM is split instead.
+bool split_batch(int64_t n) { return n >= omp_get_max_threads(); }
+
+template <typename T>
+void forward(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
+  const int64_t crs = g.crs(), pq = g.pq();
+#pragma omp parallel if (split_batch(g.N))
+  {
+    std::vector<T> col(g.pointwise() ? 0 : static_cast<size_t>(crs * pq));
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < g.N; ++n) {
+      const T* xn = x + n * g.C * g.H * g.W;
+      T* yn = y + n * g.K * pq;
+      if (!g.pointwise()) im2col(xn, g, col.data());
+      parallel_gemm<T>(false, false, g.K, pq, crs, T(1), w, crs, g.pointwise() ? xn : col.data(), pq, T(0), yn, pq);
+      if (bias) {
+        for (int64_t k = 0; k < g.K; ++k) {
+          T* row = yn + k * pq;
+          for (int64_t i = 0; i < pq; ++i) row[i] += bias[k];
+        }
+      }
+    }
+  }
+}
+
+template <typename T>
+void backward(const T* dy, const T* x, const T* w, const Geometry& g, T* dx, T* dw, T* dbias) {
+  const int64_t crs = g.crs(), pq = g.pq();
+  const bool batch_parallel = split_batch(g.N);
+  const int threads = batch_parallel ? omp_get_max_threads() : 1;
+  // Each thread sums its samples' dw into a slice of its own; the slices are added at the end.
+  std::vector<T> dw_parts(dw ? static_cast<size_t>(threads * g.K * crs) : 0, T(0));
+#pragma omp parallel num_threads(threads)
+  {
+    std::vector<T> col(g.pointwise() || !dw ? 0 : static_cast<size_t>(crs * pq));
+    std::vector<T> dcol(g.pointwise() || !dx ? 0 : static_cast<size_t>(crs * pq));
+    T* dw_mine = dw ? dw_parts.data() + omp_get_thread_num() * g.K * crs : nullptr;
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < g.N; ++n) {
+      const T* dyn = dy + n * g.K * pq;
+      const T* xn = x + n * g.C * g.H * g.W;
+      if (dw) {
+        if (!g.pointwise()) im2col(xn, g, col.data());
+        parallel_gemm<T>(false, true, g.K, crs, pq, T(1), dyn, pq, g.pointwise() ? xn : col.data(), pq, T(1), dw_mine, crs);
+      }
+      if (dx) {
+        T* dxn = dx + n * g.C * g.H * g.W;
+        if (g.pointwise()) {
+          parallel_gemm<T>(true, false, crs, pq, g.K, T(1), w, crs, dyn, pq, T(0), dxn, pq);
+        } else {
+          parallel_gemm<T>(true, false, crs, pq, g.K, T(1), w, crs, dyn, pq, T(0), dcol.data(), pq);
+          std::fill(dxn, dxn + g.C * g.H * g.W, T(0));
+          col2im(dcol.data(), g, dxn);
+        }
+      }
+    }
+  }
+  if (dw) {
+    const int64_t size = g.K * crs;
+    std::copy(dw_parts.begin(), dw_parts.begin() + size, dw);
+    for (int t = 1; t < threads; ++t)
+      for (int64_t i = 0; i < size; ++i) dw[i] += dw_parts[t * size + i];
+  }
+  if (dbias) {
+#pragma omp parallel for if (g.N * g.K * pq > kParallelGrain)
+    for (int64_t k = 0; k < g.K; ++k) {
+      double total = 0;
+      for (int64_t n = 0; n < g.N; ++n) {
+        const T* row = dy + (n * g.K + k) * pq;
+#pragma omp simd reduction(+ : total)
+        for (int64_t i = 0; i < pq; ++i) total += row[i];
+      }
+      dbias[k] = static_cast<T>(total);
+    }
+  }
+}
+
+}  // namespace
+
+Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const kernels::Window2d& win) {
+  const Geometry g = geometry(x, w, win);
+  Tensor y = Tensor::empty({g.N, g.K, g.P, g.Q}, x.dtype(), x.device());
+  dispatch_floating(x.dtype(), "conv2d", [&](auto v) {
+    using T = decltype(v);
+    forward<T>(x.data<T>(), w.data<T>(), bias.defined() ? bias.data<T>() : nullptr, g, y.data<T>());
+  });
+  return y;
+}
+
+kernels::Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const kernels::Window2d& win,
+                                     bool need_dx, bool need_dw, bool need_dbias) {
+  const Geometry g = geometry(x, w, win);
+  kernels::Conv2dGrads grads;
+  if (need_dx) grads.dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (need_dw) grads.dw = Tensor::empty(w.shape(), w.dtype(), w.device());
+  if (need_dbias) grads.dbias = Tensor::empty({g.K}, w.dtype(), w.device());
+  dispatch_floating(x.dtype(), "conv2d_backward", [&](auto v) {
+    using T = decltype(v);
+    backward<T>(dy.data<T>(), x.data<T>(), w.data<T>(), g, need_dx ? grads.dx.data<T>() : nullptr,
+                need_dw ? grads.dw.data<T>() : nullptr, need_dbias ? grads.dbias.data<T>() : nullptr);
+  });
+  return grads;
+}
+
+}  // namespace minidl::cpu

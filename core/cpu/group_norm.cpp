@@ -1,0 +1,115 @@
+// GroupNorm forward and backward on the CPU.
+// Dims: N batch, C channels, G groups (C/G channels each), HW = product of the spatial sizes.
+//
+// A group of one sample is a contiguous block of (C/G)·HW values, so each (n, g) is one task:
+// its statistics and its normalization (forward), or its gradient sums and dx (backward), run
+// back to back while the block is still in cache — one trip through memory each way.
+#include <vector>
+
+#include "cpu.h"
+#include "norm_loops.h"
+
+namespace minidl::cpu {
+namespace {
+
+template <typename T>
+void forward(const T* x, const T* gamma, const T* beta, int64_t N, int64_t C, int64_t HW, int64_t G, double eps,
+             T* y, T* mean_out, T* rstd_out) {
+  const int64_t cg = C / G;
+#pragma omp parallel for if (N * C * HW > kParallelGrain)
+  for (int64_t ng = 0; ng < N * G; ++ng) {
+    const int64_t first = (ng % G) * cg;  // first channel of the group
+    const T* xb = x + ng * cg * HW;
+    T* yb = y + ng * cg * HW;
+    norm::Moments m;
+    norm::accumulate_moments(xb, cg * HW, m);
+    double var;
+    const double mean = norm::mean_and_variance(m, cg * HW, var);
+    const double rstd = 1.0 / std::sqrt(var + eps);
+    mean_out[ng] = static_cast<T>(mean);
+    rstd_out[ng] = static_cast<T>(rstd);
+    for (int64_t i = 0; i < cg; ++i) {
+      const double scale = rstd * (gamma ? gamma[first + i] : T(1));
+      const double shift = (beta ? beta[first + i] : T(0)) - mean * scale;
+      norm::scale_shift(xb + i * HW, HW, static_cast<T>(scale), static_cast<T>(shift), yb + i * HW);
+    }
+  }
+}
+
+// dγ[c] = Σ_n rstd·(Σdy·x − mean·Σdy),  dβ[c] = Σ_n Σdy, from the per-(n, c) sums of the first pass.
+template <typename T>
+void backward(const T* dy, const T* x, const T* mean, const T* rstd, const T* gamma, int64_t N, int64_t C, int64_t HW,
+              int64_t G, T* dx, T* dgamma, T* dbeta) {
+  const int64_t cg = C / G;
+  std::vector<norm::GradSums> sums(static_cast<size_t>(N * C));
+#pragma omp parallel for if (N * C * HW > kParallelGrain)
+  for (int64_t ng = 0; ng < N * G; ++ng) {
+    const int64_t n = ng / G, first = (ng % G) * cg;
+    const int64_t offset = ng * cg * HW;
+    double sum_gdy = 0, sum_gdy_x = 0;
+    for (int64_t i = 0; i < cg; ++i) {
+      norm::GradSums& s = sums[n * C + first + i];
+      norm::accumulate_grad_sums(dy + offset + i * HW, x + offset + i * HW, HW, s);
+      const double g = gamma ? gamma[first + i] : T(1);
+      sum_gdy += g * s.dy;
+      sum_gdy_x += g * s.dy_x;
+    }
+    if (!dx) continue;
+    const double r = rstd[ng];
+    const norm::DxCoefficients k = norm::dx_coefficients(sum_gdy, sum_gdy_x, mean[ng], r, cg * HW);
+    for (int64_t i = 0; i < cg; ++i) {
+      const double a = r * (gamma ? gamma[first + i] : T(1));
+      norm::combine(dy + offset + i * HW, x + offset + i * HW, HW, static_cast<T>(a), static_cast<T>(k.b),
+                    static_cast<T>(k.c), dx + offset + i * HW);
+    }
+  }
+  if (!dgamma) return;
+  for (int64_t c = 0; c < C; ++c) {
+    double dg = 0, db = 0;
+    for (int64_t n = 0; n < N; ++n) {
+      const int64_t ng = n * G + c / cg;
+      const norm::GradSums& s = sums[n * C + c];
+      dg += rstd[ng] * (s.dy_x - mean[ng] * s.dy);
+      db += s.dy;
+    }
+    dgamma[c] = static_cast<T>(dg);
+    dbeta[c] = static_cast<T>(db);
+  }
+}
+
+}  // namespace
+
+kernels::NormForward group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups,
+                                        double eps) {
+  const int64_t N = x.size(0), C = x.size(1), HW = x.numel() / std::max<int64_t>(N * C, 1);
+  kernels::NormForward out{Tensor::empty(x.shape(), x.dtype(), x.device()),
+                           Tensor::empty({N, groups}, x.dtype(), x.device()),
+                           Tensor::empty({N, groups}, x.dtype(), x.device())};
+  dispatch_floating(x.dtype(), "group_norm", [&](auto v) {
+    using T = decltype(v);
+    forward<T>(x.data<T>(), weight.defined() ? weight.data<T>() : nullptr, bias.defined() ? bias.data<T>() : nullptr,
+               N, C, HW, groups, eps, out.y.data<T>(), out.mean.data<T>(), out.rstd.data<T>());
+  });
+  return out;
+}
+
+kernels::NormGrads group_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
+                                       const Tensor& weight, int64_t groups, bool need_dx, bool need_dparams) {
+  const int64_t N = x.size(0), C = x.size(1), HW = x.numel() / std::max<int64_t>(N * C, 1);
+  kernels::NormGrads grads;
+  if (need_dx) grads.dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (need_dparams) {
+    grads.dweight = Tensor::empty({C}, x.dtype(), x.device());
+    grads.dbias = Tensor::empty({C}, x.dtype(), x.device());
+  }
+  dispatch_floating(x.dtype(), "group_norm_backward", [&](auto v) {
+    using T = decltype(v);
+    backward<T>(dy.data<T>(), x.data<T>(), mean.data<T>(), rstd.data<T>(),
+                weight.defined() ? weight.data<T>() : nullptr, N, C, HW, groups,
+                need_dx ? grads.dx.data<T>() : nullptr, need_dparams ? grads.dweight.data<T>() : nullptr,
+                need_dparams ? grads.dbias.data<T>() : nullptr);
+  });
+  return grads;
+}
+
+}  // namespace minidl::cpu

@@ -1,0 +1,83 @@
+// The loops BatchNorm and GroupNorm share (core/cpu/batch_norm.cpp, core/cpu/group_norm.cpp).
+// Both normalize sets of values: x̂ = (x − mean)·rstd, rstd = 1/sqrt(var + eps), y = γ·x̂ + β,
+// a set being one channel over the batch (BN) or one group of channels of one sample (GN).
+// Every loop below runs over one contiguous span (a channel's H·W values of one sample);
+// sums accumulate in double.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+namespace minidl::cpu::norm {
+
+/// Σx and Σx² of a set.
+struct Moments {
+  double sum = 0, sum_sq = 0;
+};
+
+template <typename T>
+inline void accumulate_moments(const T* x, int64_t n, Moments& m) {
+  double s = 0, ss = 0;
+#pragma omp simd reduction(+ : s, ss)
+  for (int64_t i = 0; i < n; ++i) {
+    const double v = x[i];
+    s += v;
+    ss += v * v;
+  }
+  m.sum += s;
+  m.sum_sq += ss;
+}
+
+/// Biased variance of `count` values (clamped at 0 against rounding); returns the mean.
+inline double mean_and_variance(const Moments& m, int64_t count, double& var) {
+  const double mean = m.sum / static_cast<double>(count);
+  var = std::max(m.sum_sq / static_cast<double>(count) - mean * mean, 0.0);
+  return mean;
+}
+
+/// y = x·scale + shift — normalize and affine in one multiply-add.
+template <typename T>
+inline void scale_shift(const T* x, int64_t n, T scale, T shift, T* y) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale + shift;
+}
+
+/// Σdy and Σdy·x of a set.
+struct GradSums {
+  double dy = 0, dy_x = 0;
+};
+
+template <typename T>
+inline void accumulate_grad_sums(const T* dy, const T* x, int64_t n, GradSums& g) {
+  double s = 0, sx = 0;
+#pragma omp simd reduction(+ : s, sx)
+  for (int64_t i = 0; i < n; ++i) {
+    s += dy[i];
+    sx += static_cast<double>(dy[i]) * x[i];
+  }
+  g.dy += s;
+  g.dy_x += sx;
+}
+
+/// The input gradient of a normalized set of M values is
+///   dx = rstd·(γ·dy − mean(γ·dy) − x̂·mean(γ·dy·x̂)),   mean(γ·dy·x̂) = rstd·(Σγ·dy·x − mean·Σγ·dy)/M
+/// which is dx = γ·rstd·dy + b·x + c per element, with b and c constant over the set:
+///   b = −rstd³·(Σγ·dy·x − mean·Σγ·dy)/M,   c = −b·mean − rstd·Σγ·dy/M.
+struct DxCoefficients {
+  double b, c;
+};
+
+inline DxCoefficients dx_coefficients(double sum_gdy, double sum_gdy_x, double mean, double rstd, int64_t M) {
+  const double inv_m = 1.0 / static_cast<double>(M);
+  const double b = -rstd * rstd * rstd * (sum_gdy_x - mean * sum_gdy) * inv_m;
+  return {b, -b * mean - rstd * sum_gdy * inv_m};
+}
+
+/// dx = a·dy + b·x + c
+template <typename T>
+inline void combine(const T* dy, const T* x, int64_t n, T a, T b, T c, T* dx) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) dx[i] = a * dy[i] + b * x[i] + c;
+}
+
+}  // namespace minidl::cpu::norm

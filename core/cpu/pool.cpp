@@ -1,0 +1,186 @@
+// Pooling on the CPU: max, average and adaptive average over 2-D windows.
+// Dims: N batch, C channels, H W input size, P Q output size; each (n, c) plane is one task.
+#include <cmath>
+#include <limits>
+
+#include "cpu.h"
+
+namespace minidl::cpu {
+namespace {
+
+using kernels::Window2d;
+
+struct Planes {
+  int64_t planes, H, W, P, Q;
+};
+
+Planes planes_of(const Shape& x, int64_t P, int64_t Q) { return {x[0] * x[1], x[2], x[3], P, Q}; }
+
+// Calls f(plane, p, q, h0, h1, w0, w1) for every output element, with [h0, h1) × [w0, w1) its
+// window clipped to the image, and returns nothing; planes run in parallel.
+template <typename F>
+void for_each_window(const Planes& g, const Window2d& win, F f) {
+#pragma omp parallel for if (g.planes * g.P * g.Q * win.kernel_h * win.kernel_w > kParallelGrain)
+  for (int64_t plane = 0; plane < g.planes; ++plane) {
+    for (int64_t p = 0; p < g.P; ++p) {
+      const int64_t hs = p * win.stride_h - win.pad_h;
+      for (int64_t q = 0; q < g.Q; ++q) {
+        const int64_t ws = q * win.stride_w - win.pad_w;
+        f(plane, p, q, std::max<int64_t>(hs, 0), std::min(hs + win.kernel_h, g.H), std::max<int64_t>(ws, 0),
+          std::min(ws + win.kernel_w, g.W));
+      }
+    }
+  }
+}
+
+// Adaptive pooling's bins: output i covers [floor(i·in/out), ceil((i + 1)·in/out)).
+int64_t bin_start(int64_t i, int64_t in, int64_t out) { return (i * in) / out; }
+int64_t bin_end(int64_t i, int64_t in, int64_t out) { return ((i + 1) * in + out - 1) / out; }
+
+}  // namespace
+
+kernels::MaxPoolForward max_pool2d_forward(const Tensor& x, const Window2d& win) {
+  const int64_t P = Window2d::out_size(x.size(2), win.kernel_h, win.stride_h, win.pad_h);
+  const int64_t Q = Window2d::out_size(x.size(3), win.kernel_w, win.stride_w, win.pad_w);
+  const Planes g = planes_of(x.shape(), P, Q);
+  kernels::MaxPoolForward out{Tensor::empty({x.size(0), x.size(1), P, Q}, x.dtype(), x.device()),
+                              Tensor::empty({x.size(0), x.size(1), P, Q}, kInt64, x.device())};
+  int64_t* idx = out.indices.data<int64_t>();
+  dispatch_floating(x.dtype(), "max_pool2d", [&](auto v) {
+    using T = decltype(v);
+    const T* px = x.data<T>();
+    T* py = out.y.data<T>();
+    for_each_window(g, win, [&](int64_t plane, int64_t p, int64_t q, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
+      const T* xp = px + plane * g.H * g.W;
+      T best = -std::numeric_limits<T>::infinity();
+      int64_t best_at = h0 * g.W + w0;
+      for (int64_t h = h0; h < h1; ++h)
+        for (int64_t w = w0; w < w1; ++w)
+          if (xp[h * g.W + w] > best || std::isnan(xp[h * g.W + w])) {  // NaN propagates, as in PyTorch
+            best = xp[h * g.W + w];
+            best_at = h * g.W + w;
+          }
+      const int64_t o = (plane * g.P + p) * g.Q + q;
+      py[o] = best;
+      idx[o] = best_at;
+    });
+  });
+  return out;
+}
+
+Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape) {
+  Tensor dx = Tensor::empty(x_shape, dy.dtype(), dy.device());
+  const int64_t planes = x_shape[0] * x_shape[1], hw = x_shape[2] * x_shape[3], pq = dy.size(2) * dy.size(3);
+  const int64_t* idx = indices.data<int64_t>();
+  dispatch_floating(dy.dtype(), "max_pool2d_backward", [&](auto v) {
+    using T = decltype(v);
+    const T* pdy = dy.data<T>();
+    T* pdx = dx.data<T>();
+#pragma omp parallel for if (planes * hw > kParallelGrain)
+    for (int64_t plane = 0; plane < planes; ++plane) {
+      T* d = pdx + plane * hw;
+      std::fill(d, d + hw, T(0));
+      for (int64_t o = 0; o < pq; ++o) d[idx[plane * pq + o]] += pdy[plane * pq + o];
+    }
+  });
+  return dx;
+}
+
+Tensor avg_pool2d_forward(const Tensor& x, const Window2d& win) {
+  const int64_t P = Window2d::out_size(x.size(2), win.kernel_h, win.stride_h, win.pad_h);
+  const int64_t Q = Window2d::out_size(x.size(3), win.kernel_w, win.stride_w, win.pad_w);
+  const Planes g = planes_of(x.shape(), P, Q);
+  Tensor y = Tensor::empty({x.size(0), x.size(1), P, Q}, x.dtype(), x.device());
+  dispatch_floating(x.dtype(), "avg_pool2d", [&](auto v) {
+    using T = decltype(v);
+    const T* px = x.data<T>();
+    T* py = y.data<T>();
+    for_each_window(g, win, [&](int64_t plane, int64_t p, int64_t q, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
+      const T* xp = px + plane * g.H * g.W;
+      double total = 0;
+      for (int64_t h = h0; h < h1; ++h)
+        for (int64_t w = w0; w < w1; ++w) total += xp[h * g.W + w];
+      // Divide by the window including its padding, but not the part beyond the padding.
+      const int64_t hs = p * win.stride_h - win.pad_h, ws = q * win.stride_w - win.pad_w;
+      const int64_t area = (std::min(hs + win.kernel_h, g.H + win.pad_h) - hs) *
+                           (std::min(ws + win.kernel_w, g.W + win.pad_w) - ws);
+      py[(plane * g.P + p) * g.Q + q] = static_cast<T>(total / area);
+    });
+  });
+  return y;
+}
+
+Tensor avg_pool2d_backward(const Tensor& dy, const Shape& x_shape, const Window2d& win) {
+  const Planes g = planes_of(x_shape, dy.size(2), dy.size(3));
+  Tensor dx = Tensor::empty(x_shape, dy.dtype(), dy.device());
+  dispatch_floating(dy.dtype(), "avg_pool2d_backward", [&](auto v) {
+    using T = decltype(v);
+    const T* pdy = dy.data<T>();
+    T* pdx = dx.data<T>();
+    std::fill(pdx, pdx + dx.numel(), T(0));
+    // Planes are independent, so each thread adds into its own planes only.
+    for_each_window(g, win, [&](int64_t plane, int64_t p, int64_t q, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
+      const int64_t hs = p * win.stride_h - win.pad_h, ws = q * win.stride_w - win.pad_w;
+      const int64_t area = (std::min(hs + win.kernel_h, g.H + win.pad_h) - hs) *
+                           (std::min(ws + win.kernel_w, g.W + win.pad_w) - ws);
+      const T share = pdy[(plane * g.P + p) * g.Q + q] / static_cast<T>(area);
+      T* d = pdx + plane * g.H * g.W;
+      for (int64_t h = h0; h < h1; ++h)
+        for (int64_t w = w0; w < w1; ++w) d[h * g.W + w] += share;
+    });
+  });
+  return dx;
+}
+
+Tensor adaptive_avg_pool2d_forward(const Tensor& x, int64_t out_h, int64_t out_w) {
+  const Planes g = planes_of(x.shape(), out_h, out_w);
+  Tensor y = Tensor::empty({x.size(0), x.size(1), out_h, out_w}, x.dtype(), x.device());
+  dispatch_floating(x.dtype(), "adaptive_avg_pool2d", [&](auto v) {
+    using T = decltype(v);
+    const T* px = x.data<T>();
+    T* py = y.data<T>();
+#pragma omp parallel for if (x.numel() > kParallelGrain)
+    for (int64_t plane = 0; plane < g.planes; ++plane) {
+      const T* xp = px + plane * g.H * g.W;
+      for (int64_t p = 0; p < g.P; ++p) {
+        const int64_t h0 = bin_start(p, g.H, g.P), h1 = bin_end(p, g.H, g.P);
+        for (int64_t q = 0; q < g.Q; ++q) {
+          const int64_t w0 = bin_start(q, g.W, g.Q), w1 = bin_end(q, g.W, g.Q);
+          double total = 0;
+          for (int64_t h = h0; h < h1; ++h)
+#pragma omp simd reduction(+ : total)
+            for (int64_t w = w0; w < w1; ++w) total += xp[h * g.W + w];
+          py[(plane * g.P + p) * g.Q + q] = static_cast<T>(total / ((h1 - h0) * (w1 - w0)));
+        }
+      }
+    }
+  });
+  return y;
+}
+
+Tensor adaptive_avg_pool2d_backward(const Tensor& dy, const Shape& x_shape) {
+  const Planes g = planes_of(x_shape, dy.size(2), dy.size(3));
+  Tensor dx = Tensor::empty(x_shape, dy.dtype(), dy.device());
+  dispatch_floating(dy.dtype(), "adaptive_avg_pool2d_backward", [&](auto v) {
+    using T = decltype(v);
+    const T* pdy = dy.data<T>();
+    T* pdx = dx.data<T>();
+#pragma omp parallel for if (dx.numel() > kParallelGrain)
+    for (int64_t plane = 0; plane < g.planes; ++plane) {
+      T* d = pdx + plane * g.H * g.W;
+      std::fill(d, d + g.H * g.W, T(0));
+      for (int64_t p = 0; p < g.P; ++p) {
+        const int64_t h0 = bin_start(p, g.H, g.P), h1 = bin_end(p, g.H, g.P);
+        for (int64_t q = 0; q < g.Q; ++q) {
+          const int64_t w0 = bin_start(q, g.W, g.Q), w1 = bin_end(q, g.W, g.Q);
+          const T share = pdy[(plane * g.P + p) * g.Q + q] / static_cast<T>((h1 - h0) * (w1 - w0));
+          for (int64_t h = h0; h < h1; ++h)
+            for (int64_t w = w0; w < w1; ++w) d[h * g.W + w] += share;
+        }
+      }
+    }
+  });
+  return dx;
+}
+
+}  // namespace minidl::cpu
