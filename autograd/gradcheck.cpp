@@ -12,8 +12,8 @@ namespace {
 
 constexpr uint64_t kProjectionSeed = 20181;  // fixed, so a failing check fails the same way again
 
-double projected(const GradcheckFn& fn, const std::vector<Tensor>& inputs, const Tensor& v) {
-  const Tensor y = fn(inputs);
+double projected(const std::function<Tensor()>& fn, const Tensor& v) {
+  const Tensor y = fn();
   const double* py = y.data<double>();
   const double* pv = v.data<double>();
   double total = 0;
@@ -33,9 +33,22 @@ GradcheckReport gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inpu
                  "precision), found ", inputs[i].defined() ? to_string(inputs[i].dtype()) : "undefined");
     leaves.push_back(inputs[i].detach().clone().requires_grad_());
   }
+  return gradcheck_in_place([&] { return fn(leaves); }, leaves, eps, atol, rtol);
+}
 
-  // Analytic: one backward of vᵀ·fn gives vᵀJ for every input.
-  const Tensor y = fn(leaves);
+GradcheckReport gradcheck_in_place(const std::function<Tensor()>& fn, const std::vector<Tensor>& leaves, double eps,
+                                   double atol, double rtol) {
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    const Tensor& x = leaves[i];
+    MINIDL_CHECK(x.defined() && x.dtype() == kFloat64 && x.device().is_cpu() && x.is_leaf() && x.requires_grad(),
+                 "gradcheck: tensor ", i, " must be a float64 cpu leaf that requires grad (central differences need ",
+                 "double precision), found ", x.defined() ? to_string(x.dtype()) : "undefined");
+  }
+  std::vector<Tensor> mutable_leaves = leaves;
+  for (Tensor& x : mutable_leaves) x.zero_grad();
+
+  // Analytic: one backward of vᵀ·fn gives vᵀJ for every leaf.
+  const Tensor y = fn();
   MINIDL_CHECK(y.defined() && y.dtype() == kFloat64, "gradcheck: fn must return a float64 tensor, found ",
                y.defined() ? to_string(y.dtype()) : "undefined");
   Generator gen(kProjectionSeed);
@@ -44,16 +57,17 @@ GradcheckReport gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inpu
 
   GradcheckReport report;
   NoGradGuard no_grad;
-  for (Tensor& x : leaves) {
+  for (Tensor& x : mutable_leaves) {
     GradcheckInput r;
     const Tensor analytic = x.grad().defined() ? x.grad() : zeros_like(x);
+    x.zero_grad();
     double* px = x.data<double>();
     for (int64_t j = 0; j < x.numel(); ++j) {
       const double saved = px[j];
       px[j] = saved + eps;
-      const double plus = projected(fn, leaves, v);
+      const double plus = projected(fn, v);
       px[j] = saved - eps;
-      const double minus = projected(fn, leaves, v);
+      const double minus = projected(fn, v);
       px[j] = saved;
       const double numeric = (plus - minus) / (2 * eps);
       const double a = analytic.data<double>()[j];
@@ -67,7 +81,7 @@ GradcheckReport gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inpu
         r.analytic = a;
         r.numeric = numeric;
       }
-      if (!(abs_err <= atol + rtol * std::abs(numeric))) r.ok = false;  // NaN fails too
+      if (!(abs_err <= atol + rtol * std::abs(numeric))) r.ok = false;
     }
     report.inputs.push_back(r);
   }

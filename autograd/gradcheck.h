@@ -39,4 +39,11 @@ using GradcheckFn = std::function<Tensor(const std::vector<Tensor>&)>;
 GradcheckReport gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inputs, double eps = 1e-6,
                           double atol = 1e-5, double rtol = 1e-3);
 
+/// The same check for tensors that fn reads by itself — a module's parameters, say:
+/// `leaves` are float64 leaf tensors that require grad; they are perturbed in place and
+/// restored, and their .grad() is left undefined afterwards.
+///   auto r = gradcheck_in_place([&] { return conv(x); }, {x, conv.weight, conv.bias});
+GradcheckReport gradcheck_in_place(const std::function<Tensor()>& fn, const std::vector<Tensor>& leaves,
+                                   double eps = 1e-6, double atol = 1e-5, double rtol = 1e-3);
+
 }  // namespace minidl

@@ -1,32 +1,15 @@
 // minidl against PyTorch 1.13 on committed fixtures (tests/fixtures/make_core_fixtures.py):
 // the same expression on the same float32 inputs gives the same output and the same input
 // gradients, within a relative error of 1e-4.
-#include <functional>
-#include <string>
-
-#include "helpers.h"
+#include "fixtures.h"
 
 using namespace minidl;
 
 namespace {
 
-const std::string kDir = std::string(MINIDL_SOURCE_DIR) + "/tests/fixtures/core/";
-constexpr double kTolerance = 1e-4;
-
-Tensor fixture(const std::string& name) { return load_npy(kDir + name + ".npy"); }
-
 void compare_with_torch(const std::string& name, size_t num_inputs,
                         const std::function<Tensor(const std::vector<Tensor>&)>& fn) {
-  CAPTURE(name);
-  std::vector<Tensor> inputs;
-  for (size_t i = 0; i < num_inputs; ++i) inputs.push_back(fixture(name + "_in" + std::to_string(i)).requires_grad_());
-  Tensor out = fn(inputs);
-  CHECK(test::max_rel_error(out, fixture(name + "_out")) < kTolerance);
-  out.backward(fixture(name + "_gout"));
-  for (size_t i = 0; i < num_inputs; ++i) {
-    CAPTURE(i);
-    CHECK(test::max_rel_error(inputs[i].grad(), fixture(name + "_grad" + std::to_string(i))) < kTolerance);
-  }
+  test::compare_with_torch("core", name, num_inputs, fn);
 }
 
 using In = const std::vector<Tensor>&;
