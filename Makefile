@@ -8,7 +8,7 @@ CMAKE_ARGS ?=
 PACKAGES := cmake g++ make libopenblas-dev doctest-dev libstb-dev zlib1g-dev nlohmann-json3-dev \
             libcli11-dev dataset-fashion-mnist
 
-.PHONY: all deps configure build run test clean
+.PHONY: all deps configure build run test bench-layers clean
 
 all: build
 
@@ -32,6 +32,14 @@ run: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# minidl and PyTorch (Debian's python3-torch) on the same cases, one after the other, then a table.
+bench-layers: build
+	@command -v /usr/bin/python3 >/dev/null && /usr/bin/python3 -c 'import torch' 2>/dev/null || \
+	  { echo "bench-layers needs Debian's python3-torch: apt-get install python3-torch"; exit 1; }
+	$(BUILD)/bench/layers --threads 2 | tee $(BUILD)/bench-layers-minidl.jsonl
+	/usr/bin/python3 bench/torch_layers.py --threads 2 | tee $(BUILD)/bench-layers-torch.jsonl
+	/usr/bin/python3 bench/compare.py $(BUILD)/bench-layers-minidl.jsonl $(BUILD)/bench-layers-torch.jsonl
 
 clean:
 	rm -rf $(BUILD)

@@ -18,10 +18,14 @@ Tensor accumulate(const Tensor& sum, const Tensor& g) {
   return sum.defined() ? kernels::binary(kernels::BinaryOp::Add, sum, g) : g;
 }
 
-void accumulate_leaf(AutogradMeta& leaf, const Tensor& g) {
-  // The first gradient is copied: g may be shared with other inputs' gradients (add's backward
-  // passes one tensor to both sides), and .grad() must own its storage.
-  leaf.grad = leaf.grad.defined() ? kernels::binary(kernels::BinaryOp::Add, leaf.grad, g) : kernels::copy(g);
+void accumulate_leaf(AutogradMeta& leaf, Tensor g) {
+  if (leaf.grad.defined()) {
+    leaf.grad = kernels::binary(kernels::BinaryOp::Add, leaf.grad, g);
+    return;
+  }
+  // .grad() must own its storage: a gradient that is shared (add's backward hands one tensor
+  // to both inputs) or a view is copied; one nobody else holds is taken as it is.
+  leaf.grad = g.is_unique() ? std::move(g) : kernels::copy(g);
 }
 
 std::unordered_map<Node*, int> count_dependencies(Node* root) {
@@ -73,7 +77,7 @@ void Tensor::backward(const Tensor& grad, bool retain_graph) const {
   NoGradGuard no_grad;  // backward functions build no graph of their own
   const auto& meta = autograd_meta();
   if (!meta->grad_fn) {
-    accumulate_leaf(*meta, root_grad);
+    accumulate_leaf(*meta, kernels::copy(root_grad));
     return;
   }
 
@@ -96,7 +100,7 @@ void Tensor::backward(const Tensor& grad, bool retain_graph) const {
       if (!in) continue;
       const bool has_grad = i < grads.size() && grads[i].defined();
       if (!in->grad_fn) {
-        if (has_grad) accumulate_leaf(*in, grads[i]);
+        if (has_grad) accumulate_leaf(*in, std::move(grads[i]));
         continue;
       }
       Node* child = in->grad_fn.get();

@@ -67,6 +67,9 @@ class Tensor {
   /// keeping its autograd state: how a Module converts its parameters in place (PyTorch's
   /// `param.data = ...`).
   void set_data(const Tensor& other);
+  /// True when this handle is the only one to the tensor and the tensor the only one on its
+  /// storage: nothing else can see a change to it.
+  bool is_unique() const { return impl_.use_count() == 1 && impl().storage.use_count() == 1; }
   /// True when both handles point to the same tensor (not merely equal values).
   bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
 

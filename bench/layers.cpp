@@ -1,0 +1,106 @@
+// bench/layers: times minidl's layers (conv 3x3, GroupNorm, BatchNorm), forward and
+// forward+backward, in float32. One JSON object per line:
+//   {"case": "gn_fwdbwd_32x64x32x32", "ms": 1.9, "impl": "minidl", "threads": 2}
+// bench/torch_layers.py prints the same cases for PyTorch; `make bench-layers` runs both.
+#include <omp.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <minidl/minidl.h>
+
+using namespace minidl;
+
+namespace {
+
+struct Case {
+  std::string name;
+  std::function<void()> run;
+  double flops = 0;  // per run, when meaningful (convolutions)
+};
+
+// Median time of one run, in ms, over at least `min_runs` runs and `min_seconds`.
+double time_ms(const std::function<void()>& run, int min_runs, double min_seconds) {
+  using clock = std::chrono::steady_clock;
+  for (int i = 0; i < 2; ++i) run();  // warm-up: caches, page faults, thread pools
+  std::vector<double> ms;
+  const auto start = clock::now();
+  while (static_cast<int>(ms.size()) < min_runs || std::chrono::duration<double>(clock::now() - start).count() < min_seconds) {
+    const auto t0 = clock::now();
+    run();
+    ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+std::string dims(const Shape& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? "x" : "") + std::to_string(s[i]);
+  return out;
+}
+
+// forward alone (no graph), and forward + backward from a fixed upstream gradient
+void add_pair(std::vector<Case>& cases, const std::string& prefix, const Shape& shape,
+              const std::function<Tensor(const Tensor&)>& layer, std::vector<Tensor> params, double fwd_flops = 0) {
+  Tensor x = randn(shape);
+  Tensor xg = x.detach().requires_grad_();
+  auto grad = std::make_shared<Tensor>();
+  cases.push_back({prefix + "_fwd_" + dims(shape), [=] {
+                     NoGradGuard no_grad;
+                     layer(x);
+                   },
+                   fwd_flops});
+  cases.push_back({prefix + "_fwdbwd_" + dims(shape), [=]() mutable {
+                     xg.zero_grad();
+                     for (Tensor& p : params) p.zero_grad();
+                     Tensor y = layer(xg);
+                     if (!grad->defined()) *grad = randn(y.shape());
+                     y.backward(*grad);
+                   },
+                   3 * fwd_flops});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Times minidl's conv, GroupNorm and BatchNorm layers (float32); one JSON line per case."};
+  int threads = 2;
+  std::string filter;
+  double min_seconds = 1.0;
+  app.add_option("--threads", threads, "OpenMP threads")->capture_default_str();
+  app.add_option("--filter", filter, "only cases whose name contains this");
+  app.add_option("--seconds", min_seconds, "minimum time per case")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  omp_set_num_threads(threads);
+  manual_seed(0);
+
+  std::vector<Case> cases;
+  {
+    auto conv = std::make_shared<Conv2d>(64, 64, 3, 1, 1, false);
+    const Shape s{32, 64, 32, 32};
+    const double flops = 2.0 * 32 * 64 * 32 * 32 * 64 * 9;
+    add_pair(cases, "conv3x3", s, [conv](const Tensor& x) { return (*conv)(x); }, conv->parameters(), flops);
+  }
+  for (const auto& [shape, groups] : {std::pair<Shape, int64_t>{{32, 64, 32, 32}, 32}, {{128, 16, 32, 32}, 8}}) {
+    auto gn = std::make_shared<GroupNorm>(groups, shape[1]);
+    add_pair(cases, "gn", shape, [gn](const Tensor& x) { return (*gn)(x); }, gn->parameters());
+    auto bn = std::make_shared<BatchNorm2d>(shape[1]);
+    add_pair(cases, "bn", shape, [bn](const Tensor& x) { return (*bn)(x); }, bn->parameters());
+  }
+
+  for (const Case& c : cases) {
+    if (!filter.empty() && c.name.find(filter) == std::string::npos) continue;
+    const double ms = time_ms(c.run, 5, min_seconds);
+    std::printf("{\"case\": \"%s\", \"ms\": %.3f, \"impl\": \"minidl\", \"threads\": %d", c.name.c_str(), ms, threads);
+    if (c.flops > 0) std::printf(", \"gflops\": %.1f", c.flops / ms / 1e6);
+    std::printf("}\n");
+    std::fflush(stdout);
+  }
+  return 0;
+}
