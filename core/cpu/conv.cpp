@@ -5,6 +5,8 @@
 // x[c, p·stride_h − pad_h + r, q·stride_w − pad_w + s] (0 outside the image), so that
 //   forward:  y[K, PQ] = w[K, CRS] · col
 //   backward: dw[K, CRS] += dy[K, PQ] · colᵀ,  dcol = wᵀ · dy, dx = col2im(dcol)
+// In the forward, col is GEMM's B operand with few rows of A (K) to reuse it, so im2col writes it
+// straight into GEMM's packed panel layout and GEMM skips packing it.
 // A 1x1 kernel with stride 1 and no padding needs no im2col: col is the input itself.
 #include <omp.h>
 
@@ -12,7 +14,7 @@
 #include <cstring>
 #include <vector>
 
-#include "blas.h"
+#include "gemm.h"
 #include "cpu.h"
 
 namespace minidl::cpu {
@@ -65,15 +67,49 @@ void im2col(const T* x, const Geometry& g, T* col) {
   for_each_patch_row(g, /*parallel=*/true, [&](int64_t row, int64_t c, int64_t p, int64_t h, int64_t q0, int64_t q1, int64_t w0) {
     T* dst = col + row * g.pq() + p * g.Q;
     if (h < 0) {
-      std::fill(dst, dst + g.Q, T(0));
+      for (int64_t q = 0; q < g.Q; ++q) dst[q] = T(0);
       return;
     }
-    const T* src = x + (c * g.H + h) * g.W + w0;
-    std::fill(dst, dst + q0, T(0));
-    if (sw == 1) std::copy(src, src + (q1 - q0), dst + q0);
-    else for (int64_t q = q0; q < q1; ++q) dst[q] = src[(q - q0) * sw];
-    std::fill(dst + q1, dst + g.Q, T(0));
+    const T* src = x + (c * g.H + h) * g.W + w0 - q0 * sw;
+    // Plain loops rather than memcpy/fill: the rows are short, a call costs more than the copy.
+    for (int64_t q = 0; q < q0; ++q) dst[q] = T(0);
+    if (sw == 1) {
+      for (int64_t q = q0; q < q1; ++q) dst[q] = src[q];
+    } else {
+      for (int64_t q = q0; q < q1; ++q) dst[q] = src[q * sw];
+    }
+    for (int64_t q = q1; q < g.Q; ++q) dst[q] = T(0);
   });
+}
+
+// The same, written straight into GEMM's packed-B layout (gemm.h): row `row` of col goes to
+// offset row·W of every panel, and an output row of Q columns is cut where panels end.
+template <typename T>
+void im2col_packed(const T* x, const Geometry& g, T* out) {
+  const int64_t W = gemm_panel_width<T>();
+  const int64_t sw = g.win.stride_w, crs = g.crs(), pq = g.pq();
+  for_each_patch_row(g, /*parallel=*/true, [&](int64_t row, int64_t c, int64_t p, int64_t h, int64_t q0, int64_t q1, int64_t w0) {
+    const T* src = x + (c * g.H + std::max<int64_t>(h, 0)) * g.W + w0 - q0 * sw;
+    if (h < 0) q0 = q1 = g.Q;  // a padding row: all zeros
+    for (int64_t q = 0; q < g.Q;) {
+      const int64_t col = p * g.Q + q, offset = col % W, len = std::min(W - offset, g.Q - q);
+      T* dst = out + packed_b_index(row, col, crs, W) - q;  // dst[q'] for q' in [q, q + len)
+      const int64_t end = q + len, lo = std::clamp(q0, q, end), hi = std::clamp(q1, lo, end);
+      for (int64_t i = q; i < lo; ++i) dst[i] = T(0);
+      if (sw == 1) {
+        for (int64_t i = lo; i < hi; ++i) dst[i] = src[i];
+      } else {
+        for (int64_t i = lo; i < hi; ++i) dst[i] = src[i * sw];
+      }
+      for (int64_t i = hi; i < end; ++i) dst[i] = T(0);
+      q = end;
+    }
+  });
+  // The last panel's columns past the matrix are zero.
+  const int64_t last = pq / W * W;
+  if (last < pq)
+    for (int64_t r = 0; r < crs; ++r)
+      for (int64_t col = pq; col < last + W; ++col) out[packed_b_index(r, col, crs, W)] = T(0);
 }
 
 // dx[c, h, w] += dcol[row, p·Q + q]; dx must start zeroed. Rows (c, r, s) of one c write the
@@ -90,8 +126,12 @@ void col2im(const T* dcol, const Geometry& g, T* dx) {
     for_each_patch_row(per_channel, /*parallel=*/false, [&](int64_t row, int64_t, int64_t p, int64_t h, int64_t q0, int64_t q1, int64_t w0) {
       if (h < 0) return;
       const T* src = dcol_c + row * g.pq() + p * g.Q;
-      T* dst = dx_c + h * g.W + w0;
-      for (int64_t q = q0; q < q1; ++q) dst[(q - q0) * sw] += src[q];
+      T* dst = dx_c + h * g.W + w0 - q0 * sw;
+      if (sw == 1) {
+        for (int64_t q = q0; q < q1; ++q) dst[q] += src[q];
+      } else {
+        for (int64_t q = q0; q < q1; ++q) dst[q * sw] += src[q];
+      }
     });
   }
 }
@@ -104,13 +144,17 @@ void forward(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
   const int64_t crs = g.crs(), pq = g.pq();
 #pragma omp parallel if (split_batch(g.N))
   {
-    std::vector<T> col(g.pointwise() ? 0 : static_cast<size_t>(crs * pq));
+    std::vector<T> col(g.pointwise() ? 0 : static_cast<size_t>(packed_b_size(crs, pq, gemm_panel_width<T>())));
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < g.N; ++n) {
       const T* xn = x + n * g.C * g.H * g.W;
       T* yn = y + n * g.K * pq;
-      if (!g.pointwise()) im2col(xn, g, col.data());
-      parallel_gemm<T>(false, false, g.K, pq, crs, T(1), w, crs, g.pointwise() ? xn : col.data(), pq, T(0), yn, pq);
+      if (g.pointwise()) {
+        parallel_gemm<T>(false, false, g.K, pq, crs, T(1), w, crs, xn, pq, T(0), yn, pq);
+      } else {
+        im2col_packed(xn, g, col.data());
+        parallel_gemm_packed_b<T>(false, g.K, pq, crs, T(1), w, crs, col.data(), T(0), yn, pq);
+      }
       if (bias) {
         for (int64_t k = 0; k < g.K; ++k) {
           T* row = yn + k * pq;

@@ -1,45 +1,59 @@
-// Matrix product through OpenBLAS gemm, and the 2-D transpose.
+// Matrix product (our GEMM, split across threads) and the 2-D transpose.
 #include <omp.h>
 
 #include <algorithm>
 #include <cstring>
-#include <mutex>
 
-#include "blas.h"
+#include "gemm.h"
 #include "cpu.h"
 
 namespace minidl::cpu {
 
-void use_single_threaded_blas() {
-  static std::once_flag once;
-  std::call_once(once, [] { openblas_set_num_threads(1); });
-}
-
-template <typename T>
-void parallel_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
-                   int64_t ldb, T beta, T* c, int64_t ldc) {
-  // Inside another parallel region (a batch split), each thread runs its GEMM alone.
-  const int threads = (m * n * k > (1 << 18) && !omp_in_parallel()) ? omp_get_max_threads() : 1;
-  const bool split_rows = m >= n;
-  const int64_t extent = split_rows ? m : n;
+namespace {
+// Splits [0, extent) into one contiguous part per OpenMP thread and calls part(begin, end);
+// one part on the calling thread when the work is small or already inside a parallel region.
+template <typename F>
+void split(int64_t extent, int64_t work, F part) {
+  const int threads = (work > (1 << 18) && !omp_in_parallel()) ? omp_get_max_threads() : 1;
 #pragma omp parallel num_threads(threads)
   {
     const int64_t parts = omp_get_num_threads(), t = omp_get_thread_num();
     const int64_t begin = extent * t / parts, end = extent * (t + 1) / parts;
-    if (end > begin) {
-      if (split_rows) {  // rows of op(A) and of C
-        gemm(ta, tb, end - begin, n, k, alpha, ta ? a + begin : a + begin * lda, lda, b, ldb, beta, c + begin * ldc, ldc);
-      } else {  // columns of op(B) and of C
-        gemm(ta, tb, m, end - begin, k, alpha, a, lda, tb ? b + begin * ldb : b + begin, ldb, beta, c + begin, ldc);
-      }
-    }
+    if (end > begin) part(begin, end);
   }
+}
+}  // namespace
+
+template <typename T>
+void parallel_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
+                   int64_t ldb, T beta, T* c, int64_t ldc) {
+  if (m >= n) {  // rows of op(A) and of C
+    split(m, m * n * k, [&](int64_t i0, int64_t i1) {
+      gemm(ta, tb, i1 - i0, n, k, alpha, ta ? a + i0 : a + i0 * lda, lda, b, ldb, beta, c + i0 * ldc, ldc);
+    });
+  } else {  // columns of op(B) and of C
+    split(n, m * n * k, [&](int64_t j0, int64_t j1) {
+      gemm(ta, tb, m, j1 - j0, k, alpha, a, lda, tb ? b + j0 * ldb : b + j0, ldb, beta, c + j0, ldc);
+    });
+  }
+}
+
+template <typename T>
+void parallel_gemm_packed_b(bool ta, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
+                            const T* packed_b, T beta, T* c, int64_t ldc) {
+  split(m, m * n * k, [&](int64_t i0, int64_t i1) {
+    gemm_packed_b(ta, i1 - i0, n, k, alpha, ta ? a + i0 : a + i0 * lda, lda, packed_b, beta, c + i0 * ldc, ldc);
+  });
 }
 
 template void parallel_gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
                                    int64_t, float, float*, int64_t);
 template void parallel_gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t,
                                     const double*, int64_t, double, double*, int64_t);
+template void parallel_gemm_packed_b<float>(bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
+                                            float, float*, int64_t);
+template void parallel_gemm_packed_b<double>(bool, int64_t, int64_t, int64_t, double, const double*, int64_t,
+                                             const double*, double, double*, int64_t);
 
 // out[M, N] = op(a) · op(b); a is [M, K] (or [K, M] transposed), b is [K, N] (or [N, K]).
 void matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b, Tensor& out) {

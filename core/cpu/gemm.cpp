@@ -1,0 +1,209 @@
+// GEMM, written for this project (the BLIS design): C = α·op(A)·op(B) + β·C, row-major,
+// single-threaded (callers split the work between threads), float and double.
+//
+// op(B) is packed into panels of NR columns — each panel holds its columns for every k, one
+// k after another — and blocks of op(A) into panels of MR rows, so that the micro-kernel reads
+// both with unit stride from cache and keeps an MR × NR tile of C in vector registers for a
+// whole KC-deep slab. With AVX-512 a vector holds 64 bytes and the tile is 12 × 2 vectors
+// (24 zmm accumulators); otherwise 6 × 2 vectors of 32 bytes, as in BLIS's Haswell kernel.
+// A caller that can write op(B) straight into the panel layout (im2col does) skips packing B:
+// for conv-shaped products, where op(A) has few rows, packing B costs as much as multiplying.
+// Why not OpenBLAS: on these machines it runs its AVX2 kernel (OPENBLAS_CORETYPE is pinned for
+// stability), half of what an AVX-512 core can do. The tests compare this GEMM with OpenBLAS.
+#include <algorithm>
+#include <cstring>
+#include <new>
+
+#include "gemm.h"
+
+namespace minidl::cpu {
+namespace {
+
+#if defined(__AVX512F__)
+constexpr int kVectorBytes = 64;
+constexpr int MR = 12;
+#else
+constexpr int kVectorBytes = 32;
+constexpr int MR = 6;
+#endif
+constexpr int64_t KC = 384;      // a KC × NR panel of B stays in L1
+constexpr int64_t MC = 16 * MR;  // an MC × KC block of A stays in L2
+constexpr int64_t NC = 3072;     // a KC × NC block of B stays in L3
+
+template <typename T>
+struct Vec {
+  static constexpr int lanes = kVectorBytes / sizeof(T);
+  typedef T type __attribute__((vector_size(kVectorBytes)));
+};
+
+template <typename T>
+constexpr int64_t NR = 2 * Vec<T>::lanes;
+
+// 64-byte aligned scratch that grows and is reused by the calling thread.
+template <typename T>
+struct Scratch {
+  T* data = nullptr;
+  size_t size = 0;
+  T* get(size_t n) {
+    if (n > size) {
+      ::operator delete(data, std::align_val_t{64});
+      data = static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64}));
+      size = n;
+    }
+    return data;
+  }
+  ~Scratch() { ::operator delete(data, std::align_val_t{64}); }
+};
+
+// Packs rows [0, mc) × k [0, kc) of op(A) into panels of MR rows: panel[p][r], zero-padded.
+// The loops run along whichever index is contiguous in memory.
+template <typename T>
+void pack_a(const T* a, int64_t lda, bool ta, int64_t mc, int64_t kc, T* out) {
+  for (int64_t i0 = 0; i0 < mc; i0 += MR) {
+    const int64_t rows = std::min<int64_t>(MR, mc - i0);
+    if (ta) {  // op(A)[i][p] = a[p][i]: rows are contiguous
+      for (int64_t p = 0; p < kc; ++p)
+        for (int64_t r = 0; r < rows; ++r) out[p * MR + r] = a[p * lda + i0 + r];
+    } else {  // op(A)[i][p] = a[i][p]: k is contiguous
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t p = 0; p < kc; ++p) out[p * MR + r] = a[(i0 + r) * lda + p];
+    }
+    for (int64_t r = rows; r < MR; ++r)
+      for (int64_t p = 0; p < kc; ++p) out[p * MR + r] = 0;
+    out += kc * MR;
+  }
+}
+
+// Packs k [0, kc) × columns [0, nc) of op(B) into panels of NR columns: panel[p][c], zero-padded.
+template <typename T>
+void pack_b(const T* b, int64_t ldb, bool tb, int64_t kc, int64_t nc, T* out) {
+  for (int64_t j0 = 0; j0 < nc; j0 += NR<T>) {
+    constexpr int64_t W = NR<T>;
+    const int64_t cols = std::min<int64_t>(W, nc - j0);
+    if (tb) {  // op(B)[p][j] = b[j][p]: k is contiguous
+      for (int64_t c = 0; c < cols; ++c)
+        for (int64_t p = 0; p < kc; ++p) out[p * W + c] = b[(j0 + c) * ldb + p];
+    } else {  // op(B)[p][j] = b[p][j]: columns are contiguous
+      for (int64_t p = 0; p < kc; ++p)
+        for (int64_t c = 0; c < cols; ++c) out[p * W + c] = b[p * ldb + j0 + c];
+    }
+    for (int64_t c = cols; c < W; ++c)
+      for (int64_t p = 0; p < kc; ++p) out[p * W + c] = 0;
+    out += kc * W;
+  }
+}
+
+// C tile (rows × cols ≤ MR × NR) = α·Σ_p a[p][r]·b[p][c] + β·C tile, from packed panels.
+template <typename T>
+void micro_kernel(int64_t kc, const T* a, const T* b, T alpha, T beta, T* c, int64_t ldc, int64_t rows, int64_t cols) {
+  using V = typename Vec<T>::type;
+  constexpr int L = Vec<T>::lanes, W = 2 * L;
+  V acc[MR][2] = {};
+  for (int64_t p = 0; p < kc; ++p) {
+    V b0, b1;  // unaligned loads: a caller's packed buffer need not be 64-byte aligned
+    std::memcpy(&b0, b + p * W, sizeof b0);
+    std::memcpy(&b1, b + p * W + L, sizeof b1);
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; ++r) {
+      const V ar = a[p * MR + r] - V{};  // broadcast (x − 0 folds to x; x + 0 would not)
+      acc[r][0] += ar * b0;
+      acc[r][1] += ar * b1;
+    }
+  }
+  if (rows == MR && cols == W) {  // a full tile: vector loads and stores straight into C
+    for (int r = 0; r < MR; ++r) {
+      for (int v = 0; v < 2; ++v) {
+        T* dst = c + r * ldc + v * L;
+        V out = alpha * acc[r][v];
+        if (beta != 0) {
+          V old;
+          std::memcpy(&old, dst, sizeof old);  // C rows need not be aligned
+          out += beta * old;
+        }
+        std::memcpy(dst, &out, sizeof out);
+      }
+    }
+    return;
+  }
+  T tile[MR][W];  // an edge tile: only its valid part is written
+  std::memcpy(tile, acc, sizeof tile);
+  for (int64_t r = 0; r < rows; ++r) {
+    T* row = c + r * ldc;
+    for (int64_t j = 0; j < cols; ++j) row[j] = alpha * tile[r][j] + (beta == 0 ? T(0) : beta * row[j]);
+  }
+}
+
+// C[m, nc] = α·op(A)[:, pc : pc + kc]·B slab + β·C, with B's panels at b_panels + j·panel_stride.
+template <typename T>
+void multiply_slab(bool ta, int64_t m, int64_t nc, int64_t kc, T alpha, const T* a, int64_t lda, int64_t pc,
+                   const T* b_panels, int64_t panel_stride, T beta, T* c, int64_t ldc) {
+  constexpr int64_t W = NR<T>;
+  thread_local Scratch<T> packed_a;
+  T* pa = packed_a.get(static_cast<size_t>(MC * KC));
+  for (int64_t ic = 0; ic < m; ic += MC) {
+    const int64_t mc = std::min(MC, m - ic);
+    pack_a(ta ? a + pc * lda + ic : a + ic * lda + pc, lda, ta, mc, kc, pa);
+    for (int64_t jr = 0; jr < nc; jr += W)
+      for (int64_t ir = 0; ir < mc; ir += MR)
+        micro_kernel<T>(kc, pa + ir * kc, b_panels + (jr / W) * panel_stride, alpha, beta, c + (ic + ir) * ldc + jr,
+                        ldc, std::min<int64_t>(MR, mc - ir), std::min<int64_t>(W, nc - jr));
+  }
+}
+
+// k == 0 or α == 0: C = β·C (and C = 0 for β = 0, whatever C held).
+template <typename T>
+bool scale_only(int64_t m, int64_t n, int64_t k, T alpha, T beta, T* c, int64_t ldc) {
+  if (k != 0 && alpha != 0) return false;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0 ? T(0) : beta * c[i * ldc + j];
+  return true;
+}
+
+}  // namespace
+
+template <typename T>
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b, int64_t ldb,
+          T beta, T* c, int64_t ldc) {
+  constexpr int64_t W = NR<T>;
+  if (m == 0 || n == 0 || scale_only(m, n, k, alpha, beta, c, ldc)) return;
+  thread_local Scratch<T> packed_b;
+  T* pb = packed_b.get(static_cast<size_t>(packed_b_size(KC, std::min(n, NC), W)));
+  for (int64_t jc = 0; jc < n; jc += NC) {
+    const int64_t nc = std::min(NC, n - jc);
+    for (int64_t pc = 0; pc < k; pc += KC) {
+      const int64_t kc = std::min(KC, k - pc);
+      pack_b(tb ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, tb, kc, nc, pb);
+      // Later k-slabs add to what the first one wrote.
+      multiply_slab(ta, m, nc, kc, alpha, a, lda, pc, pb, kc * W, pc == 0 ? beta : T(1), c + jc, ldc);
+    }
+  }
+}
+
+template <typename T>
+void gemm_packed_b(bool ta, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* packed_b,
+                   T beta, T* c, int64_t ldc) {
+  constexpr int64_t W = NR<T>;
+  if (m == 0 || n == 0 || scale_only(m, n, k, alpha, beta, c, ldc)) return;
+  for (int64_t jc = 0; jc < n; jc += NC)
+    for (int64_t pc = 0; pc < k; pc += KC)
+      multiply_slab(ta, m, std::min(NC, n - jc), std::min(KC, k - pc), alpha, a, lda, pc,
+                    packed_b + (jc / W) * k * W + pc * W, k * W, pc == 0 ? beta : T(1), c + jc, ldc);
+}
+
+template <typename T>
+int64_t gemm_panel_width() {
+  return NR<T>;
+}
+
+template int64_t gemm_panel_width<float>();
+template int64_t gemm_panel_width<double>();
+template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t,
+                          float, float*, int64_t);
+template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
+                           int64_t, double, double*, int64_t);
+template void gemm_packed_b<float>(bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, float,
+                                   float*, int64_t);
+template void gemm_packed_b<double>(bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
+                                    double, double*, int64_t);
+
+}  // namespace minidl::cpu

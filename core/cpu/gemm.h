@@ -1,0 +1,48 @@
+// GEMM for the CPU kernels (core/cpu/gemm.cpp): row-major, single-threaded, float and double.
+//
+// minidl parallelizes with OpenMP (over the batch, over rows) and calls GEMM from inside those
+// loops, so GEMM itself runs on the calling thread; parallel_gemm splits one large product.
+#pragma once
+
+#include <cstdint>
+
+namespace minidl::cpu {
+
+/// Columns per panel of GEMM's packed B operand: two vector registers, so it depends on the
+/// vector width the library was compiled for (ask the library, not the includer's flags).
+template <typename T>
+int64_t gemm_panel_width();
+
+/// Where op(B)[p][j] (k × n) goes in the packed layout of panel width W: panel j / W holds
+/// columns [j0, j0 + W) for every p, so element (p, j) sits at (j / W)·(k·W) + p·W + j % W.
+/// Columns past n in the last panel must be zero.
+inline int64_t packed_b_index(int64_t p, int64_t j, int64_t k, int64_t width) {
+  return (j / width) * (k * width) + p * width + j % width;
+}
+
+/// Elements a packed k × n operand occupies (n rounded up to whole panels).
+inline int64_t packed_b_size(int64_t k, int64_t n, int64_t width) { return k * ((n + width - 1) / width * width); }
+
+/// C[M, N] = alpha · op(A) · op(B) + beta · C, op = transpose when the flag is set.
+/// With beta = 0, C's previous contents are ignored (NaN included).
+template <typename T>
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b, int64_t ldb,
+          T beta, T* c, int64_t ldc);
+
+/// The same with op(B) already in the packed layout (see packed_b_index).
+template <typename T>
+void gemm_packed_b(bool ta, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* packed_b,
+                   T beta, T* c, int64_t ldc);
+
+/// gemm split across the OpenMP threads by rows (or by columns when M is small); runs on the
+/// calling thread alone when already inside a parallel region.
+template <typename T>
+void parallel_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
+                   int64_t ldb, T beta, T* c, int64_t ldc);
+
+/// gemm_packed_b split across the OpenMP threads by rows.
+template <typename T>
+void parallel_gemm_packed_b(bool ta, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
+                            const T* packed_b, T beta, T* c, int64_t ldc);
+
+}  // namespace minidl::cpu
