@@ -72,34 +72,27 @@ void backward(const T* dy, const T* x, const T* mean, const T* rstd, const T* ga
 kernels::NormForward batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
                                         Tensor& running_mean, Tensor& running_var, bool training, double momentum,
                                         double eps) {
-  const int64_t N = x.size(0), C = x.size(1), HW = x.numel() / std::max<int64_t>(N * C, 1);
-  kernels::NormForward out{Tensor::empty(x.shape(), x.dtype(), x.device()), Tensor::empty({C}, x.dtype(), x.device()),
-                           Tensor::empty({C}, x.dtype(), x.device())};
+  const norm::Dims d = norm::dims_of(x);
+  kernels::NormForward out{Tensor::empty(x.shape(), x.dtype(), x.device()), Tensor::empty({d.C}, x.dtype(), x.device()),
+                           Tensor::empty({d.C}, x.dtype(), x.device())};
   dispatch_floating(x.dtype(), "batch_norm", [&](auto v) {
     using T = decltype(v);
-    forward<T>(x.data<T>(), weight.defined() ? weight.data<T>() : nullptr, bias.defined() ? bias.data<T>() : nullptr,
-               running_mean.defined() ? running_mean.data<T>() : nullptr,
-               running_var.defined() ? running_var.data<T>() : nullptr, N, C, HW, training, momentum, eps,
-               out.y.data<T>(), out.mean.data<T>(), out.rstd.data<T>());
+    forward<T>(x.data<T>(), norm::data_or_null<T>(weight), norm::data_or_null<T>(bias),
+               norm::data_or_null<T>(running_mean), norm::data_or_null<T>(running_var), d.N, d.C, d.HW, training,
+               momentum, eps, out.y.data<T>(), out.mean.data<T>(), out.rstd.data<T>());
   });
   return out;
 }
 
 kernels::NormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                                        const Tensor& weight, bool training, bool need_dx, bool need_dparams) {
-  const int64_t N = x.size(0), C = x.size(1), HW = x.numel() / std::max<int64_t>(N * C, 1);
-  kernels::NormGrads grads;
-  if (need_dx) grads.dx = Tensor::empty(x.shape(), x.dtype(), x.device());
-  if (need_dparams) {
-    grads.dweight = Tensor::empty({C}, x.dtype(), x.device());
-    grads.dbias = Tensor::empty({C}, x.dtype(), x.device());
-  }
+  const norm::Dims d = norm::dims_of(x);
+  kernels::NormGrads grads = norm::allocate_grads(x, need_dx, need_dparams);
   dispatch_floating(x.dtype(), "batch_norm_backward", [&](auto v) {
     using T = decltype(v);
-    backward<T>(dy.data<T>(), x.data<T>(), mean.data<T>(), rstd.data<T>(),
-                weight.defined() ? weight.data<T>() : nullptr, N, C, HW, training,
-                need_dx ? grads.dx.data<T>() : nullptr, need_dparams ? grads.dweight.data<T>() : nullptr,
-                need_dparams ? grads.dbias.data<T>() : nullptr);
+    backward<T>(dy.data<T>(), x.data<T>(), mean.data<T>(), rstd.data<T>(), norm::data_or_null<T>(weight), d.N, d.C,
+                d.HW, training, norm::data_or_null<T>(grads.dx), norm::data_or_null<T>(grads.dweight),
+                norm::data_or_null<T>(grads.dbias));
   });
   return grads;
 }

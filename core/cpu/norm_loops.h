@@ -8,7 +8,39 @@
 #include <cmath>
 #include <cstdint>
 
+#include "../kernels.h"
+
 namespace minidl::cpu::norm {
+
+/// x[N, C, *] as N, C and HW, the product of the remaining sizes.
+struct Dims {
+  int64_t N, C, HW;
+};
+inline Dims dims_of(const Tensor& x) {
+  const int64_t N = x.size(0), C = x.size(1);
+  return {N, C, x.numel() / std::max<int64_t>(N * C, 1)};
+}
+
+/// A typed pointer to t's data, or nullptr for an undefined (optional) tensor.
+template <typename T>
+inline const T* data_or_null(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+template <typename T>
+inline T* data_or_null(Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+
+/// Uninitialized gradient tensors, as asked for: dx like x, dweight and dbias [C].
+inline kernels::NormGrads allocate_grads(const Tensor& x, bool need_dx, bool need_dparams) {
+  kernels::NormGrads grads;
+  if (need_dx) grads.dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (need_dparams) {
+    grads.dweight = Tensor::empty({x.size(1)}, x.dtype(), x.device());
+    grads.dbias = Tensor::empty({x.size(1)}, x.dtype(), x.device());
+  }
+  return grads;
+}
 
 /// Σx and Σx² of a set.
 struct Moments {

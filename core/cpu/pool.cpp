@@ -33,6 +33,13 @@ void for_each_window(const Planes& g, const Window2d& win, F f) {
   }
 }
 
+// The divisor of average pooling at output (p, q): the window including its zero padding but
+// not the part past the padding (PyTorch's count_include_pad=True).
+int64_t padded_area(const Planes& g, const Window2d& win, int64_t p, int64_t q) {
+  const int64_t hs = p * win.stride_h - win.pad_h, ws = q * win.stride_w - win.pad_w;
+  return (std::min(hs + win.kernel_h, g.H + win.pad_h) - hs) * (std::min(ws + win.kernel_w, g.W + win.pad_w) - ws);
+}
+
 // Adaptive pooling's bins: output i covers [floor(i·in/out), ceil((i + 1)·in/out)).
 int64_t bin_start(int64_t i, int64_t in, int64_t out) { return (i * in) / out; }
 int64_t bin_end(int64_t i, int64_t in, int64_t out) { return ((i + 1) * in + out - 1) / out; }
@@ -100,11 +107,7 @@ Tensor avg_pool2d_forward(const Tensor& x, const Window2d& win) {
       double total = 0;
       for (int64_t h = h0; h < h1; ++h)
         for (int64_t w = w0; w < w1; ++w) total += xp[h * g.W + w];
-      // Divide by the window including its padding, but not the part beyond the padding.
-      const int64_t hs = p * win.stride_h - win.pad_h, ws = q * win.stride_w - win.pad_w;
-      const int64_t area = (std::min(hs + win.kernel_h, g.H + win.pad_h) - hs) *
-                           (std::min(ws + win.kernel_w, g.W + win.pad_w) - ws);
-      py[(plane * g.P + p) * g.Q + q] = static_cast<T>(total / area);
+      py[(plane * g.P + p) * g.Q + q] = static_cast<T>(total / padded_area(g, win, p, q));
     });
   });
   return y;
@@ -120,10 +123,7 @@ Tensor avg_pool2d_backward(const Tensor& dy, const Shape& x_shape, const Window2
     std::fill(pdx, pdx + dx.numel(), T(0));
     // Planes are independent, so each thread adds into its own planes only.
     for_each_window(g, win, [&](int64_t plane, int64_t p, int64_t q, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
-      const int64_t hs = p * win.stride_h - win.pad_h, ws = q * win.stride_w - win.pad_w;
-      const int64_t area = (std::min(hs + win.kernel_h, g.H + win.pad_h) - hs) *
-                           (std::min(ws + win.kernel_w, g.W + win.pad_w) - ws);
-      const T share = pdy[(plane * g.P + p) * g.Q + q] / static_cast<T>(area);
+      const T share = pdy[(plane * g.P + p) * g.Q + q] / static_cast<T>(padded_area(g, win, p, q));
       T* d = pdx + plane * g.H * g.W;
       for (int64_t h = h0; h < h1; ++h)
         for (int64_t w = w0; w < w1; ++w) d[h * g.W + w] += share;
