@@ -18,6 +18,11 @@ void kaiming_uniform_(Tensor& t, int64_t fan_in, Generator& gen) {
   uniform_(t, -bound, bound, gen);
 }
 
+void kaiming_normal_(Tensor& t, int64_t fan, Generator& gen) {
+  const double std = std::sqrt(2.0 / static_cast<double>(fan));
+  kernels::copy_(t, kernels::scale(randn(t.shape(), kFloat64, gen), std));
+}
+
 void bias_uniform_(Tensor& t, int64_t fan_in, Generator& gen) {
   const double bound = fan_in > 0 ? 1.0 / std::sqrt(static_cast<double>(fan_in)) : 0.0;
   uniform_(t, -bound, bound, gen);

@@ -10,12 +10,23 @@ namespace minidl {
 
 Tensor Module::operator()(const Tensor& x) {
   try {
-    return forward(x);
+    Tensor y = forward(x);
+    for (auto& [id, hook] : hooks_) hook(*this, x, y);
+    return y;
   } catch (const Error& e) {
     if (e.names_module()) throw;
     const std::string who = type_name() + (name_.empty() ? "" : " '" + name_ + "'");
     throw Error(who + ": " + e.what(), /*names_module=*/true);
   }
+}
+
+int Module::register_forward_hook(ForwardHook hook) {
+  hooks_.emplace_back(next_hook_id_, std::move(hook));
+  return next_hook_id_++;
+}
+
+void Module::remove_forward_hook(int id) {
+  hooks_.erase(std::remove_if(hooks_.begin(), hooks_.end(), [id](const auto& h) { return h.first == id; }), hooks_.end());
 }
 
 Tensor Module::register_parameter(const std::string& name, Tensor value, bool requires_grad) {
@@ -82,6 +93,12 @@ NamedTensors Module::named_buffers(bool recurse) const {
 }
 
 std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_children() const { return children_; }
+
+Module& Module::child(const std::string& name) const {
+  for (const auto& [n, m] : children_)
+    if (n == name) return *m;
+  MINIDL_FAIL(type_name(), (name_.empty() ? "" : " '" + name_ + "'"), ": no child module named '", name, "'");
+}
 
 std::vector<std::pair<std::string, Module*>> Module::named_modules() {
   std::vector<std::pair<std::string, Module*>> out{{"", this}};

@@ -3,6 +3,7 @@
 // modules, and gives them PyTorch's dotted names: "layer1.0.bn1.running_var".
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -35,6 +36,9 @@ class Module {
   std::vector<Tensor> parameters(bool recurse = true) const;
   NamedTensors named_buffers(bool recurse = true) const;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_children() const;
+  /// The child registered as `name`; throws if there is none. Models call their parts through
+  /// it (child("bn1")(x)) so that a replaced child is the one that runs.
+  Module& child(const std::string& name) const;
   /// This module ("") and every descendant, depth first, with their dotted names.
   std::vector<std::pair<std::string, Module*>> named_modules();
 
@@ -46,6 +50,17 @@ class Module {
   void zero_grad();
   /// Converts every floating parameter and buffer to `dtype`, in place (gradients are dropped).
   void to(DType dtype);
+
+  /// Called after every forward of this module with its input and output (as in PyTorch's
+  /// register_forward_hook): how BN→GN calibration and the layer-by-layer gradient checker see
+  /// inside a model. Returns an id for remove_forward_hook.
+  using ForwardHook = std::function<void(Module& module, const Tensor& input, const Tensor& output)>;
+  int register_forward_hook(ForwardHook hook);
+  void remove_forward_hook(int id);
+
+  /// Replaces the child registered as `name`, keeping the name (swapping one normalization
+  /// for another, say); throws if there is no such child.
+  void replace_module(const std::string& name, std::shared_ptr<Module> module);
 
   /// Parameters and buffers by dotted name — what a checkpoint holds, in PyTorch's order. The
   /// tensors share storage with the module (save them before training on).
@@ -68,8 +83,6 @@ class Module {
   }
   /// The children in registration order.
   const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const { return children_; }
-  /// Replaces the child registered as `name` (used to swap one normalization for another).
-  void replace_module(const std::string& name, std::shared_ptr<Module> module);
 
  private:
   void add_child(const std::string& name, std::shared_ptr<Module> module);
@@ -82,6 +95,8 @@ class Module {
   bool training_ = true;
   NamedTensors parameters_, buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  std::vector<std::pair<int, ForwardHook>> hooks_;
+  int next_hook_id_ = 0;
 };
 
 /// Prints the module tree as PyTorch does:

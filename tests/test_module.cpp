@@ -22,7 +22,6 @@ class Block : public Module {
     return relu(out + (*downsample)(x));
   }
   std::string type_name() const override { return "Block"; }
-  void swap_bn1(std::shared_ptr<Module> m) { replace_module("bn1", std::move(m)); }
 
   std::shared_ptr<Conv2d> conv1;
   std::shared_ptr<BatchNorm2d> bn1;
@@ -130,11 +129,25 @@ TEST_CASE("an error inside a layer names the layer by its dotted name") {
 
 TEST_CASE("replace_module swaps a child in place, keeping its name") {
   Block block;
-  block.swap_bn1(std::make_shared<GroupNorm>(2, 4));
+  block.replace_module("bn1", std::make_shared<GroupNorm>(2, 4));
   const std::vector<std::string> names = keys(block.named_parameters());
   CHECK(names[1] == "bn1.weight");
   CHECK(keys(block.named_buffers()).size() == 3);  // only the downsample BN's buffers remain
   CHECK(block.named_modules()[2].second->type_name() == "GroupNorm");
+  CHECK_ERROR(block.replace_module("bn9", std::make_shared<Identity>()), "Block: no child module named 'bn9' to replace");
+}
+
+TEST_CASE("forward hooks see every call's input and output until removed") {
+  Net net;
+  std::vector<std::string> seen;
+  const int id = net.layer1->register_forward_hook([&](Module& m, const Tensor& in, const Tensor& out) {
+    seen.push_back(m.name() + " " + to_string(in.shape()) + " -> " + to_string(out.shape()));
+  });
+  net(randn({2, 4, 5, 5}));
+  CHECK(seen == std::vector<std::string>{"layer1 [2, 4, 5, 5] -> [2, 4, 5, 5]"});
+  net.layer1->remove_forward_hook(id);
+  net(randn({2, 4, 5, 5}));
+  CHECK(seen.size() == 1);
 }
 
 TEST_CASE("modules print as a PyTorch-style tree") {

@@ -1,0 +1,201 @@
+#include "dataset.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "../core/error.h"
+
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_FAILURE_USERMSG
+#include <stb/stb_image.h>
+#define STB_IMAGE_RESIZE_IMPLEMENTATION
+#include <stb/stb_image_resize.h>
+
+namespace minidl {
+namespace fs = std::filesystem;
+
+namespace {
+
+// The whole file, gunzipped when it ends in .gz.
+std::string read_file(const std::string& path, const char* who) {
+  MINIDL_CHECK(fs::exists(path), who, ": ", path, " does not exist");
+  std::string out;
+  if (path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0) {
+    gzFile f = gzopen(path.c_str(), "rb");
+    MINIDL_CHECK(f != nullptr, who, ": cannot open ", path);
+    char buf[1 << 16];
+    int n;
+    while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+    int err = Z_OK;
+    const char* msg = gzerror(f, &err);
+    const std::string message = msg ? msg : "";
+    gzclose(f);
+    MINIDL_CHECK(n == 0 && (err == Z_OK || err == Z_STREAM_END), who, ": ", path, ": corrupt gzip data (", message,
+                 ") after ", out.size(), " decompressed bytes");
+    return out;
+  }
+  std::ifstream in(path, std::ios::binary);
+  MINIDL_CHECK(in, who, ": cannot open ", path, ": ", std::strerror(errno));
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+uint32_t big_endian32(const std::string& bytes, size_t at) {
+  uint32_t v = 0;
+  for (size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(bytes[at + i]);
+  return v;
+}
+
+// Checks an IDX header: magic, rank, sizes; returns the sizes.
+std::vector<int64_t> idx_header(const std::string& bytes, const std::string& path, uint32_t magic, size_t rank) {
+  const size_t header = 4 + 4 * rank;
+  MINIDL_CHECK(bytes.size() >= header, "load_idx: ", path, ": truncated: expected a ", header, "-byte header, found ",
+               bytes.size(), " bytes");
+  MINIDL_CHECK(big_endian32(bytes, 0) == magic, "load_idx: ", path, ": expected magic 0x0000080", magic & 0xf,
+               " at byte offset 0, found 0x", std::hex, big_endian32(bytes, 0));
+  std::vector<int64_t> sizes;
+  int64_t total = 1;
+  for (size_t i = 0; i < rank; ++i) {
+    sizes.push_back(big_endian32(bytes, 4 + 4 * i));
+    total *= sizes.back();
+  }
+  MINIDL_CHECK(bytes.size() == header + static_cast<size_t>(total), "load_idx: ", path, ": expected ", header + total,
+               " bytes for ", total, " values after the header, found ", bytes.size(),
+               bytes.size() < header + static_cast<size_t>(total) ? " (truncated)" : "");
+  return sizes;
+}
+
+void check_labels(const ImageDataset& d, const std::string& path) {
+  for (size_t i = 0; i < d.labels.size(); ++i)
+    MINIDL_CHECK(d.labels[i] >= 0 && d.labels[i] < d.num_classes, path, ": label ", d.labels[i], " of sample ", i,
+                 " is out of range for ", d.num_classes, " classes");
+}
+
+}  // namespace
+
+ImageDataset ImageDataset::head(int64_t n) const {
+  ImageDataset d = *this;
+  n = std::clamp<int64_t>(n, 0, size());
+  d.labels.resize(static_cast<size_t>(n));
+  d.pixels.resize(static_cast<size_t>(n * image_bytes()));
+  return d;
+}
+
+ImageDataset load_idx(const std::string& images_path, const std::string& labels_path, int64_t num_classes) {
+  const std::string images = read_file(images_path, "load_idx");
+  const std::string labels = read_file(labels_path, "load_idx");
+  const std::vector<int64_t> isz = idx_header(images, images_path, 0x803, 3);
+  const std::vector<int64_t> lsz = idx_header(labels, labels_path, 0x801, 1);
+  MINIDL_CHECK(isz[0] == lsz[0], "load_idx: ", images_path, " holds ", isz[0], " images but ", labels_path, " holds ",
+               lsz[0], " labels");
+  ImageDataset d;
+  d.name = fs::path(images_path).filename().string();
+  d.channels = 1;
+  d.height = isz[1];
+  d.width = isz[2];
+  d.num_classes = num_classes;
+  d.pixels.assign(images.begin() + 16, images.end());
+  for (size_t i = 8; i < labels.size(); ++i) d.labels.push_back(static_cast<unsigned char>(labels[i]));
+  check_labels(d, labels_path);
+  return d;
+}
+
+ImageDataset load_fashion_mnist(bool train, const std::string& dir) {
+  MINIDL_CHECK(fs::is_directory(dir), "load_fashion_mnist: ", dir,
+               " is not a directory (install Debian's dataset-fashion-mnist, or pass the directory)");
+  const std::string split = train ? "train" : "t10k";
+  ImageDataset d = load_idx(dir + "/" + split + "-images-idx3-ubyte.gz", dir + "/" + split + "-labels-idx1-ubyte.gz");
+  d.name = std::string("fashion-mnist/") + (train ? "train" : "test");
+  d.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+  return d;
+}
+
+ImageDataset load_cifar10(const std::string& dir, bool train) {
+  MINIDL_CHECK(fs::is_directory(dir), "load_cifar10: ", dir, " is not a directory");
+  constexpr int64_t kRecord = 1 + 3 * 32 * 32;
+  ImageDataset d;
+  d.name = std::string("cifar10/") + (train ? "train" : "test");
+  d.channels = 3;
+  d.height = d.width = 32;
+  d.num_classes = 10;
+  d.class_names = {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
+  std::vector<std::string> files;
+  if (train) {
+    for (int i = 1; i <= 5; ++i) files.push_back(dir + "/data_batch_" + std::to_string(i) + ".bin");
+  } else {
+    files.push_back(dir + "/test_batch.bin");
+  }
+  for (const std::string& path : files) {
+    const std::string bytes = read_file(path, "load_cifar10");
+    MINIDL_CHECK(!bytes.empty() && bytes.size() % kRecord == 0, "load_cifar10: ", path, ": expected whole ", kRecord,
+                 "-byte records, found ", bytes.size(), " bytes (", bytes.size() % kRecord, " left over: truncated?)");
+    for (size_t at = 0; at < bytes.size(); at += kRecord) {
+      d.labels.push_back(static_cast<unsigned char>(bytes[at]));
+      d.pixels.insert(d.pixels.end(), bytes.begin() + static_cast<std::ptrdiff_t>(at) + 1,
+                      bytes.begin() + static_cast<std::ptrdiff_t>(at + kRecord));
+    }
+    check_labels(d, path);
+  }
+  return d;
+}
+
+ImageDataset load_image_folder(const std::string& root, int64_t size) {
+  MINIDL_CHECK(fs::is_directory(root), "load_image_folder: ", root, " is not a directory");
+  MINIDL_CHECK(size > 0 && size <= 4096, "load_image_folder: expected an image size in 1..4096, found ", size);
+  ImageDataset d;
+  d.name = root;
+  d.channels = 3;
+  d.height = d.width = size;
+  for (const auto& entry : fs::directory_iterator(root))
+    if (entry.is_directory()) d.class_names.push_back(entry.path().filename().string());
+  std::sort(d.class_names.begin(), d.class_names.end());
+  MINIDL_CHECK(!d.class_names.empty(), "load_image_folder: ", root, " has no class subdirectories (expected root/<class>/*.png)");
+  d.num_classes = static_cast<int64_t>(d.class_names.size());
+  std::vector<uint8_t> resized;
+  for (size_t label = 0; label < d.class_names.size(); ++label) {
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(fs::path(root) / d.class_names[label])) {
+      std::string ext = entry.path().extension().string();
+      std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+      if (entry.is_regular_file() && (ext == ".png" || ext == ".jpg" || ext == ".jpeg")) files.push_back(entry.path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const fs::path& file : files) {
+      int w = 0, h = 0, c = 0;
+      stbi_uc* rgb = stbi_load(file.c_str(), &w, &h, &c, 3);
+      MINIDL_CHECK(rgb != nullptr, "load_image_folder: ", file.string(), ": cannot decode (", stbi_failure_reason(), ")");
+      // Shorter side to `size`, then the central size × size square.
+      const double scale = static_cast<double>(size) / std::min(w, h);
+      const int rw = std::max<int>(static_cast<int>(size), static_cast<int>(w * scale + 0.5));
+      const int rh = std::max<int>(static_cast<int>(size), static_cast<int>(h * scale + 0.5));
+      resized.resize(static_cast<size_t>(rw) * rh * 3);
+      const int ok = stbir_resize_uint8(rgb, w, h, 0, resized.data(), rw, rh, 0, 3);
+      stbi_image_free(rgb);
+      MINIDL_CHECK(ok, "load_image_folder: ", file.string(), ": resize failed");
+      const int x0 = (rw - static_cast<int>(size)) / 2, y0 = (rh - static_cast<int>(size)) / 2;
+      for (int ch = 0; ch < 3; ++ch)  // interleaved RGB to planar CHW
+        for (int64_t y = 0; y < size; ++y)
+          for (int64_t x = 0; x < size; ++x) d.pixels.push_back(resized[((y0 + y) * rw + x0 + x) * 3 + ch]);
+      d.labels.push_back(static_cast<int64_t>(label));
+    }
+  }
+  MINIDL_CHECK(d.size() > 0, "load_image_folder: ", root, " holds no .png or .jpg images");
+  return d;
+}
+
+ImageDataset load_dataset(const std::string& spec, bool train, int64_t image_size) {
+  if (spec == "fashion-mnist") return load_fashion_mnist(train);
+  if (spec.rfind("fashion-mnist:", 0) == 0) return load_fashion_mnist(train, spec.substr(14));
+  if (spec.rfind("cifar10:", 0) == 0) return load_cifar10(spec.substr(8), train);
+  if (spec.rfind("folder:", 0) == 0) {
+    const std::string dir = spec.substr(7);
+    const bool split = fs::is_directory(dir + "/train") && fs::is_directory(dir + "/test");
+    return load_image_folder(split ? dir + (train ? "/train" : "/test") : dir, image_size);
+  }
+  MINIDL_FAIL("data: expected \"fashion-mnist\", \"cifar10:DIR\" or \"folder:DIR\", found \"", spec, "\"");
+}
+
+}  // namespace minidl

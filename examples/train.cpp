@@ -1,0 +1,210 @@
+// train: trains a ResNet on Fashion-MNIST, CIFAR-10 or an image folder, with a progress bar,
+// test accuracy after each epoch, a CSV log and an atomically written checkpoint.
+//   build/bin/train --arch resnet20 --norm gn --epochs 15 --save run.safetensors --log run.csv
+#include <omp.h>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+
+#include "model_cli.h"
+#include "progress.h"
+
+using namespace minidl;
+using namespace minidl::examples;
+
+namespace {
+
+struct Metrics {
+  double loss = 0, accuracy = 0;
+};
+
+int64_t correct_predictions(const Tensor& logits, const Tensor& labels) {
+  const int64_t n = logits.size(0), k = logits.size(1);
+  const float* p = logits.data<float>();
+  const int64_t* y = labels.data<int64_t>();
+  int64_t correct = 0;
+  for (int64_t i = 0; i < n; ++i) correct += std::max_element(p + i * k, p + (i + 1) * k) - (p + i * k) == y[i];
+  return correct;
+}
+
+Metrics evaluate(Module& model, const ImageDataset& data, int64_t batch) {
+  NoGradGuard no_grad;
+  model.eval();
+  DataLoader loader(data, batch, /*shuffle=*/false, /*drop_last=*/false, default_transform(data, false), 0);
+  loader.start_epoch(0);
+  Metrics m;
+  Batch b;
+  while (loader.next(b)) {
+    const Tensor logits = model(b.images);
+    m.loss += cross_entropy(logits, b.labels).item<double>() * b.labels.numel();
+    m.accuracy += static_cast<double>(correct_predictions(logits, b.labels));
+  }
+  m.loss /= data.size();
+  m.accuracy /= data.size();
+  model.train();
+  return m;
+}
+
+std::string fixed(double v, int digits) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Trains a ResNet with SGD or AdamW. Data: fashion-mnist (Debian's dataset-fashion-mnist), "
+               "cifar10:DIR (the CIFAR-10 binary batches) or folder:DIR (DIR/<class>/*.png|jpg, or DIR/train and "
+               "DIR/test; images resized and center-cropped to --image-size)."};
+  ModelFlags model_flags;
+  model_flags.add_to(app, /*with_shape=*/false);
+  std::string data_spec = "fashion-mnist", optim = "sgd", schedule = "cosine", device_name = "cpu", save, resume, log;
+  int64_t batch = 128, epochs = 15, seed = 0, limit_train = 0, limit_test = 0, image_size = 32, warmup = 0;
+  double lr = 0.1, momentum = 0.9, weight_decay = 5e-4, label_smoothing = 0;
+  int threads = omp_get_max_threads();
+  bool zero_init = false;
+  app.add_option("--data", data_spec, "fashion-mnist | cifar10:DIR | folder:DIR")->capture_default_str();
+  app.add_option("--image-size", image_size, "side of folder images after resize + center crop")->capture_default_str();
+  app.add_option("--batch", batch, "batch size")->capture_default_str();
+  app.add_option("--epochs", epochs, "epochs")->capture_default_str();
+  app.add_option("--lr", lr, "peak learning rate")->capture_default_str();
+  app.add_option("--momentum", momentum, "SGD momentum")->capture_default_str();
+  app.add_option("--weight-decay", weight_decay, "weight decay on conv/linear weights (none on norms and biases)")
+      ->capture_default_str();
+  app.add_option("--optim", optim, "sgd | adamw")->capture_default_str();
+  app.add_option("--schedule", schedule, "cosine | step (÷10 at 50% and 75%) | none, per iteration")->capture_default_str();
+  app.add_option("--warmup", warmup, "linear warm-up iterations")->capture_default_str();
+  app.add_option("--label-smoothing", label_smoothing, "cross-entropy label smoothing")->capture_default_str();
+  app.add_flag("--zero-init-residual", zero_init, "γ = 0 in the last norm of every residual block");
+  app.add_option("--device", device_name, "cpu | cuda")->capture_default_str();
+  app.add_option("--threads", threads, "CPU threads")->capture_default_str();
+  app.add_option("--seed", seed, "seed for weights, shuffling and augmentation")->capture_default_str();
+  app.add_option("--save", save, "checkpoint (model state dict, safetensors) written after every epoch; the training "
+                                 "state goes to <name>.train.safetensors");
+  app.add_option("--resume", resume, "continue from this checkpoint (and its .train.safetensors)");
+  app.add_option("--log", log, "CSV log, one row per epoch");
+  app.add_option("--limit-train", limit_train, "use only the first N training images (0: all)");
+  app.add_option("--limit-test", limit_test, "use only the first N test images (0: all)");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    omp_set_num_threads(threads);
+    parse_device(device_name);
+    MINIDL_CHECK(optim == "sgd" || optim == "adamw", "--optim: expected sgd or adamw, found ", optim);
+    MINIDL_CHECK(schedule == "cosine" || schedule == "step" || schedule == "none",
+                 "--schedule: expected cosine, step or none, found ", schedule);
+    manual_seed(static_cast<uint64_t>(seed));
+
+    ImageDataset train_data = load_dataset(data_spec, true, image_size);
+    ImageDataset test_data = load_dataset(data_spec, false, image_size);
+    if (limit_train > 0) train_data = train_data.head(limit_train);
+    if (limit_test > 0) test_data = test_data.head(limit_test);
+    model_flags.in_channels = train_data.channels;
+    model_flags.num_classes = train_data.num_classes;
+    ModelOptions options = model_flags.options();
+    options.zero_init_residual = zero_init;
+    std::shared_ptr<Module> model = build_model(options);
+    int64_t num_params = 0;
+    for (const Tensor& p : model->parameters()) num_params += p.numel();
+
+    std::unique_ptr<Optimizer> opt;
+    std::vector<ParamGroup> groups = split_weight_decay(model->named_parameters(), weight_decay);
+    if (optim == "sgd") {
+      SGDOptions o;
+      o.lr = lr;
+      o.momentum = momentum;
+      opt = std::make_unique<SGD>(groups, o);
+    } else {
+      AdamOptions o;
+      o.lr = lr;
+      opt = std::make_unique<AdamW>(groups, o);
+    }
+    DataLoader loader(train_data, batch, /*shuffle=*/true, /*drop_last=*/true, default_transform(train_data, true),
+                      static_cast<uint64_t>(seed));
+    const int64_t steps_per_epoch = loader.batches_per_epoch(), total_steps = steps_per_epoch * epochs;
+    MINIDL_CHECK(steps_per_epoch > 0, "train: ", train_data.size(), " training images make no batch of ", batch);
+    std::shared_ptr<LRScheduler> sched;
+    if (schedule == "cosine") sched = std::make_shared<CosineAnnealingLR>(*opt, total_steps);
+    if (schedule == "step") sched = std::make_shared<MultiStepLR>(*opt, std::vector<int64_t>{total_steps / 2, total_steps * 3 / 4});
+    if (warmup > 0) sched = std::make_shared<LinearWarmup>(*opt, warmup, 0.1, sched);
+
+    int64_t first_epoch = 0;
+    if (!resume.empty()) {
+      load_checkpoint(*model, resume);
+      const SafetensorsFile state = load_safetensors(training_state_path(resume));
+      NamedTensors optimizer_state, scheduler_state;
+      for (const auto& [name, t] : state.tensors) {
+        if (name.rfind("optimizer.", 0) == 0) optimizer_state.emplace_back(name.substr(10), t);
+        if (name.rfind("scheduler.", 0) == 0) scheduler_state.emplace_back(name.substr(10), t);
+      }
+      opt->load_state_dict(optimizer_state);
+      if (sched && !scheduler_state.empty()) sched->load_state_dict(scheduler_state);
+      MINIDL_CHECK(state.metadata.count("epoch"), training_state_path(resume), ": no 'epoch' in its metadata");
+      first_epoch = std::stoll(state.metadata.at("epoch")) + 1;
+      std::printf("resumed from %s after epoch %lld\n", resume.c_str(), static_cast<long long>(first_epoch));
+    }
+
+    std::printf("%s (%s, %lld parameters) on %s: %lld training and %lld test images, batch %lld, %s lr %g, %s schedule\n",
+                model_flags.arch.c_str(), model_flags.norm.c_str(), static_cast<long long>(num_params), train_data.name.c_str(),
+                static_cast<long long>(train_data.size()), static_cast<long long>(test_data.size()),
+                static_cast<long long>(batch), optim.c_str(), lr, schedule.c_str());
+    std::ofstream csv;
+    if (!log.empty()) {
+      csv.open(log, first_epoch > 0 ? std::ios::app : std::ios::trunc);
+      MINIDL_CHECK(csv, "train: cannot write the log ", log);
+      if (first_epoch == 0) csv << "epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,images_per_second,seconds\n";
+    }
+
+    for (int64_t epoch = first_epoch; epoch < epochs; ++epoch) {
+      model->train();
+      loader.start_epoch(epoch);
+      Progress bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(epochs), steps_per_epoch);
+      double loss_sum = 0, correct = 0, seen = 0;
+      Batch b;
+      for (int64_t step = 0; loader.next(b); ++step) {
+        const Tensor logits = (*model)(b.images);
+        const Tensor loss = cross_entropy(logits, b.labels, label_smoothing);
+        opt->zero_grad();
+        loss.backward();
+        opt->step();
+        if (sched) sched->step();
+        loss_sum += loss.item<double>() * b.labels.numel();
+        correct += static_cast<double>(correct_predictions(logits, b.labels));
+        seen += static_cast<double>(b.labels.numel());
+        bar.update(step + 1, "loss " + fixed(loss_sum / seen, 4) + "  acc " + fixed(100 * correct / seen, 2) + "%  " +
+                                 fixed(seen / bar.seconds(), 0) + " img/s");
+      }
+      bar.finish();
+      const double train_seconds = bar.seconds(), images_per_second = seen / train_seconds;
+      const Metrics test = evaluate(*model, test_data, 256);
+      std::printf("epoch %lld: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%% | %.0f img/s, %.1f s\n",
+                  static_cast<long long>(epoch + 1), loss_sum / seen, 100 * correct / seen, test.loss, 100 * test.accuracy,
+                  images_per_second, train_seconds);
+      std::fflush(stdout);
+      if (csv.is_open()) {
+        csv << epoch + 1 << "," << loss_sum / seen << "," << correct / seen << "," << test.loss << "," << test.accuracy << ","
+            << opt->lr() << "," << images_per_second << "," << train_seconds << "\n";
+        csv.flush();
+      }
+      if (!save.empty()) {
+        std::map<std::string, std::string> meta = model_flags.metadata();
+        save_safetensors(save, model->state_dict(), meta);
+        NamedTensors state;
+        for (auto& [name, t] : opt->state_dict()) state.emplace_back("optimizer." + name, t);
+        if (sched)
+          for (auto& [name, t] : sched->state_dict()) state.emplace_back("scheduler." + name, t);
+        meta["epoch"] = std::to_string(epoch);
+        meta["data"] = data_spec;
+        meta["seed"] = std::to_string(seed);
+        meta["batch"] = std::to_string(batch);
+        save_safetensors(training_state_path(save), state, meta);
+      }
+    }
+    return 0;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "train: %s\n", e.what());
+    return 1;
+  }
+}

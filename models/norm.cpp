@@ -1,0 +1,37 @@
+#include "norm.h"
+
+#include "../layers/basic.h"
+#include "../layers/batch_norm.h"
+#include "../layers/group_norm.h"
+
+namespace minidl {
+
+NormKind parse_norm(const std::string& name) {
+  if (name == "bn") return NormKind::BatchNorm;
+  if (name == "gn") return NormKind::GroupNorm;
+  if (name == "none") return NormKind::None;
+  MINIDL_FAIL("norm: expected \"bn\", \"gn\" or \"none\", found \"", name, "\"");
+}
+
+std::string to_string(NormKind kind) {
+  switch (kind) {
+    case NormKind::BatchNorm: return "bn";
+    case NormKind::GroupNorm: return "gn";
+    case NormKind::None: return "none";
+  }
+  return "?";
+}
+
+std::shared_ptr<Module> make_norm(const NormSpec& spec, int64_t channels, const std::string& where) {
+  switch (spec.kind) {
+    case NormKind::BatchNorm: return std::make_shared<BatchNorm2d>(channels);
+    case NormKind::None: return std::make_shared<Identity>();
+    case NormKind::GroupNorm:
+      MINIDL_CHECK(spec.groups > 0 && channels % spec.groups == 0, where, ": GroupNorm cannot split ", channels,
+                   " channels into ", spec.groups, " groups (choose groups dividing every channel count, e.g. 8)");
+      return std::make_shared<GroupNorm>(spec.groups, channels);
+  }
+  return nullptr;
+}
+
+}  // namespace minidl
