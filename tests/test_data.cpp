@@ -1,0 +1,185 @@
+// Data sets and the loader, on small files generated here: IDX (plain and gzipped), CIFAR-10
+// binary records, image folders; shuffling, augmentation and prefetching.
+#include <unistd.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#include <stb/stb_image_write.h>
+
+#include "helpers.h"
+
+using namespace minidl;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path path = fs::temp_directory_path() / ("minidl_data_" + std::to_string(::getpid()));
+  TempDir() {
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+std::string be32(uint32_t v) { return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)}; }
+
+void write(const std::string& path, const std::string& bytes, bool gzip = false) {
+  if (!gzip) {
+    std::ofstream(path, std::ios::binary) << bytes;
+    return;
+  }
+  gzFile f = gzopen(path.c_str(), "wb");
+  gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
+  gzclose(f);
+}
+
+// n images of h × w whose pixel (y, x) of image i is (i + y + x) % 256, labels i % 3.
+void write_idx(const std::string& images, const std::string& labels, int n, int h, int w, bool gzip) {
+  std::string img = be32(0x803) + be32(n) + be32(h) + be32(w), lab = be32(0x801) + be32(n);
+  for (int i = 0; i < n; ++i) {
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) img += char((i + y + x) % 256);
+    lab += char(i % 3);
+  }
+  write(images, img, gzip);
+  write(labels, lab, gzip);
+}
+
+}  // namespace
+
+TEST_CASE("IDX files load, plain and gzipped, and bad ones are named") {
+  TempDir dir;
+  for (bool gzip : {false, true}) {
+    const std::string suffix = gzip ? ".gz" : "";
+    write_idx(dir.file("img" + suffix), dir.file("lab" + suffix), 5, 4, 3, gzip);
+    const ImageDataset d = load_idx(dir.file("img" + suffix), dir.file("lab" + suffix), 3);
+    CHECK(d.size() == 5);
+    CHECK(d.channels == 1);
+    CHECK(d.height == 4);
+    CHECK(d.width == 3);
+    CHECK(d.pixels[2 * 12 + 1 * 3 + 2] == 5);  // image 2, y 1, x 2
+    CHECK(d.labels[4] == 1);
+  }
+  std::string truncated = be32(0x803) + be32(5) + be32(4) + be32(3) + std::string(10, '\0');
+  write(dir.file("short"), truncated);
+  CHECK_ERROR(load_idx(dir.file("short"), dir.file("lab")), "short: expected 76 bytes for 60 values after the header, found 26 (truncated)");
+  write(dir.file("magic"), be32(0x801) + be32(0));
+  CHECK_ERROR(load_idx(dir.file("magic"), dir.file("lab")), "magic: truncated: expected a 16-byte header");
+  write(dir.file("corrupt.gz"), "\x1f\x8b not really gzip");
+  CHECK_ERROR(load_idx(dir.file("corrupt.gz"), dir.file("lab")), "corrupt.gz");
+  CHECK_ERROR(load_idx(dir.file("nope"), dir.file("lab")), "load_idx: " + dir.file("nope") + " does not exist");
+  write_idx(dir.file("img6"), dir.file("lab6"), 6, 4, 3, false);
+  CHECK_ERROR(load_idx(dir.file("img6"), dir.file("lab")), "holds 6 images but");
+  CHECK_ERROR(load_idx(dir.file("img6"), dir.file("lab6"), 2), "label 2 of sample 2 is out of range for 2 classes");
+}
+
+TEST_CASE("Fashion-MNIST from Debian's package") {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")) {
+    MESSAGE("dataset-fashion-mnist is not installed; skipped");
+    return;
+  }
+  const ImageDataset test = load_fashion_mnist(false);
+  CHECK(test.size() == 10000);
+  CHECK(test.height == 28);
+  CHECK(test.num_classes == 10);
+  std::set<int64_t> classes(test.labels.begin(), test.labels.end());
+  CHECK(classes.size() == 10);
+  CHECK_ERROR(load_fashion_mnist(false, "/nonexistent"), "load_fashion_mnist: /nonexistent is not a directory");
+}
+
+TEST_CASE("CIFAR-10 binary batches load; truncated ones are refused") {
+  TempDir dir;
+  std::string record(3073, '\0'), batch;
+  for (int i = 0; i < 4; ++i) {
+    record[0] = char(i % 10);
+    record[1] = char(i);            // red, pixel (0, 0)
+    record[1 + 1024] = char(100);   // green, pixel (0, 0)
+    batch += record;
+  }
+  for (int b = 1; b <= 5; ++b) write(dir.file("data_batch_" + std::to_string(b) + ".bin"), batch);
+  write(dir.file("test_batch.bin"), batch.substr(0, 3073 * 2));
+  const ImageDataset train = load_cifar10(dir.path.string(), true);
+  CHECK(train.size() == 20);
+  CHECK(train.channels == 3);
+  CHECK(train.pixels[3 * 3072 + 0] == 3);
+  CHECK(train.pixels[3 * 3072 + 1024] == 100);
+  CHECK(load_cifar10(dir.path.string(), false).size() == 2);
+  write(dir.file("test_batch.bin"), batch.substr(0, 3073 + 100));
+  CHECK_ERROR(load_cifar10(dir.path.string(), false), "test_batch.bin: expected whole 3073-byte records, found 3173 bytes (100 left over: truncated?)");
+  fs::remove(dir.file("data_batch_3.bin"));
+  CHECK_ERROR(load_cifar10(dir.path.string(), true), "data_batch_3.bin does not exist");
+}
+
+TEST_CASE("image folders: classes from directories, images resized and center-cropped") {
+  TempDir dir;
+  for (const char* cls : {"cat", "dog"}) fs::create_directories(dir.path / cls);
+  // A 20 × 10 red/blue image: left half red, right half blue.
+  std::vector<uint8_t> rgb(20 * 10 * 3, 0);
+  for (int y = 0; y < 10; ++y)
+    for (int x = 0; x < 20; ++x) rgb[(y * 20 + x) * 3 + (x < 10 ? 0 : 2)] = 255;
+  stbi_write_png(dir.file("cat/a.png").c_str(), 20, 10, 3, rgb.data(), 20 * 3);
+  stbi_write_png(dir.file("dog/b.png").c_str(), 20, 10, 3, rgb.data(), 20 * 3);
+  stbi_write_png(dir.file("dog/c.png").c_str(), 20, 10, 3, rgb.data(), 20 * 3);
+  const ImageDataset d = load_image_folder(dir.path.string(), 8);
+  CHECK(d.size() == 3);
+  CHECK(d.class_names == std::vector<std::string>{"cat", "dog"});
+  CHECK(d.labels == std::vector<int64_t>{0, 1, 1});
+  CHECK(d.height == 8);
+  CHECK(d.channels == 3);
+  // Resized to 16 × 8, cropped to the central 8 × 8: columns 0-3 red, 4-7 blue.
+  CHECK(d.pixels[0 * 64 + 0] > 200);        // red channel, left
+  CHECK(d.pixels[0 * 64 + 7] < 50);         // red channel, right
+  CHECK(d.pixels[2 * 64 + 7] > 200);        // blue channel, right
+  std::ofstream(dir.file("dog/broken.png")) << "not a png";
+  CHECK_ERROR(load_image_folder(dir.path.string(), 8), "broken.png: cannot decode");
+  CHECK_ERROR(load_image_folder(dir.file("none"), 8), "is not a directory");
+  CHECK_ERROR(load_dataset("mnist", true), "data: expected \"fashion-mnist\", \"cifar10:DIR\" or \"folder:DIR\", found \"mnist\"");
+}
+
+TEST_CASE("the loader shuffles per epoch from the seed, augments deterministically and covers every sample") {
+  TempDir dir;
+  write_idx(dir.file("img"), dir.file("lab"), 50, 6, 6, false);
+  const ImageDataset d = load_idx(dir.file("img"), dir.file("lab"), 3);
+  Transform t;
+  t.random_crop = true;
+  t.pad = 2;
+  t.horizontal_flip = true;
+  auto epoch_of = [&](uint64_t seed, int64_t epoch, int prefetch) {
+    DataLoader loader(d, 8, true, false, t, seed, prefetch);
+    loader.start_epoch(epoch);
+    std::vector<float> pixels;
+    std::vector<int64_t> labels;
+    Batch b;
+    int batches = 0;
+    while (loader.next(b)) {
+      ++batches;
+      for (float v : b.images.to_vector<float>()) pixels.push_back(v);
+      for (int64_t l : b.labels.to_vector<int64_t>()) labels.push_back(l);
+    }
+    CHECK(batches == 7);  // 50 / 8 rounded up, drop_last = false
+    return std::make_pair(pixels, labels);
+  };
+  const auto a = epoch_of(1, 0, 2), b = epoch_of(1, 0, 1), c = epoch_of(1, 1, 2), e = epoch_of(2, 0, 2);
+  CHECK(a == b);              // the same seed and epoch give the same data, whatever the prefetch depth
+  CHECK(a.second != c.second);  // a new epoch reshuffles
+  CHECK(a.second != e.second);  // so does a new seed
+  std::multiset<int64_t> all(a.second.begin(), a.second.end());
+  CHECK(all.count(0) == 17);  // every sample once: labels i % 3 for i < 50
+  CHECK(all.count(2) == 16);
+
+  DataLoader drop(d, 8, false, true, Transform{}, 0);
+  CHECK(drop.batches_per_epoch() == 6);
+  drop.start_epoch(0);
+  Batch first;
+  REQUIRE(drop.next(first));
+  CHECK(to_string(first.images.shape()) == "[8, 1, 6, 6]");
+  CHECK(first.images.at<float>({1, 0, 0, 0}) == doctest::Approx(1.0 / 255));  // no shuffle, no transform: pixel / 255
+  drop.start_epoch(1);  // restarting mid-epoch stops the old producer cleanly
+  CHECK(drop.next(first));
+}

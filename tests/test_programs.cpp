@@ -1,0 +1,105 @@
+// The programs from the command line: train (two epochs on a slice of Fashion-MNIST, the loss
+// falls; then resumed for a third), infer and grads on its checkpoint, and their errors.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "helpers.h"
+
+using namespace minidl;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path path = fs::temp_directory_path() / ("minidl_prog_" + std::to_string(::getpid()));
+  TempDir() {
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+// Runs a program from build/bin with arguments; returns its exit code, output in `log`.
+int run(const std::string& args, const std::string& log) {
+  const std::string command = std::string(MINIDL_BIN_DIR) + "/" + args + " > " + log + " 2>&1";
+  return WEXITSTATUS(std::system(command.c_str()));
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<std::vector<double>> csv_rows(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);  // header
+  std::vector<std::vector<double>> rows;
+  while (std::getline(in, line)) {
+    std::vector<double> row;
+    std::stringstream s(line);
+    std::string cell;
+    while (std::getline(s, cell, ',')) row.push_back(std::stod(cell));
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE("train, resume, infer and grads work from the command line") {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
+    MESSAGE("dataset-fashion-mnist is not installed; skipped");
+    return;
+  }
+  TempDir dir;
+  const std::string ckpt = dir.file("m.safetensors"), log = dir.file("train.csv"), out = dir.file("out.txt");
+  const std::string common = " --arch resnet20 --norm gn --batch 32 --limit-train 640 --limit-test 200 --lr 0.05 --threads 2"
+                             " --save " + ckpt + " --log " + log;
+  REQUIRE_MESSAGE(run("train --epochs 2 --schedule none" + common, out) == 0, slurp(out));
+  std::vector<std::vector<double>> rows = csv_rows(log);
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[1][1] < rows[0][1]);  // training loss falls
+  CHECK(slurp(out).find("epoch 2: train loss") != std::string::npos);
+  CHECK(fs::exists(dir.file("m.train.safetensors")));
+
+  REQUIRE_MESSAGE(run("train --schedule none --epochs 3 --resume " + ckpt + common, out) == 0, slurp(out));
+  CHECK(slurp(out).find("resumed from") != std::string::npos);
+  rows = csv_rows(log);
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[2][0] == 3);
+
+  save_npy(dir.file("x.npy"), randn({4, 1, 28, 28}));
+  save_npy(dir.file("y.npy"), from_vector<int64_t>({0, 1, 2, 9}));
+  const std::string model = " --arch resnet20 --norm gn --in-channels 1 --num-classes 10 --checkpoint " + ckpt;
+  REQUIRE_MESSAGE(run("infer" + model + " --input " + dir.file("x.npy") + " --output " + dir.file("logits.npy"), out) == 0, slurp(out));
+  CHECK(to_string(load_npy(dir.file("logits.npy")).shape()) == "[4, 10]");
+  REQUIRE_MESSAGE(run("grads" + model + " --input " + dir.file("x.npy") + " --labels " + dir.file("y.npy") + " --dump " +
+                          dir.file("g.safetensors"), out) == 0, slurp(out));
+  const SafetensorsFile g = load_safetensors(dir.file("g.safetensors"));
+  CHECK(g.tensors.size() == 65 + 2);  // 65 parameters, logits, loss
+  CHECK(g.tensors[0].first == "conv1.weight");
+  CHECK(g.tensors.back().first == "loss");
+
+  // Errors: one line naming the file and what is wrong.
+  CHECK(run("infer --arch resnet32 --norm gn --in-channels 1 --checkpoint " + ckpt + " --input " + dir.file("x.npy") +
+                " --output " + dir.file("o.npy"), out) == 1);
+  CHECK(slurp(out).find(ckpt + ": load_state_dict: cannot load into ResNet:\n  missing keys: layer1.3.conv1.weight") != std::string::npos);
+  save_npy(dir.file("bad_labels.npy"), from_vector<int64_t>({0, 1, 2, 12}));
+  CHECK(run("grads" + model + " --input " + dir.file("x.npy") + " --labels " + dir.file("bad_labels.npy") + " --dump " +
+                dir.file("g2.safetensors"), out) == 1);
+  CHECK(slurp(out).find("bad_labels.npy: cross_entropy: label 12 of sample 3 is out of range for 10 classes") != std::string::npos);
+  CHECK(run("train --data cifar10:" + dir.file("nowhere"), out) == 1);
+  CHECK(slurp(out).find("load_cifar10: " + dir.file("nowhere") + " is not a directory") != std::string::npos);
+  CHECK(run("train --device cuda:0", out) == 1);
+  CHECK(slurp(out).find("--device cuda:0") != std::string::npos);
+  CHECK(run("train --help", out) == 0);
+  CHECK(slurp(out).find("--norm") != std::string::npos);
+}
