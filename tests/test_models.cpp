@@ -1,5 +1,6 @@
 // ResNets: parameter counts, PyTorch fixtures (logits, loss, every gradient), options, and the
 // BN → GN swap.
+#include <algorithm>
 #include <cmath>
 
 #include "fixtures.h"
@@ -161,4 +162,30 @@ TEST_CASE("swap_bn_to_gn calibrate: each GN's per-channel output statistics equa
   CHECK(checked == 21);
   CHECK(worst < 1e-3);
   CHECK_ERROR(swap_bn_to_gn(*model("resnet20", NormKind::BatchNorm), 8, SwapMode::Calibrate), "calibrate needs at least one calibration batch");
+}
+
+TEST_CASE("resnet18 and resnet50 have torchvision's state_dict keys and shapes, and its logits") {
+  const SafetensorsFile f = load_safetensors(std::string(MINIDL_SOURCE_DIR) + "/tests/fixtures/models/torchvision.safetensors");
+  std::map<std::string, Tensor> ref(f.tensors.begin(), f.tensors.end());
+  for (const char* arch : {"resnet18", "resnet50"}) {
+    CAPTURE(arch);
+    auto m = model(arch, NormKind::BatchNorm, 1000);
+    // The keys torchvision's state_dict has, in its order, as [["conv1.weight", [64, 3, 7, 7]], ...].
+    const std::string keys = f.metadata.at(std::string(arch) + ".keys");
+    std::string mine = "[";
+    for (const auto& [name, t] : m->state_dict()) {
+      std::string shape = to_string(t.shape());
+      shape.erase(std::remove(shape.begin(), shape.end(), ' '), shape.end());
+      mine += (mine.size() > 1 ? ", [\"" : "[\"") + name + "\", " + shape + "]";
+    }
+    mine += "]";
+    std::string theirs = keys;
+    theirs.erase(std::remove(theirs.begin(), theirs.end(), ' '), theirs.end());
+    mine.erase(std::remove(mine.begin(), mine.end(), ' '), mine.end());
+    CHECK(mine == theirs);
+    set_fixture_weights(*m);
+    m->eval();
+    NoGradGuard no_grad;
+    test::check_matches((*m)(ref.at("input")), ref.at(std::string(arch) + ".logits"), "logits");
+  }
 }
