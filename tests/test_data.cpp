@@ -17,15 +17,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("minidl_data_" + std::to_string(::getpid()));
-  TempDir() {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 std::string be32(uint32_t v) { return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)}; }
 
@@ -54,7 +45,7 @@ void write_idx(const std::string& images, const std::string& labels, int n, int 
 }  // namespace
 
 TEST_CASE("IDX files load, plain and gzipped, and bad ones are named") {
-  TempDir dir;
+  test::TempDir dir("data");
   for (bool gzip : {false, true}) {
     const std::string suffix = gzip ? ".gz" : "";
     write_idx(dir.file("img" + suffix), dir.file("lab" + suffix), 5, 4, 3, gzip);
@@ -94,7 +85,7 @@ TEST_CASE("Fashion-MNIST from Debian's package") {
 }
 
 TEST_CASE("CIFAR-10 binary batches load; truncated ones are refused") {
-  TempDir dir;
+  test::TempDir dir("data");
   std::string record(3073, '\0'), batch;
   for (int i = 0; i < 4; ++i) {
     record[0] = char(i % 10);
@@ -117,7 +108,7 @@ TEST_CASE("CIFAR-10 binary batches load; truncated ones are refused") {
 }
 
 TEST_CASE("image folders: classes from directories, images resized and center-cropped") {
-  TempDir dir;
+  test::TempDir dir("data");
   for (const char* cls : {"cat", "dog"}) fs::create_directories(dir.path / cls);
   // A 20 × 10 red/blue image: left half red, right half blue.
   std::vector<uint8_t> rgb(20 * 10 * 3, 0);
@@ -143,7 +134,7 @@ TEST_CASE("image folders: classes from directories, images resized and center-cr
 }
 
 TEST_CASE("the loader shuffles per epoch from the seed, augments deterministically and covers every sample") {
-  TempDir dir;
+  test::TempDir dir("data");
   write_idx(dir.file("img"), dir.file("lab"), 50, 6, 6, false);
   const ImageDataset d = load_idx(dir.file("img"), dir.file("lab"), 3);
   Transform t;

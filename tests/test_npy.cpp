@@ -15,30 +15,13 @@ namespace {
 
 const std::string kFixtures = std::string(MINIDL_SOURCE_DIR) + "/tests/fixtures/core/";
 
-// A fresh directory per test, removed afterwards.
-struct TempDir {
-  fs::path path;
-  TempDir() : path(fs::temp_directory_path() / ("minidl_npy_" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
 
 // A valid float32 [2, 3] file's bytes, to corrupt.
-std::string valid_file(const TempDir& dir) {
+std::string valid_file(const test::TempDir& dir) {
   save_npy(dir.file("valid.npy"), arange(6).reshape({2, 3}));
-  return read_bytes(dir.file("valid.npy"));
+  return test::read_bytes(dir.file("valid.npy"));
 }
 
 void replace(std::string& s, const std::string& from, const std::string& to) {
@@ -50,7 +33,7 @@ void replace(std::string& s, const std::string& from, const std::string& to) {
 }  // namespace
 
 TEST_CASE("npy round trips every dtype and rank") {
-  TempDir dir;
+  test::TempDir dir("npy");
   const std::vector<Tensor> tensors = {randn({2, 3, 4}), randn({5}, kFloat64), from_vector<int32_t>({1, -2, 3}, {3, 1}),
                                        from_vector<int64_t>({1LL << 40, -7}), scalar_tensor(1.25), zeros({0, 3})};
   for (const Tensor& t : tensors) {
@@ -61,7 +44,7 @@ TEST_CASE("npy round trips every dtype and rank") {
     CHECK(to_string(back.shape()) == to_string(t.shape()));
     CHECK(back.to_vector<double>() == t.to_vector<double>());
     // The header keeps the data 64-byte aligned, as numpy writes it.
-    CHECK((read_bytes(dir.file("t.npy")).size() - t.nbytes()) % 64 == 0);
+    CHECK((test::read_bytes(dir.file("t.npy")).size() - t.nbytes()) % 64 == 0);
   }
   CHECK(!fs::exists(dir.file("t.npy.tmp." + std::to_string(::getpid()))));
 }
@@ -76,11 +59,11 @@ TEST_CASE("npy reads what numpy writes: versions 1.0, 2.0 and 3.0") {
 }
 
 TEST_CASE("npy rejects malformed files, naming the file and the byte offset") {
-  TempDir dir;
+  test::TempDir dir("npy");
   const std::string good = valid_file(dir);
   const std::string bad = dir.file("bad.npy");
   auto load_bytes = [&](const std::string& bytes) {
-    write_bytes(bad, bytes);
+    test::write_bytes(bad, bytes);
     return load_npy(bad);
   };
 
@@ -116,14 +99,14 @@ TEST_CASE("npy rejects malformed files, naming the file and the byte offset") {
 }
 
 TEST_CASE("save_npy never leaves a partial file in place of a good one") {
-  TempDir dir;
+  test::TempDir dir("npy");
   const std::string path = dir.file("keep.npy");
   save_npy(path, arange(4));
-  const std::string before = read_bytes(path);
+  const std::string before = test::read_bytes(path);
   // A write that cannot start (the temporary file's directory is missing) leaves the old file.
   CHECK_ERROR(save_npy(dir.file("no/such/dir.npy"), arange(4)), "save_npy: cannot create");
   CHECK_ERROR(save_npy(path, Tensor()), "save_npy: " + path + ": expected a defined cpu tensor");
-  CHECK(read_bytes(path) == before);
+  CHECK(test::read_bytes(path) == before);
   // Overwriting replaces the file whole.
   save_npy(path, arange(8, kFloat64));
   CHECK(load_npy(path).numel() == 8);

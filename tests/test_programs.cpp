@@ -14,15 +14,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("minidl_prog_" + std::to_string(::getpid()));
-  TempDir() {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 // Runs a program from build/bin with arguments; returns its exit code, output in `log`.
 int run(const std::string& args, const std::string& log) {
@@ -59,7 +50,7 @@ TEST_CASE("train, resume, infer and grads work from the command line") {
     MESSAGE("dataset-fashion-mnist is not installed; skipped");
     return;
   }
-  TempDir dir;
+  test::TempDir dir("programs");
   const std::string ckpt = dir.file("m.safetensors"), log = dir.file("train.csv"), out = dir.file("out.txt");
   const std::string common = " --arch resnet20 --norm gn --batch 32 --limit-train 640 --limit-test 200 --lr 0.05 --threads 2"
                              " --save " + ckpt + " --log " + log;

@@ -12,22 +12,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("minidl_st_" + std::to_string(::getpid()));
-  TempDir() {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
-void write_bytes(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
 
 // A file with the given JSON header and data bytes.
 std::string make_file(const std::string& header, const std::string& data) {
@@ -39,7 +25,7 @@ std::string make_file(const std::string& header, const std::string& data) {
 }  // namespace
 
 TEST_CASE("safetensors round trips tensors and metadata, in order") {
-  TempDir dir;
+  test::TempDir dir("safetensors");
   const NamedTensors tensors = {{"conv1.weight", randn({4, 3, 3, 3})}, {"bn1.num_batches_tracked", from_vector<int64_t>({7}).reshape({})},
                                 {"fc.bias", randn({10}, kFloat64)}, {"labels", from_vector<int32_t>({1, 2})}, {"empty", zeros({0, 5})}};
   save_safetensors(dir.file("m.safetensors"), tensors, {{"arch", "resnet20"}, {"norm", "gn"}});
@@ -52,14 +38,14 @@ TEST_CASE("safetensors round trips tensors and metadata, in order") {
     CHECK(f.tensors[i].second.to_vector<double>() == tensors[i].second.to_vector<double>());
   }
   CHECK(f.metadata.at("arch") == "resnet20");
-  CHECK((read_bytes(dir.file("m.safetensors"))[0] + 8) % 8 == 0);  // the data starts 8-byte aligned
+  CHECK(static_cast<unsigned char>(test::read_bytes(dir.file("m.safetensors"))[0]) % 8 == 0);  // data 8-byte aligned
 }
 
 TEST_CASE("safetensors reads F16 and BF16 as float32") {
-  TempDir dir;
+  test::TempDir dir("safetensors");
   // 1.0, -2.5, 65504 (max half), 2^-24 (smallest subnormal half) as F16; 1.0, -3.0 as BF16.
   const std::string f16("\x00\x3c\x00\xc1\xff\x7b\x01\x00", 8), bf16("\x80\x3f\x40\xc0", 4);
-  write_bytes(dir.file("h.safetensors"),
+  test::write_bytes(dir.file("h.safetensors"),
               make_file(R"({"h":{"dtype":"F16","shape":[4],"data_offsets":[0,8]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[8,12]}})",
                         f16 + bf16));
   const SafetensorsFile f = load_safetensors(dir.file("h.safetensors"));
@@ -69,10 +55,10 @@ TEST_CASE("safetensors reads F16 and BF16 as float32") {
 }
 
 TEST_CASE("safetensors rejects malformed files, naming the file") {
-  TempDir dir;
+  test::TempDir dir("safetensors");
   const std::string path = dir.file("bad.safetensors");
   auto load_bytes = [&](const std::string& bytes) {
-    write_bytes(path, bytes);
+    test::write_bytes(path, bytes);
     return load_safetensors(path);
   };
   const std::string data(16, '\0');
@@ -93,12 +79,12 @@ TEST_CASE("safetensors rejects malformed files, naming the file") {
 }
 
 TEST_CASE("save_safetensors replaces a file whole or not at all") {
-  TempDir dir;
+  test::TempDir dir("safetensors");
   const std::string path = dir.file("ckpt.safetensors");
   save_safetensors(path, {{"w", ones({3})}});
-  const std::string before = read_bytes(path);
+  const std::string before = test::read_bytes(path);
   CHECK_ERROR(save_safetensors(path, {{"w", ones({3})}, {"w", ones({2})}}), "duplicate tensor name 'w'");
   CHECK_ERROR(save_safetensors(dir.file("no/dir/x.safetensors"), {{"w", ones({3})}}), "save_safetensors: cannot create");
-  CHECK(read_bytes(path) == before);
+  CHECK(test::read_bytes(path) == before);
   for (const auto& entry : fs::directory_iterator(dir.path)) CHECK(entry.path().string().find(".tmp.") == std::string::npos);
 }
