@@ -17,6 +17,7 @@
 #include "data/loader.h"
 #include "layers/basic.h"
 #include "layers/batch_norm.h"
+#include "layers/check.h"
 #include "layers/conv2d.h"
 #include "layers/group_norm.h"
 #include "layers/init.h"

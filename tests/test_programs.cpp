@@ -78,6 +78,12 @@ TEST_CASE("train, resume, infer and grads work from the command line") {
   CHECK(g.tensors.size() == 65 + 2);  // 65 parameters, logits, loss
   CHECK(g.tensors[0].first == "conv1.weight");
   CHECK(g.tensors.back().first == "loss");
+  // The same step checked against that dump passes; against another model's dump it fails.
+  const std::string ref = " --input " + dir.file("x.npy") + " --labels " + dir.file("y.npy") + " --reference ";
+  REQUIRE_MESSAGE(run("gradcheck" + model + ref + dir.file("g.safetensors"), out) == 0, slurp(out));
+  CHECK(slurp(out).find("all gradients match the reference") != std::string::npos);
+  CHECK(run("gradcheck --arch resnet20 --norm gn --in-channels 1" + ref + dir.file("g.safetensors"), out) == 1);
+  CHECK(slurp(out).find("FAILED") != std::string::npos);
 
   // Errors: one line naming the file and what is wrong.
   CHECK(run("infer --arch resnet32 --norm gn --in-channels 1 --checkpoint " + ckpt + " --input " + dir.file("x.npy") +

@@ -1,0 +1,33 @@
+// Layer-by-layer gradient checking of a whole model: every module, in forward order, is checked
+// on the input it actually receives, with respect to that input and its parameters, by float64
+// central differences (gradcheck_in_place).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "module.h"
+
+namespace minidl {
+
+struct LayerCheck {
+  std::string name;   // dotted name; "(model)" for the whole model
+  std::string type;   // "Conv2d", "BasicBlock", ...
+  double max_abs_error = 0, max_rel_error = 0;
+  std::string worst;  // which tensor had the largest relative error: "input" or a parameter name
+  bool ok = true;
+};
+
+struct LayerCheckOptions {
+  /// Elements checked per tensor (a fixed random sample; 0 = all of them).
+  int64_t max_elements = 64;
+  double eps = 1e-6, atol = 1e-5, rtol = 1e-3;
+};
+
+/// Converts `model` to float64 in place, runs it once on `input` to see which module receives
+/// which input, then checks each module on its recorded input. The results come in the order
+/// the modules' forwards return: each layer before the block that holds it, the model last — so
+/// the first failing row is the innermost culprit.
+std::vector<LayerCheck> check_layers(Module& model, const Tensor& input, const LayerCheckOptions& options = {});
+
+}  // namespace minidl
