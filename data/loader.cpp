@@ -65,7 +65,6 @@ void DataLoader::stop() {
 
 void DataLoader::start_epoch(int64_t epoch) {
   stop();
-  handed_out_ = 0;
   producing_ = true;
   worker_ = std::thread([this, epoch] { produce(epoch); });
 }
@@ -99,7 +98,6 @@ bool DataLoader::next(Batch& batch) {
   if (ready_.empty()) return false;
   batch = std::move(ready_.front());
   ready_.pop_front();
-  ++handed_out_;
   changed_.notify_all();
   return true;
 }

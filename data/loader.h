@@ -68,7 +68,6 @@ class DataLoader {
   std::condition_variable changed_;
   std::deque<Batch> ready_;
   bool producing_ = false, stopping_ = false;
-  int64_t handed_out_ = 0;
 };
 
 }  // namespace minidl

@@ -140,36 +140,37 @@ void Module::load_state_dict(const NamedTensors& state, bool strict) {
   NamedTensors mine;
   collect("", true, true, true, mine);
 
+  // Check everything first: on any problem nothing is copied.
   std::vector<std::string> missing, mismatched;
+  std::map<std::string, bool> used;
   for (const auto& [n, t] : mine) {
     auto it = given.find(n);
     if (it == given.end()) {
       missing.push_back(n);
       continue;
     }
+    used[n] = true;
     if (!it->second->defined() || it->second->shape() != t.shape())
       mismatched.push_back(n + ": checkpoint " + (it->second->defined() ? to_string(it->second->shape()) : "undefined") +
                            ", model " + to_string(t.shape()));
-    given.erase(it);
   }
   std::ostringstream problems;
   if (strict && !missing.empty()) {
     problems << "\n  missing keys:";
     for (const auto& n : missing) problems << " " << n;
   }
-  if (strict && !given.empty()) {
+  if (strict && used.size() < given.size()) {
     problems << "\n  unexpected keys:";
-    for (const auto& [n, t] : given) problems << " " << n;
+    for (const auto& [n, t] : given)
+      if (!used.count(n)) problems << " " << n;
   }
   for (const auto& m : mismatched) problems << "\n  shape mismatch for " << m;
   MINIDL_CHECK(problems.str().empty(), "load_state_dict: cannot load into ", type_name(),
                (name_.empty() ? "" : " '" + name_ + "'"), ":", problems.str());
 
-  std::map<std::string, const Tensor*> lookup;
-  for (const auto& [n, t] : state) lookup[n] = &t;
   NoGradGuard no_grad;
   for (auto& [n, t] : mine)
-    if (auto it = lookup.find(n); it != lookup.end()) kernels::copy_(t, *it->second);
+    if (auto it = given.find(n); it != given.end()) kernels::copy_(t, *it->second);
 }
 
 void Module::print(std::ostream& os, int indent) const {
