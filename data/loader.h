@@ -39,6 +39,9 @@ class DataLoader {
   /// `data` must outlive the loader. prefetch = how many batches may wait ready.
   DataLoader(const ImageDataset& data, int64_t batch_size, bool shuffle, bool drop_last, Transform transform,
              uint64_t seed, int prefetch = 2);
+  /// A temporary data set would be gone before the background thread reads it.
+  DataLoader(ImageDataset&& data, int64_t batch_size, bool shuffle, bool drop_last, Transform transform, uint64_t seed,
+             int prefetch = 2) = delete;
   ~DataLoader();
   DataLoader(const DataLoader&) = delete;
   DataLoader& operator=(const DataLoader&) = delete;

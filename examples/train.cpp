@@ -8,51 +8,10 @@
 #include <memory>
 
 #include "model_cli.h"
-#include "progress.h"
+#include "training.h"
 
 using namespace minidl;
 using namespace minidl::examples;
-
-namespace {
-
-struct Metrics {
-  double loss = 0, accuracy = 0;
-};
-
-int64_t correct_predictions(const Tensor& logits, const Tensor& labels) {
-  const int64_t n = logits.size(0), k = logits.size(1);
-  const float* p = logits.data<float>();
-  const int64_t* y = labels.data<int64_t>();
-  int64_t correct = 0;
-  for (int64_t i = 0; i < n; ++i) correct += std::max_element(p + i * k, p + (i + 1) * k) - (p + i * k) == y[i];
-  return correct;
-}
-
-Metrics evaluate(Module& model, const ImageDataset& data, int64_t batch) {
-  NoGradGuard no_grad;
-  model.eval();
-  DataLoader loader(data, batch, /*shuffle=*/false, /*drop_last=*/false, default_transform(data, false), 0);
-  loader.start_epoch(0);
-  Metrics m;
-  Batch b;
-  while (loader.next(b)) {
-    const Tensor logits = model(b.images);
-    m.loss += cross_entropy(logits, b.labels).item<double>() * b.labels.numel();
-    m.accuracy += static_cast<double>(correct_predictions(logits, b.labels));
-  }
-  m.loss /= data.size();
-  m.accuracy /= data.size();
-  model.train();
-  return m;
-}
-
-std::string fixed(double v, int digits) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Trains a ResNet with SGD or AdamW. Data: fashion-mnist (Debian's dataset-fashion-mnist), "
@@ -158,34 +117,17 @@ int main(int argc, char** argv) {
     }
 
     for (int64_t epoch = first_epoch; epoch < epochs; ++epoch) {
-      model->train();
-      loader.start_epoch(epoch);
-      Progress bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(epochs), steps_per_epoch);
-      double loss_sum = 0, correct = 0, seen = 0;
-      Batch b;
-      for (int64_t step = 0; loader.next(b); ++step) {
-        const Tensor logits = (*model)(b.images);
-        const Tensor loss = cross_entropy(logits, b.labels, label_smoothing);
-        opt->zero_grad();
-        loss.backward();
-        opt->step();
-        if (sched) sched->step();
-        loss_sum += loss.item<double>() * b.labels.numel();
-        correct += static_cast<double>(correct_predictions(logits, b.labels));
-        seen += static_cast<double>(b.labels.numel());
-        bar.update(step + 1, "loss " + fixed(loss_sum / seen, 4) + "  acc " + fixed(100 * correct / seen, 2) + "%  " +
-                                 fixed(seen / bar.seconds(), 0) + " img/s");
-      }
-      bar.finish();
-      const double train_seconds = bar.seconds(), images_per_second = seen / train_seconds;
+      const Metrics train = train_steps(*model, *opt, loader, steps_per_epoch,
+                                        "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(epochs), sched.get(),
+                                        epoch, label_smoothing);
       const Metrics test = evaluate(*model, test_data, 256);
       std::printf("epoch %lld: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%% | %.0f img/s, %.1f s\n",
-                  static_cast<long long>(epoch + 1), loss_sum / seen, 100 * correct / seen, test.loss, 100 * test.accuracy,
-                  images_per_second, train_seconds);
+                  static_cast<long long>(epoch + 1), train.loss, 100 * train.accuracy, test.loss, 100 * test.accuracy,
+                  train.images_per_second, train.seconds);
       std::fflush(stdout);
       if (csv.is_open()) {
-        csv << epoch + 1 << "," << loss_sum / seen << "," << correct / seen << "," << test.loss << "," << test.accuracy << ","
-            << opt->lr() << "," << images_per_second << "," << train_seconds << "\n";
+        csv << epoch + 1 << "," << train.loss << "," << train.accuracy << "," << test.loss << "," << test.accuracy << ","
+            << opt->lr() << "," << train.images_per_second << "," << train.seconds << "\n";
         csv.flush();
       }
       if (!save.empty()) {

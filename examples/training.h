@@ -1,0 +1,87 @@
+// The training and evaluation loops the programs share (train, finetune, sweep).
+#pragma once
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+
+#include <minidl/minidl.h>
+
+#include "progress.h"
+
+namespace minidl::examples {
+
+inline std::string fixed(double v, int digits) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+/// How many rows of logits [N, K] have their maximum at the label.
+inline int64_t correct_predictions(const Tensor& logits, const Tensor& labels) {
+  const int64_t n = logits.size(0), k = logits.size(1);
+  const float* p = logits.data<float>();
+  const int64_t* y = labels.data<int64_t>();
+  int64_t correct = 0;
+  for (int64_t i = 0; i < n; ++i) correct += std::max_element(p + i * k, p + (i + 1) * k) - (p + i * k) == y[i];
+  return correct;
+}
+
+struct Metrics {
+  double loss = 0, accuracy = 0, images_per_second = 0, seconds = 0;
+};
+
+/// Mean loss and accuracy over `data`, in eval mode, without augmentation; the model's mode is kept.
+inline Metrics evaluate(Module& model, const ImageDataset& data, int64_t batch = 256) {
+  NoGradGuard no_grad;
+  const bool was_training = model.is_training();
+  model.eval();
+  DataLoader loader(data, batch, /*shuffle=*/false, /*drop_last=*/false, default_transform(data, false), 0);
+  loader.start_epoch(0);
+  Metrics m;
+  Batch b;
+  while (loader.next(b)) {
+    const Tensor logits = model(b.images);
+    m.loss += cross_entropy(logits, b.labels).item<double>() * static_cast<double>(b.labels.numel());
+    m.accuracy += static_cast<double>(correct_predictions(logits, b.labels));
+  }
+  m.loss /= static_cast<double>(data.size());
+  m.accuracy /= static_cast<double>(data.size());
+  model.train(was_training);
+  return m;
+}
+
+/// `steps` optimizer steps on batches from `loader`, starting epochs as it runs out (the first at
+/// `first_epoch`), with a progress bar labeled `label`; the scheduler, if any, steps every batch.
+/// Returns the mean training loss and accuracy, img/s and seconds.
+inline Metrics train_steps(Module& model, Optimizer& opt, DataLoader& loader, int64_t steps, const std::string& label,
+                           LRScheduler* scheduler = nullptr, int64_t first_epoch = 0, double label_smoothing = 0) {
+  model.train();
+  Progress bar(label, steps);
+  double loss_sum = 0, correct = 0, seen = 0;
+  int64_t epoch = first_epoch;
+  loader.start_epoch(epoch);
+  Batch b;
+  for (int64_t step = 0; step < steps; ++step) {
+    if (!loader.next(b)) {
+      loader.start_epoch(++epoch);
+      MINIDL_CHECK(loader.next(b), "train_steps: the loader yields no batch");
+    }
+    const Tensor logits = model(b.images);
+    const Tensor loss = cross_entropy(logits, b.labels, label_smoothing);
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+    if (scheduler) scheduler->step();
+    const double n = static_cast<double>(b.labels.numel());
+    loss_sum += loss.item<double>() * n;
+    correct += static_cast<double>(correct_predictions(logits, b.labels));
+    seen += n;
+    bar.update(step + 1, "loss " + fixed(loss_sum / seen, 4) + "  acc " + fixed(100 * correct / seen, 2) + "%  " +
+                             fixed(seen / bar.seconds(), 0) + " img/s");
+  }
+  bar.finish();
+  return {loss_sum / seen, correct / seen, seen / bar.seconds(), bar.seconds()};
+}
+
+}  // namespace minidl::examples
