@@ -1,4 +1,4 @@
-# make run   — install missing Debian packages, build, run the example
+# make run   — install missing Debian packages, build, run the BN → GN fine-tuning demo
 # make test  — install missing Debian packages, build, run every test (ctest)
 # Variables: BUILD (build dir), JOBS (parallel jobs), CMAKE_ARGS (e.g. -DMINIDL_CUDA=OFF)
 
@@ -28,7 +28,7 @@ build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 run: build
-	$(BUILD)/bin/hello
+	$(BUILD)/bin/finetune --csv $(BUILD)/finetune.csv
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
