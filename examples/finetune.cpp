@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   std::string checkpoint = std::string(MINIDL_SOURCE_DIR) + "/models/pretrained/resnet20_bn_fashion_mnist.safetensors";
   std::string data_spec = "fashion-mnist", csv_path = "finetune.csv";
   int64_t groups = 8, batch = 4, steps = 500, calibration_images = 256, limit_test = 0, seed = 0, image_size = 32;
-  double lr = 0.01, momentum = 0.9, weight_decay = 1e-4;
+  double lr = 0.002, momentum = 0.9, weight_decay = 1e-4;
   int threads = omp_get_max_threads();
   app.add_option("--checkpoint", checkpoint, "pretrained BatchNorm model (safetensors state dict)")->capture_default_str();
   app.add_option("--data", data_spec, "fashion-mnist | cifar10:DIR | folder:DIR")->capture_default_str();

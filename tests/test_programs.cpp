@@ -100,3 +100,34 @@ TEST_CASE("train, resume, infer and grads work from the command line") {
   CHECK(run("train --help", out) == 0);
   CHECK(slurp(out).find("--norm") != std::string::npos);
 }
+
+TEST_CASE("finetune and sweep run end to end on small settings") {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
+    MESSAGE("dataset-fashion-mnist is not installed; skipped");
+    return;
+  }
+  test::TempDir dir("finetune");
+  const std::string out = dir.file("out.txt"), ckpt = dir.file("bn.safetensors");
+  REQUIRE_MESSAGE(run("train --norm bn --epochs 1 --batch 32 --limit-train 320 --limit-test 100 --threads 2 --save " + ckpt, out) == 0,
+                  slurp(out));
+  REQUIRE_MESSAGE(run("finetune --checkpoint " + ckpt + " --steps 10 --limit-test 200 --calibration-images 64 --threads 2 --csv " +
+                          dir.file("ft.csv"), out) == 0, slurp(out));
+  const std::string table = slurp(dir.file("ft.csv"));
+  CHECK(table.find("GN (calibrate),") != std::string::npos);
+  CHECK(table.find("GN (copy),") != std::string::npos);
+  CHECK(table.find("\nBN,") != std::string::npos);
+  CHECK(slurp(out).find("after fine-tuning") != std::string::npos);
+
+  REQUIRE_MESSAGE(run("sweep --quick --batches 8,2 --threads 2 --csv " + dir.file("sweep.csv"), out) == 0, slurp(out));
+  const std::vector<std::vector<double>> rows = [&] {
+    std::ifstream in(dir.file("sweep.csv"));
+    std::string line;
+    std::getline(in, line);
+    std::vector<std::vector<double>> r;
+    while (std::getline(in, line)) r.push_back({std::stod(line.substr(line.find(',') + 1))});
+    return r;
+  }();
+  CHECK(rows.size() == 4);  // bn and gn at batch 8 and 2
+  CHECK(run("sweep --batches 8,x", out) == 1);
+  CHECK(slurp(out).find("--batches: expected a comma-separated list of sizes") != std::string::npos);
+}
