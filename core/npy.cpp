@@ -4,7 +4,7 @@
 // then the raw elements.
 #include "npy.h"
 
-#include <unistd.h>
+#include "atomic_file.h"
 
 #include <cctype>
 #include <cstdio>
@@ -169,26 +169,13 @@ void save_npy(const std::string& path, const Tensor& tensor) {
   header += '\n';
   MINIDL_CHECK(header.size() <= 0xffff, "save_npy: ", path, ": header too long for format 1.0");
 
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    MINIDL_CHECK(out, "save_npy: cannot create ", tmp, ": ", std::strerror(errno));
+  write_file_atomically(path, "save_npy", [&](std::ostream& out) {
     const char version_and_len[4] = {1, 0, static_cast<char>(header.size() & 0xff), static_cast<char>(header.size() >> 8)};
     out.write(kMagic, kMagicSize);
     out.write(version_and_len, 4);
     out.write(header.data(), static_cast<std::streamsize>(header.size()));
     out.write(static_cast<const char*>(tensor.raw_data()), static_cast<std::streamsize>(tensor.nbytes()));
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      MINIDL_FAIL("save_npy: ", path, ": write failed (", std::strerror(errno), "); the previous file is untouched");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    MINIDL_FAIL("save_npy: cannot rename ", tmp, " to ", path, ": ", std::strerror(err));
-  }
+  });
 }
 
 }  // namespace minidl

@@ -1,6 +1,6 @@
 #include "safetensors.h"
 
-#include <unistd.h>
+#include "atomic_file.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -160,26 +160,13 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // keeps the data 8-byte aligned
 
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    MINIDL_CHECK(out, "save_safetensors: cannot create ", tmp, ": ", std::strerror(errno));
+  write_file_atomically(path, "save_safetensors", [&](std::ostream& out) {
     char len[8];
     for (int i = 0; i < 8; ++i) len[i] = static_cast<char>((static_cast<uint64_t>(text.size()) >> (8 * i)) & 0xff);
     out.write(len, 8);
     out.write(text.data(), static_cast<std::streamsize>(text.size()));
     for (const auto& [name, t] : tensors) out.write(static_cast<const char*>(t.raw_data()), static_cast<std::streamsize>(t.nbytes()));
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      MINIDL_FAIL("save_safetensors: ", path, ": write failed (", std::strerror(errno), "); the previous file is untouched");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    MINIDL_FAIL("save_safetensors: cannot rename ", tmp, " to ", path, ": ", std::strerror(err));
-  }
+  });
 }
 
 }  // namespace minidl
