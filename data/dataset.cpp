@@ -68,8 +68,9 @@ std::vector<int64_t> idx_header(const std::string& bytes, const std::string& pat
   return sizes;
 }
 
-void check_labels(const ImageDataset& d, const std::string& path) {
-  for (size_t i = 0; i < d.labels.size(); ++i)
+// Labels from index `first` on (those `path` added) lie in [0, num_classes).
+void check_labels(const ImageDataset& d, const std::string& path, size_t first = 0) {
+  for (size_t i = first; i < d.labels.size(); ++i)
     MINIDL_CHECK(d.labels[i] >= 0 && d.labels[i] < d.num_classes, path, ": label ", d.labels[i], " of sample ", i,
                  " is out of range for ", d.num_classes, " classes");
 }
@@ -130,6 +131,7 @@ ImageDataset load_cifar10(const std::string& dir, bool train) {
   }
   for (const std::string& path : files) {
     const std::string bytes = read_file(path, "load_cifar10");
+    const size_t first = d.labels.size();
     MINIDL_CHECK(!bytes.empty() && bytes.size() % kRecord == 0, "load_cifar10: ", path, ": expected whole ", kRecord,
                  "-byte records, found ", bytes.size(), " bytes (", bytes.size() % kRecord, " left over: truncated?)");
     for (size_t at = 0; at < bytes.size(); at += kRecord) {
@@ -137,7 +139,7 @@ ImageDataset load_cifar10(const std::string& dir, bool train) {
       d.pixels.insert(d.pixels.end(), bytes.begin() + static_cast<std::ptrdiff_t>(at) + 1,
                       bytes.begin() + static_cast<std::ptrdiff_t>(at + kRecord));
     }
-    check_labels(d, path);
+    check_labels(d, path, first);
   }
   return d;
 }

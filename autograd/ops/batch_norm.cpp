@@ -10,7 +10,7 @@ Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, cons
                   bool training, double momentum, double eps) {
   MINIDL_CHECK(x.defined() && x.dim() >= 2, "batch_norm: expected an input [N, C, *], found ",
                x.defined() ? to_string(x.shape()) : "undefined");
-  checks::input(x, "batch_norm", x.dim(), "[N, C, *]");
+  checks::floating(x, "batch_norm");
   const int64_t C = x.size(1);
   checks::param(weight, x, "batch_norm", "weight", {C});
   checks::param(bias, x, "batch_norm", "bias", {C});

@@ -6,10 +6,15 @@
 
 namespace minidl::checks {
 
-/// x is defined, floating point, and of rank `rank` (`layout` names the dims: "[N, C, H, W]").
-inline void input(const Tensor& x, const char* op, int64_t rank, const char* layout) {
+/// x is defined and float32 or float64.
+inline void floating(const Tensor& x, const char* op) {
   MINIDL_CHECK(x.defined(), op, ": expected an input tensor, found an undefined one");
   MINIDL_CHECK(is_floating(x.dtype()), op, ": expected a float32 or float64 input, found ", x.dtype());
+}
+
+/// x is defined, floating point, and of rank `rank` (`layout` names the dims: "[N, C, H, W]").
+inline void input(const Tensor& x, const char* op, int64_t rank, const char* layout) {
+  floating(x, op);
   MINIDL_CHECK(x.dim() == rank, op, ": expected a ", rank, "-D input ", layout, ", found shape ", to_string(x.shape()));
 }
 

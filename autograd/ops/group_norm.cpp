@@ -9,7 +9,7 @@ namespace minidl {
 Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, const Tensor& bias, double eps) {
   MINIDL_CHECK(x.defined() && x.dim() >= 2, "group_norm: expected an input [N, C, *], found ",
                x.defined() ? to_string(x.shape()) : "undefined");
-  checks::input(x, "group_norm", x.dim(), "[N, C, *]");
+  checks::floating(x, "group_norm");
   const int64_t C = x.size(1);
   MINIDL_CHECK(num_groups > 0 && C % num_groups == 0, "group_norm: ", C, " channels cannot be split into ",
                num_groups, " groups (C % G must be 0; input ", to_string(x.shape()), ")");

@@ -6,8 +6,8 @@
 namespace minidl {
 
 Tensor log_softmax(const Tensor& x, int64_t dim) {
-  MINIDL_CHECK(x.defined() && x.dim() >= 1, "log_softmax: expected a tensor of rank >= 1");
-  checks::input(x, "log_softmax", x.dim(), "");
+  checks::floating(x, "log_softmax");
+  MINIDL_CHECK(x.dim() >= 1, "log_softmax: expected a tensor of rank >= 1, found a scalar");
   MINIDL_CHECK(wrap_dim(dim, x.dim(), "log_softmax") == x.dim() - 1, "log_softmax: only the last dim is supported, found dim ",
                dim, " of a rank-", x.dim(), " tensor");
   Tensor y = kernels::log_softmax_forward(x);
