@@ -8,7 +8,7 @@ CMAKE_ARGS ?=
 PACKAGES := cmake g++ make libopenblas-dev doctest-dev libstb-dev zlib1g-dev nlohmann-json3-dev \
             libcli11-dev dataset-fashion-mnist
 
-.PHONY: all deps configure build run test bench-layers clean
+.PHONY: all deps configure build run test bench bench-layers torch-check clean
 
 all: build
 
@@ -33,10 +33,18 @@ run: build
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-# minidl and PyTorch (Debian's python3-torch) on the same cases, one after the other, then a table.
-bench-layers: build
-	@command -v /usr/bin/python3 >/dev/null && /usr/bin/python3 -c 'import torch' 2>/dev/null || \
-	  { echo "bench-layers needs Debian's python3-torch: apt-get install python3-torch"; exit 1; }
+# The benchmarks time minidl and PyTorch (Debian's python3-torch) on the same cases, one after
+# the other on this machine, and print a table of ratios.
+torch-check:
+	@/usr/bin/python3 -c 'import torch' 2>/dev/null || \
+	  { echo "the benchmarks need Debian's python3-torch: apt-get install python3-torch"; exit 1; }
+
+# Whole-model training steps and inference (bench/train_step vs bench/torch_train.py).
+bench: build torch-check
+	/usr/bin/python3 bench/train_compare.py $(BUILD) --threads 2 --jsonl $(BUILD)/bench-train.jsonl
+
+# Single layers (bench/layers vs bench/torch_layers.py).
+bench-layers: build torch-check
 	$(BUILD)/bench/layers --threads 2 | tee $(BUILD)/bench-layers-minidl.jsonl
 	/usr/bin/python3 bench/torch_layers.py --threads 2 | tee $(BUILD)/bench-layers-torch.jsonl
 	/usr/bin/python3 bench/compare.py $(BUILD)/bench-layers-minidl.jsonl $(BUILD)/bench-layers-torch.jsonl
