@@ -26,9 +26,8 @@ constexpr int MR = 12;
 constexpr int kVectorBytes = 32;
 constexpr int MR = 6;
 #endif
-constexpr int64_t KC = 384;      // a KC × NR panel of B stays in L1
-constexpr int64_t MC = 16 * MR;  // an MC × KC block of A stays in L2
-constexpr int64_t NC = 3072;     // a KC × NC block of B stays in L3
+constexpr int64_t KC = 384;  // a KC × NR panel of B stays in L1
+constexpr int64_t NC = 3072;  // a KC × NC block of B stays in L3
 
 template <typename T>
 struct Vec {
@@ -36,8 +35,26 @@ struct Vec {
   typedef T type __attribute__((vector_size(kVectorBytes)));
 };
 
+// The register tile of C: MR_ rows × NV vectors. The general GEMM uses MR × 2 (its packed-B panel
+// is two vectors wide); the shifted-rows GEMM of stride-1 convolutions uses 8 × 3, whose rows
+// divide the usual channel counts (16, 32, 64) with no wasted tile rows.
+template <typename T, int MR_, int NV>
+struct Tile {
+  static constexpr int rows = MR_, vectors = NV, lanes = Vec<T>::lanes, cols = NV * Vec<T>::lanes;
+  static constexpr int64_t mc = 16 * MR_;  // an MC × KC block of A stays in L2
+};
 template <typename T>
-constexpr int64_t NR = 2 * Vec<T>::lanes;
+using GemmTile = Tile<T, MR, 2>;
+#if defined(__AVX512F__)
+template <typename T>
+using ShiftedTile = Tile<T, 8, 3>;
+#else
+template <typename T>
+using ShiftedTile = Tile<T, 4, 3>;
+#endif
+
+template <typename T>
+constexpr int64_t NR = GemmTile<T>::cols;
 
 // 64-byte aligned scratch that grows and is reused by the calling thread.
 template <typename T>
@@ -55,22 +72,22 @@ struct Scratch {
   ~Scratch() { ::operator delete(data, std::align_val_t{64}); }
 };
 
-// Packs rows [0, mc) × k [0, kc) of op(A) into panels of MR rows: panel[p][r], zero-padded.
+// Packs rows [0, mc) × k [0, kc) of op(A) into panels of R rows: panel[p][r], zero-padded.
 // The loops run along whichever index is contiguous in memory.
-template <typename T>
+template <typename T, int R>
 void pack_a(const T* a, int64_t lda, bool ta, int64_t mc, int64_t kc, T* out) {
-  for (int64_t i0 = 0; i0 < mc; i0 += MR) {
-    const int64_t rows = std::min<int64_t>(MR, mc - i0);
+  for (int64_t i0 = 0; i0 < mc; i0 += R) {
+    const int64_t rows = std::min<int64_t>(R, mc - i0);
     if (ta) {  // op(A)[i][p] = a[p][i]: rows are contiguous
       for (int64_t p = 0; p < kc; ++p)
-        for (int64_t r = 0; r < rows; ++r) out[p * MR + r] = a[p * lda + i0 + r];
+        for (int64_t r = 0; r < rows; ++r) out[p * R + r] = a[p * lda + i0 + r];
     } else {  // op(A)[i][p] = a[i][p]: k is contiguous
       for (int64_t r = 0; r < rows; ++r)
-        for (int64_t p = 0; p < kc; ++p) out[p * MR + r] = a[(i0 + r) * lda + p];
+        for (int64_t p = 0; p < kc; ++p) out[p * R + r] = a[(i0 + r) * lda + p];
     }
-    for (int64_t r = rows; r < MR; ++r)
-      for (int64_t p = 0; p < kc; ++p) out[p * MR + r] = 0;
-    out += kc * MR;
+    for (int64_t r = rows; r < R; ++r)
+      for (int64_t p = 0; p < kc; ++p) out[p * R + r] = 0;
+    out += kc * R;
   }
 }
 
@@ -93,26 +110,26 @@ void pack_b(const T* b, int64_t ldb, bool tb, int64_t kc, int64_t nc, T* out) {
   }
 }
 
-// C tile (rows × cols ≤ MR × NR) = α·Σ_p a[p][r]·b[p][c] + β·C tile, from packed panels.
-template <typename T>
-void micro_kernel(int64_t kc, const T* a, const T* b, T alpha, T beta, T* c, int64_t ldc, int64_t rows, int64_t cols) {
+// C tile (rows × cols ≤ Tile) = α·Σ_p a[p][r]·B[p][c] + β·C tile, from a packed A panel and B
+// rows at b_row(p) (Tile::cols values each: a packed panel's row, or a window of the input).
+template <typename T, typename Tile, typename BRow>
+void micro_kernel(int64_t kc, const T* a, BRow b_row, T alpha, T beta, T* c, int64_t ldc, int64_t rows, int64_t cols) {
   using V = typename Vec<T>::type;
-  constexpr int L = Vec<T>::lanes, W = 2 * L;
-  V acc[MR][2] = {};
+  constexpr int R = Tile::rows, NV = Tile::vectors, L = Tile::lanes, W = Tile::cols;
+  V acc[R][NV] = {};
   for (int64_t p = 0; p < kc; ++p) {
-    V b0, b1;  // unaligned loads: a caller's packed buffer need not be 64-byte aligned
-    std::memcpy(&b0, b + p * W, sizeof b0);
-    std::memcpy(&b1, b + p * W + L, sizeof b1);
+    const T* b = b_row(p);
+    V bv[NV];  // unaligned loads: packed buffers and input windows need not be 64-byte aligned
+    for (int v = 0; v < NV; ++v) std::memcpy(&bv[v], b + v * L, sizeof(V));
 #pragma GCC unroll 12
-    for (int r = 0; r < MR; ++r) {
-      const V ar = a[p * MR + r] - V{};  // broadcast (x − 0 folds to x; x + 0 would not)
-      acc[r][0] += ar * b0;
-      acc[r][1] += ar * b1;
+    for (int r = 0; r < R; ++r) {
+      const V ar = a[p * R + r] - V{};  // broadcast (x − 0 folds to x; x + 0 would not)
+      for (int v = 0; v < NV; ++v) acc[r][v] += ar * bv[v];
     }
   }
-  if (rows == MR && cols == W) {  // a full tile: vector loads and stores straight into C
-    for (int r = 0; r < MR; ++r) {
-      for (int v = 0; v < 2; ++v) {
+  if (rows == R && cols == W) {  // a full tile: vector loads and stores straight into C
+    for (int r = 0; r < R; ++r) {
+      for (int v = 0; v < NV; ++v) {
         T* dst = c + r * ldc + v * L;
         V out = alpha * acc[r][v];
         if (beta != 0) {
@@ -125,7 +142,7 @@ void micro_kernel(int64_t kc, const T* a, const T* b, T alpha, T beta, T* c, int
     }
     return;
   }
-  T tile[MR][W];  // an edge tile: only its valid part is written
+  T tile[R][W];  // an edge tile: only its valid part is written
   std::memcpy(tile, acc, sizeof tile);
   for (int64_t r = 0; r < rows; ++r) {
     T* row = c + r * ldc;
@@ -133,21 +150,28 @@ void micro_kernel(int64_t kc, const T* a, const T* b, T alpha, T beta, T* c, int
   }
 }
 
-// C[m, nc] = α·op(A)[:, pc : pc + kc]·B slab + β·C, with B's panels at b_panels + j·panel_stride.
-template <typename T>
+// C[m, nc] = α·op(A)[:, pc : pc + kc]·B slab + β·C, with row p of the slab's column block jr at
+// b_row(jr, p).
+template <typename T, typename Tile, typename BRowAt>
 void multiply_slab(bool ta, int64_t m, int64_t nc, int64_t kc, T alpha, const T* a, int64_t lda, int64_t pc,
-                   const T* b_panels, int64_t panel_stride, T beta, T* c, int64_t ldc) {
-  constexpr int64_t W = NR<T>;
+                   BRowAt b_row, T beta, T* c, int64_t ldc) {
+  constexpr int64_t R = Tile::rows, W = Tile::cols, MC = Tile::mc;
   thread_local Scratch<T> packed_a;
   T* pa = packed_a.get(static_cast<size_t>(MC * KC));
   for (int64_t ic = 0; ic < m; ic += MC) {
     const int64_t mc = std::min(MC, m - ic);
-    pack_a(ta ? a + pc * lda + ic : a + ic * lda + pc, lda, ta, mc, kc, pa);
+    pack_a<T, R>(ta ? a + pc * lda + ic : a + ic * lda + pc, lda, ta, mc, kc, pa);
     for (int64_t jr = 0; jr < nc; jr += W)
-      for (int64_t ir = 0; ir < mc; ir += MR)
-        micro_kernel<T>(kc, pa + ir * kc, b_panels + (jr / W) * panel_stride, alpha, beta, c + (ic + ir) * ldc + jr,
-                        ldc, std::min<int64_t>(MR, mc - ir), std::min<int64_t>(W, nc - jr));
+      for (int64_t ir = 0; ir < mc; ir += R)
+        micro_kernel<T, Tile>(kc, pa + ir * kc, [&](int64_t p) { return b_row(jr, p); }, alpha, beta,
+                              c + (ic + ir) * ldc + jr, ldc, std::min<int64_t>(R, mc - ir), std::min<int64_t>(W, nc - jr));
   }
+}
+
+// B slabs packed into panels (gemm, gemm_packed_b): row p of block jr of a slab.
+template <typename T>
+auto packed_rows(const T* panels, int64_t panel_stride) {
+  return [=](int64_t jr, int64_t p) { return panels + (jr / NR<T>) * panel_stride + p * NR<T>; };
 }
 
 // k == 0 or α == 0: C = β·C (and C = 0 for β = 0, whatever C held).
@@ -174,7 +198,8 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a
       const int64_t kc = std::min(KC, k - pc);
       pack_b(tb ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, tb, kc, nc, pb);
       // Later k-slabs add to what the first one wrote.
-      multiply_slab(ta, m, nc, kc, alpha, a, lda, pc, pb, kc * W, pc == 0 ? beta : T(1), c + jc, ldc);
+      multiply_slab<T, GemmTile<T>>(ta, m, nc, kc, alpha, a, lda, pc, packed_rows(pb, kc * W), pc == 0 ? beta : T(1),
+                                    c + jc, ldc);
     }
   }
 }
@@ -186,8 +211,96 @@ void gemm_packed_b(bool ta, int64_t m, int64_t n, int64_t k, T alpha, const T* a
   if (m == 0 || n == 0 || scale_only(m, n, k, alpha, beta, c, ldc)) return;
   for (int64_t jc = 0; jc < n; jc += NC)
     for (int64_t pc = 0; pc < k; pc += KC)
-      multiply_slab(ta, m, std::min(NC, n - jc), std::min(KC, k - pc), alpha, a, lda, pc,
-                    packed_b + (jc / W) * k * W + pc * W, k * W, pc == 0 ? beta : T(1), c + jc, ldc);
+      multiply_slab<T, GemmTile<T>>(ta, m, std::min(NC, n - jc), std::min(KC, k - pc), alpha, a, lda, pc,
+                                    packed_rows(packed_b + (jc / W) * k * W + pc * W, k * W), pc == 0 ? beta : T(1),
+                                    c + jc, ldc);
+}
+
+template <typename T>
+void gemm_shifted_b(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, const int64_t* offsets,
+                    T beta, T* c, int64_t ldc) {
+  if (m == 0 || n == 0 || scale_only(m, n, k, T(1), beta, c, ldc)) return;
+  for (int64_t pc = 0; pc < k; pc += KC) {
+    const int64_t* slab = offsets + pc;
+    multiply_slab<T, ShiftedTile<T>>(false, m, n, std::min(KC, k - pc), T(1), a, lda, pc,
+                                     [=](int64_t jr, int64_t p) { return b + slab[p] + jr; }, pc == 0 ? beta : T(1),
+                                     c, ldc);
+  }
+}
+
+template <typename T>
+int64_t gemm_shifted_b_overread() {
+  return ShiftedTile<T>::cols;
+}
+
+namespace {
+// The row-dot tile: RA rows of A × RB rows of B, each pair's dot product in one vector of
+// partial sums (RA + 1 + RA·RB registers), summed across lanes once at the end.
+#if defined(__AVX512F__)
+constexpr int RA = 4, RB = 6;
+#else
+constexpr int RA = 2, RB = 5;
+#endif
+
+// The sum of the lanes of the vector of `Bytes` bytes at v, by halving: log2(lanes) vector adds
+// rather than lanes − 1 dependent scalar ones.
+template <typename T, size_t Bytes>
+T sum_lanes(const T* v) {
+  if constexpr (Bytes == sizeof(T)) {
+    return *v;
+  } else {
+    typedef T Half __attribute__((vector_size(Bytes / 2)));
+    Half lo, hi;
+    std::memcpy(&lo, v, sizeof lo);
+    std::memcpy(&hi, v + Bytes / 2 / sizeof(T), sizeof hi);
+    lo += hi;
+    T halves[Bytes / 2 / sizeof(T)];
+    std::memcpy(halves, &lo, sizeof lo);
+    return sum_lanes<T, Bytes / 2>(halves);
+  }
+}
+
+template <typename T>
+void rows_dot_tile(int64_t len, const T* const* a, const T* const* b, T (&out)[RA][RB]) {
+  using V = typename Vec<T>::type;
+  constexpr int L = Vec<T>::lanes;
+  V acc[RA][RB] = {};
+  int64_t l = 0;
+  for (; l + L <= len; l += L) {
+    V av[RA];
+    for (int i = 0; i < RA; ++i) std::memcpy(&av[i], a[i] + l, sizeof(V));
+    for (int j = 0; j < RB; ++j) {
+      V bv;
+      std::memcpy(&bv, b[j] + l, sizeof bv);
+      for (int i = 0; i < RA; ++i) acc[i][j] += av[i] * bv;
+    }
+  }
+  for (int i = 0; i < RA; ++i)
+    for (int j = 0; j < RB; ++j) {
+      T lanes[L];
+      std::memcpy(lanes, &acc[i][j], sizeof lanes);
+      T sum = sum_lanes<T, sizeof(V)>(lanes);
+      for (int64_t t = l; t < len; ++t) sum += a[i][t] * b[j][t];
+      out[i][j] = sum;
+    }
+}
+}  // namespace
+
+template <typename T>
+void gemm_rows_dot(int64_t m, int64_t n, int64_t len, const T* a, int64_t lda, const T* b, const int64_t* offsets,
+                   T* c, int64_t ldc) {
+  for (int64_t i0 = 0; i0 < m; i0 += RA)
+    for (int64_t j0 = 0; j0 < n; j0 += RB) {
+      // An edge tile repeats its last row of A or B; the repeated results are dropped.
+      const T* arows[RA];
+      const T* brows[RB];
+      for (int i = 0; i < RA; ++i) arows[i] = a + std::min<int64_t>(i0 + i, m - 1) * lda;
+      for (int j = 0; j < RB; ++j) brows[j] = b + offsets[std::min<int64_t>(j0 + j, n - 1)];
+      T out[RA][RB];
+      rows_dot_tile<T>(len, arows, brows, out);
+      for (int64_t i = 0; i < std::min<int64_t>(RA, m - i0); ++i)
+        for (int64_t j = 0; j < std::min<int64_t>(RB, n - j0); ++j) c[(i0 + i) * ldc + j0 + j] += out[i][j];
+    }
 }
 
 template <typename T>
@@ -201,6 +314,16 @@ template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const fl
                           float, float*, int64_t);
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
                            int64_t, double, double*, int64_t);
+template void gemm_shifted_b<float>(int64_t, int64_t, int64_t, const float*, int64_t, const float*, const int64_t*,
+                                    float, float*, int64_t);
+template void gemm_shifted_b<double>(int64_t, int64_t, int64_t, const double*, int64_t, const double*,
+                                     const int64_t*, double, double*, int64_t);
+template int64_t gemm_shifted_b_overread<float>();
+template int64_t gemm_shifted_b_overread<double>();
+template void gemm_rows_dot<float>(int64_t, int64_t, int64_t, const float*, int64_t, const float*, const int64_t*,
+                                   float*, int64_t);
+template void gemm_rows_dot<double>(int64_t, int64_t, int64_t, const double*, int64_t, const double*, const int64_t*,
+                                    double*, int64_t);
 template void gemm_packed_b<float>(bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, float,
                                    float*, int64_t);
 template void gemm_packed_b<double>(bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,

@@ -34,6 +34,22 @@ template <typename T>
 void gemm_packed_b(bool ta, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* packed_b,
                    T beta, T* c, int64_t ldc);
 
+/// C[M, N] = A[M, K] · B + beta · C where row p of B is the N values at b + offsets[p]: B's rows
+/// are windows of one buffer, as a stride-1 convolution's input rows are (conv.cpp), so no
+/// im2col copy is made. Reads up to gemm_shifted_b_overread<T>() values past each row's end.
+template <typename T>
+void gemm_shifted_b(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, const int64_t* offsets,
+                    T beta, T* c, int64_t ldc);
+template <typename T>
+int64_t gemm_shifted_b_overread();
+
+/// C[i][j] += Σ_{l < len} a[i·lda + l] · b[offsets[j] + l]: A · Bᵀ with B's rows windows of one
+/// buffer (a stride-1 convolution's weight gradient), summed in vector lanes along l and across
+/// lanes once at the end.
+template <typename T>
+void gemm_rows_dot(int64_t m, int64_t n, int64_t len, const T* a, int64_t lda, const T* b, const int64_t* offsets,
+                   T* c, int64_t ldc);
+
 /// gemm split across the OpenMP threads by rows (or by columns when M is small); runs on the
 /// calling thread alone when already inside a parallel region.
 template <typename T>
