@@ -89,14 +89,18 @@ GradcheckReport gradcheck_in_place(const std::function<Tensor()>& fn, const std:
       // A NaN on either side counts as an infinite error, so it can never hide in a max.
       auto error = [&](double numeric) { return std::isnan(a - numeric) ? INFINITY : std::abs(a - numeric); };
       double numeric = central_difference(eps);
-      // A perturbation that crosses a kink (ReLU at 0, a tie in max) spoils the difference
-      // quotient at that step size only, with an error that shrinks with the step; a wrong
-      // backward stays wrong at every step. So a failing element is measured again, smaller.
-      for (double divisor : {10.0, 100.0}) {
-        if (error(numeric) <= atol + rtol * std::abs(numeric)) break;
-        const double finer = central_difference(eps / divisor);
-        if (error(finer) < error(numeric)) numeric = finer;
-      }
+      auto passes = [&] { return error(numeric) <= atol + rtol * std::abs(numeric); };
+      // A wrong backward stays wrong at every step size, but the difference quotient's error
+      // from kinks (ReLU at 0, a tie in max) crossed at this step size shrinks with the step: a
+      // failing element is measured again with smaller steps. A deep model is kinked densely:
+      // for preresnet164 with BatchNorm at batch 2 the estimates of d(output)/d(layer1.0.bn1.bias)
+      // at steps 1e-6, 1e-7, 1e-8 are off by 4 %, 2 %, 0.3 %, converging on the analytic value;
+      // float64 rounding stays far below that down to 1e-9.
+      for (double divisor : {10.0, 100.0, 1000.0})
+        if (!passes()) {
+          const double finer = central_difference(eps / divisor);
+          if (error(finer) < error(numeric)) numeric = finer;
+        }
       const double abs_err = error(numeric);
       const double rel_err = abs_err / std::max({std::abs(a), std::abs(numeric), 1.0});
       r.max_abs_error = std::max(r.max_abs_error, abs_err);
