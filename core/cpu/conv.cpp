@@ -228,10 +228,10 @@ void split_columns(int64_t extent, int64_t work, F part) {
 
 // y'[K, P·Wp] = w[K, C·R·S] · (windows of xp).
 template <typename T>
-void shifted_product(const Shifted& sh, int64_t K, const T* w, const T* xp, const std::vector<int64_t>& offsets, T* y) {
-  const int64_t n = sh.columns(), crs = sh.C * sh.R * sh.S;
-  split_columns(n, K * n * crs, [&](int64_t j0, int64_t j1) {
-    gemm_shifted_b<T>(K, j1 - j0, crs, w, crs, xp + j0, offsets.data(), T(0), y + j0, n);
+void shifted_product(const Shifted& sh, const ShiftedA<T>& w, const T* xp, const std::vector<int64_t>& offsets, T* y) {
+  const int64_t n = sh.columns();
+  split_columns(n, w.rows() * n * w.depth(), [&](int64_t j0, int64_t j1) {
+    gemm_shifted_b<T>(w, j1 - j0, xp + j0, offsets.data(), T(0), y + j0, n);
   });
 }
 
@@ -244,6 +244,7 @@ template <typename T>
 void forward_shifted(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
   const Shifted sh{g.C, g.H, g.W, g.win.pad_h, g.win.pad_w, g.R, g.S};
   const std::vector<int64_t> offsets = sh.offsets();
+  const ShiftedA<T> packed(g.K, g.crs(), w, g.crs());
 #pragma omp parallel if (split_batch(g.N))
   {
     // Zeroed once: the pads are never written.
@@ -251,7 +252,7 @@ void forward_shifted(const T* x, const T* w, const T* bias, const Geometry& g, T
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < g.N; ++n) {
       pad_input(x + n * g.C * g.H * g.W, sh, xp.data());
-      shifted_product(sh, g.K, w, xp.data(), offsets, yp.data());
+      shifted_product(sh, packed, xp.data(), offsets, yp.data());
       unpad_rows(sh, g.K, yp.data(), bias, y + n * g.K * g.pq());
     }
   }
@@ -268,13 +269,14 @@ void backward_data_shifted(const T* dy, const T* w, const Geometry& g, T* dx) {
         for (int64_t s = 0; s < g.S; ++s)
           flipped[((c * g.K + k) * g.R + r) * g.S + s] = w[((k * g.C + c) * g.R + g.R - 1 - r) * g.S + g.S - 1 - s];
   const std::vector<int64_t> offsets = sh.offsets();
+  const ShiftedA<T> packed(g.C, g.K * g.R * g.S, flipped.data(), g.K * g.R * g.S);
 #pragma omp parallel if (split_batch(g.N))
   {
     std::vector<T> dyp = zeros<T>(sh.padded_size<T>()), dxp = zeros<T>(g.C * sh.columns());
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < g.N; ++n) {
       pad_input(dy + n * g.K * g.pq(), sh, dyp.data());
-      shifted_product(sh, g.C, flipped.data(), dyp.data(), offsets, dxp.data());
+      shifted_product(sh, packed, dyp.data(), offsets, dxp.data());
       unpad_rows(sh, g.C, dxp.data(), static_cast<const T*>(nullptr), dx + n * g.C * g.H * g.W);
     }
   }

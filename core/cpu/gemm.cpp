@@ -152,15 +152,18 @@ void micro_kernel(int64_t kc, const T* a, BRow b_row, T alpha, T beta, T* c, int
 
 // C[m, nc] = α·op(A)[:, pc : pc + kc]·B slab + β·C, with row p of the slab's column block jr at
 // b_row(jr, p).
+// With `prepacked`, A's slab is already packed there (block ic at prepacked + ic·kc) and `a` is
+// not read.
 template <typename T, typename Tile, typename BRowAt>
 void multiply_slab(bool ta, int64_t m, int64_t nc, int64_t kc, T alpha, const T* a, int64_t lda, int64_t pc,
-                   BRowAt b_row, T beta, T* c, int64_t ldc) {
+                   BRowAt b_row, T beta, T* c, int64_t ldc, const T* prepacked = nullptr) {
   constexpr int64_t R = Tile::rows, W = Tile::cols, MC = Tile::mc;
   thread_local Scratch<T> packed_a;
-  T* pa = packed_a.get(static_cast<size_t>(MC * KC));
+  T* scratch = prepacked ? nullptr : packed_a.get(static_cast<size_t>(MC * KC));
   for (int64_t ic = 0; ic < m; ic += MC) {
     const int64_t mc = std::min(MC, m - ic);
-    pack_a<T, R>(ta ? a + pc * lda + ic : a + ic * lda + pc, lda, ta, mc, kc, pa);
+    const T* pa = prepacked ? prepacked + ic * kc : scratch;
+    if (!prepacked) pack_a<T, R>(ta ? a + pc * lda + ic : a + ic * lda + pc, lda, ta, mc, kc, scratch);
     for (int64_t jr = 0; jr < nc; jr += W)
       for (int64_t ir = 0; ir < mc; ir += R)
         micro_kernel<T, Tile>(kc, pa + ir * kc, [&](int64_t p) { return b_row(jr, p); }, alpha, beta,
@@ -217,14 +220,27 @@ void gemm_packed_b(bool ta, int64_t m, int64_t n, int64_t k, T alpha, const T* a
 }
 
 template <typename T>
-void gemm_shifted_b(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, const int64_t* offsets,
-                    T beta, T* c, int64_t ldc) {
+ShiftedA<T>::ShiftedA(int64_t m, int64_t k, const T* a, int64_t lda) : m_(m), k_(k) {
+  constexpr int64_t R = ShiftedTile<T>::rows, MC = ShiftedTile<T>::mc;
+  const int64_t rows = (m + R - 1) / R * R;  // panels are zero-padded to whole tiles
+  data_.resize(static_cast<size_t>(rows * k));
+  for (int64_t pc = 0; pc < k; pc += KC) {  // the slabs gemm_shifted_b multiplies, in its order
+    const int64_t kc = std::min(KC, k - pc);
+    for (int64_t ic = 0; ic < m; ic += MC)
+      pack_a<T, R>(a + ic * lda + pc, lda, false, std::min(MC, m - ic), kc, data_.data() + pc * rows + ic * kc);
+  }
+}
+
+template <typename T>
+void gemm_shifted_b(const ShiftedA<T>& a, int64_t n, const T* b, const int64_t* offsets, T beta, T* c, int64_t ldc) {
+  constexpr int64_t R = ShiftedTile<T>::rows;
+  const int64_t m = a.rows(), k = a.depth(), rows = (m + R - 1) / R * R;
   if (m == 0 || n == 0 || scale_only(m, n, k, T(1), beta, c, ldc)) return;
   for (int64_t pc = 0; pc < k; pc += KC) {
     const int64_t* slab = offsets + pc;
-    multiply_slab<T, ShiftedTile<T>>(false, m, n, std::min(KC, k - pc), T(1), a, lda, pc,
+    multiply_slab<T, ShiftedTile<T>>(false, m, n, std::min(KC, k - pc), T(1), static_cast<const T*>(nullptr), 0, pc,
                                      [=](int64_t jr, int64_t p) { return b + slab[p] + jr; }, pc == 0 ? beta : T(1),
-                                     c, ldc);
+                                     c, ldc, a.packed() + pc * rows);
   }
 }
 
@@ -327,10 +343,12 @@ template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const fl
                           float, float*, int64_t);
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
                            int64_t, double, double*, int64_t);
-template void gemm_shifted_b<float>(int64_t, int64_t, int64_t, const float*, int64_t, const float*, const int64_t*,
-                                    float, float*, int64_t);
-template void gemm_shifted_b<double>(int64_t, int64_t, int64_t, const double*, int64_t, const double*,
-                                     const int64_t*, double, double*, int64_t);
+template class ShiftedA<float>;
+template class ShiftedA<double>;
+template void gemm_shifted_b<float>(const ShiftedA<float>&, int64_t, const float*, const int64_t*, float, float*,
+                                    int64_t);
+template void gemm_shifted_b<double>(const ShiftedA<double>&, int64_t, const double*, const int64_t*, double, double*,
+                                     int64_t);
 template int64_t gemm_shifted_b_overread<float>();
 template int64_t gemm_shifted_b_overread<double>();
 template void gemm_rows_dot<float>(int64_t, int64_t, int64_t, const float*, int64_t, const float*, const int64_t*,

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace minidl::cpu {
 
@@ -34,12 +35,26 @@ template <typename T>
 void gemm_packed_b(bool ta, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* packed_b,
                    T beta, T* c, int64_t ldc);
 
-/// C[M, N] = A[M, K] · B + beta · C where row p of B is the N values at b + offsets[p]: B's rows
+/// A[M, K] (row-major) packed for gemm_shifted_b once, so that a product repeated for every sample
+/// of a batch (a convolution's weights) does not pack it again each time.
+template <typename T>
+class ShiftedA {
+ public:
+  ShiftedA(int64_t m, int64_t k, const T* a, int64_t lda);
+  int64_t rows() const { return m_; }
+  int64_t depth() const { return k_; }
+  const T* packed() const { return data_.data(); }
+
+ private:
+  int64_t m_, k_;
+  std::vector<T> data_;
+};
+
+/// C[M, N] = A · B + beta · C where row p of B (K × N) is the N values at b + offsets[p]: B's rows
 /// are windows of one buffer, as a stride-1 convolution's input rows are (conv.cpp), so no
 /// im2col copy is made. Reads up to gemm_shifted_b_overread<T>() values past each row's end.
 template <typename T>
-void gemm_shifted_b(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, const int64_t* offsets,
-                    T beta, T* c, int64_t ldc);
+void gemm_shifted_b(const ShiftedA<T>& a, int64_t n, const T* b, const int64_t* offsets, T beta, T* c, int64_t ldc);
 template <typename T>
 int64_t gemm_shifted_b_overread();
 
