@@ -1,6 +1,7 @@
 // Device: where a tensor's storage lives — the CPU, or a CUDA GPU by index ("cuda:0").
 #pragma once
 
+#include <cstddef>
 #include <ostream>
 #include <string>
 
@@ -35,6 +36,20 @@ int device_count();
 inline bool is_available() { return device_count() > 0; }
 /// True when the library was built with the CUDA backend (MINIDL_CUDA).
 bool is_built();
+
+/// Waits until the work queued on cuda:`device` (-1: every device) has finished. Kernels run
+/// asynchronously on one stream per device; the host otherwise waits only when it copies a
+/// tensor to the host (to(Device::cpu()), item(), to_vector(), printing).
+void synchronize(int device = -1);
+
+/// The caching allocator's bytes on one device: in live tensors, held from the driver (live and
+/// cached), and the high-water mark of allocated.
+struct MemoryStats {
+  size_t allocated = 0, reserved = 0, peak_allocated = 0;
+};
+MemoryStats memory_stats(int device = 0);
+/// Gives the cached blocks of every device back to the driver.
+void empty_cache();
 }  // namespace cuda
 
 }  // namespace minidl

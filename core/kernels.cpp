@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "cpu/cpu.h"
+#include "cuda/allocator.h"
 #include "factory.h"
 
 namespace minidl::kernels {
@@ -207,6 +208,15 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
 Tensor copy(const Tensor& x) {
   check_defined(x, "clone");
   return cast(x, x.dtype());
+}
+
+Tensor to_device(const Tensor& x, Device device) {
+  check_defined(x, "to");
+  if (x.device() == device) return x;
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), device);
+  auto index = [](Device d) { return d.is_cuda() ? d.index : -1; };  // -1: the host
+  cuda::copy(out.raw_data(), index(device), x.raw_data(), index(x.device()), x.nbytes());
+  return out;
 }
 
 Tensor cast(const Tensor& x, DType dtype) {

@@ -43,6 +43,8 @@ Tensor reshape(const Tensor& x, const Shape& shape);
 /// A contiguous copy with its own storage.
 Tensor copy(const Tensor& x);
 /// A copy converted to dtype.
+/// A copy of x on `device` (x itself when it is already there); no graph.
+Tensor to_device(const Tensor& x, Device device);
 Tensor cast(const Tensor& x, DType dtype);
 /// Copies src's values into dst's storage (same number of elements; converts the dtype).
 void copy_(Tensor& dst, const Tensor& src);

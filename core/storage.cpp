@@ -3,13 +3,16 @@
 #include <new>
 
 #include "cpu/allocator.h"
+#include "cuda/allocator.h"
 #include "error.h"
 
 namespace minidl {
 
 Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
-  MINIDL_CHECK(device.is_cpu(), "Storage: cannot allocate on ", device,
-               ": this build keeps tensors on the cpu only (the CUDA backend adds device memory)");
+  if (device.is_cuda()) {
+    data_ = cuda::allocate(nbytes, device.index);
+    return;
+  }
   try {
     data_ = cpu::allocate(nbytes);
   } catch (const std::bad_alloc&) {
@@ -17,6 +20,12 @@ Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device
   }
 }
 
-Storage::~Storage() { cpu::release(data_, nbytes_); }
+Storage::~Storage() {
+  if (device_.is_cuda()) {
+    cuda::release(data_, nbytes_, device_.index);
+  } else {
+    cpu::release(data_, nbytes_);
+  }
+}
 
 }  // namespace minidl

@@ -1,5 +1,7 @@
 #include "tensor.h"
 
+#include "kernels.h"
+
 namespace minidl {
 
 Tensor::Tensor(std::shared_ptr<Storage> storage, int64_t offset, Shape shape, DType dtype)
@@ -43,6 +45,8 @@ void* Tensor::raw_data() {
 const void* Tensor::raw_data() const {
   return static_cast<const char*>(impl().storage->data()) + impl().offset * element_size(dtype());
 }
+
+Tensor Tensor::host_copy() const { return kernels::to_device(*this, Device::cpu()); }
 
 void Tensor::check_dtype(DType expected, const char* what) const {
   MINIDL_CHECK(dtype() == expected, what, ": expected dtype ", expected, ", found ", dtype());

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -16,6 +17,17 @@
 
 /// Checks that `expr` throws minidl::Error whose message contains `text`.
 #define CHECK_ERROR(expr, text) CHECK_THROWS_WITH_AS(expr, doctest::Contains(std::string(text).c_str()), minidl::Error)
+
+/// The first line of a test that needs a GPU: where none is visible it prints the marker that
+/// tests/CMakeLists.txt gives ctest as SKIP_REGULAR_EXPRESSION, and returns, so that ctest
+/// reports the test as skipped, not passed.
+#define REQUIRE_CUDA_DEVICE()                                 \
+  do {                                                        \
+    if (!minidl::cuda::is_available()) {                      \
+      std::printf("SKIPPED: no CUDA device visible\n");       \
+      return;                                                 \
+    }                                                         \
+  } while (0)
 
 namespace test {
 

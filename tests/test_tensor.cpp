@@ -30,7 +30,7 @@ TEST_CASE("factories reject bad arguments with clear errors") {
   CHECK_ERROR(zeros({2, -1}), "full: sizes must be >= 0, found [2, -1]");
   CHECK_ERROR(from_vector<float>({1, 2, 3}, {2, 2}), "from_vector: shape [2, 2] holds 4 elements, found 3 values");
   CHECK_ERROR(arange(0, 1, 0), "arange: expected finite start, end and a non-zero step");
-  CHECK_ERROR(zeros({2}, kFloat32, Device::cuda(0)), "Storage: cannot allocate on cuda:0");
+  if (cuda::device_count() <= 7) CHECK_ERROR(zeros({2}, kFloat32, Device::cuda(7)), "Storage: cannot allocate on cuda:7");
 }
 
 TEST_CASE("the generator gives the same numbers for the same seed, on every machine") {

@@ -1,4 +1,4 @@
-// The differentiable methods declared on Tensor in core/tensor.h: reshape, clone, to(dtype).
+// The differentiable methods declared on Tensor in core/tensor.h: reshape, clone, to(dtype), to(device).
 #include "../../core/kernels.h"
 #include "../functional.h"
 
@@ -19,6 +19,13 @@ Tensor Tensor::to(DType target) const {
   if (!is_floating(target)) return kernels::cast(*this, target);  // integers carry no gradient
   return record("ToBackward", kernels::cast(*this, target), {*this},
                 [source = dtype()](const Tensor& g, const Needs&) -> Grads { return {kernels::cast(g, source)}; });
+}
+
+Tensor Tensor::to(Device target) const {
+  MINIDL_CHECK(defined(), "to: expected a defined tensor");
+  if (target == device()) return *this;
+  return record("ToDeviceBackward", kernels::to_device(*this, target), {*this},
+                [source = device()](const Tensor& g, const Needs&) -> Grads { return {kernels::to_device(g, source)}; });
 }
 
 Tensor flatten(const Tensor& x, int64_t start_dim) {
