@@ -5,6 +5,9 @@
 
 #include "cpu/cpu.h"
 #include "cuda/allocator.h"
+#if MINIDL_WITH_CUDA
+#include "cuda/cuda.h"
+#endif
 #include "factory.h"
 
 namespace minidl::kernels {
@@ -37,7 +40,8 @@ void check_defined(const Tensor& x, const char* op) {
   MINIDL_CHECK(x.defined(), op, ": expected a defined tensor, found an undefined one");
 }
 
-// Every kernel below runs on the CPU until the CUDA backend registers its own.
+// Kernels run on the CPU unless the CUDA backend has one for the device (MINIDL_WITH_CUDA):
+// so far copies between devices and GroupNorm; every other op on a GPU tensor raises this.
 void check_cpu(const Tensor& x, const char* op) {
   MINIDL_CHECK(x.device().is_cpu(), op, ": no kernel for device ", x.device(), " in this build");
 }
@@ -241,12 +245,22 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, 
 }
 
 NormForward group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups, double eps) {
+#if MINIDL_WITH_CUDA
+  if (x.device().is_cuda()) return cuda::group_norm_forward(x, weight, bias, groups, eps);
+#endif
   check_cpu(x, "group_norm");
   return cpu::group_norm_forward(x, weight, bias, groups, eps);
 }
 
 NormGrads group_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                               const Tensor& weight, int64_t groups, bool need_dx, bool need_dparams) {
+#if MINIDL_WITH_CUDA
+  if (x.device().is_cuda()) {
+    MINIDL_CHECK(dy.device() == x.device(), "group_norm_backward: the gradient is on ", dy.device(), ", the input on ",
+                 x.device());
+    return cuda::group_norm_backward(dy, x, mean, rstd, weight, groups, need_dx, need_dparams);
+  }
+#endif
   check_cpu(x, "group_norm_backward");
   return cpu::group_norm_backward(dy, x, mean, rstd, weight, groups, need_dx, need_dparams);
 }

@@ -1,6 +1,8 @@
 // The CUDA backend: device tensors, copies both ways, the caching allocator and the errors for
 // devices that are not there. Tests that need a GPU start with REQUIRE_CUDA_DEVICE() and are
 // reported as skipped by ctest on machines without one (the dev and CI machines).
+#include <minidl/autograd/functional.h>
+
 #include "helpers.h"
 
 using namespace minidl;
@@ -51,4 +53,46 @@ TEST_CASE("the CUDA caching allocator reuses freed blocks and reports its bytes"
   CHECK(cuda::memory_stats(0).allocated == before.allocated);
   cuda::empty_cache();
   CHECK(cuda::memory_stats(0).reserved == cuda::memory_stats(0).allocated);
+}
+
+namespace {
+
+// Largest |a − b| over max(1, max |b|): b is the float64 CPU reference.
+double scaled_error(const Tensor& a, const Tensor& b) {
+  const std::vector<double> x = a.to_vector<double>(), y = b.to_vector<double>();
+  REQUIRE(x.size() == y.size());
+  double worst = 0, scale = 1;
+  for (double v : y) scale = std::max(scale, std::abs(v));
+  for (size_t i = 0; i < x.size(); ++i) worst = std::max(worst, std::abs(x[i] - y[i]));
+  return worst / scale;
+}
+
+// GroupNorm forward and backward on cuda:0 in float32 against the CPU in float64.
+void check_group_norm_on_gpu(const Shape& shape, int64_t groups, double tolerance) {
+  CAPTURE(to_string(shape));
+  CAPTURE(groups);
+  Generator gen(static_cast<uint64_t>(shape[1] * 31 + groups));
+  const Tensor x = randn(shape, kFloat64, gen) * 3.0 + 1.5, w = randn({shape[1]}, kFloat64, gen),
+               b = randn({shape[1]}, kFloat64, gen), g = randn(shape, kFloat64, gen);
+  Tensor xc = x.clone().requires_grad_(), wc = w.clone().requires_grad_(), bc = b.clone().requires_grad_();
+  Tensor yc = group_norm(xc, groups, wc, bc);
+  yc.backward(g);
+  const Device gpu = Device::cuda(0);
+  Tensor xg = x.to(kFloat32).to(gpu).requires_grad_(), wg = w.to(kFloat32).to(gpu).requires_grad_(),
+         bg = b.to(kFloat32).to(gpu).requires_grad_();
+  Tensor yg = group_norm(xg, groups, wg, bg);
+  yg.backward(g.to(kFloat32).to(gpu));
+  CHECK(yg.device() == gpu);
+  CHECK(scaled_error(yg, yc) < tolerance);
+  CHECK(scaled_error(xg.grad(), xc.grad()) < tolerance);
+  CHECK(scaled_error(wg.grad(), wc.grad()) < tolerance);
+  CHECK(scaled_error(bg.grad(), bc.grad()) < tolerance);
+}
+
+}  // namespace
+
+TEST_CASE("GroupNorm on CUDA equals the CPU in float64, forward and backward, small and large groups") {
+  REQUIRE_CUDA_DEVICE();
+  for (int64_t groups : {1, 2, 4, 12}) check_group_norm_on_gpu({3, 12, 5, 7}, groups, 1e-5);
+  check_group_norm_on_gpu({2, 64, 128, 128}, 2, 1e-4);  // 524,288 values per group
 }

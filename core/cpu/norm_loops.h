@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "../kernels.h"
+#include "../norm_math.h"
 
 namespace minidl::cpu::norm {
 
@@ -91,18 +92,10 @@ inline void accumulate_grad_sums(const T* dy, const T* x, int64_t n, GradSums& g
   g.dy_x += sx;
 }
 
-/// The input gradient of a normalized set of M values is
-///   dx = rstd·(γ·dy − mean(γ·dy) − x̂·mean(γ·dy·x̂)),   mean(γ·dy·x̂) = rstd·(Σγ·dy·x − mean·Σγ·dy)/M
-/// which is dx = γ·rstd·dy + b·x + c per element, with b and c constant over the set:
-///   b = −rstd³·(Σγ·dy·x − mean·Σγ·dy)/M,   c = −b·mean − rstd·Σγ·dy/M.
-struct DxCoefficients {
-  double b, c;
-};
-
+/// dx = γ·rstd·dy + b·x + c (the math is in core/norm_math.h, shared with the CUDA kernels).
+using DxCoefficients = norm_math::DxCoefficients<double>;
 inline DxCoefficients dx_coefficients(double sum_gdy, double sum_gdy_x, double mean, double rstd, int64_t M) {
-  const double inv_m = 1.0 / static_cast<double>(M);
-  const double b = -rstd * rstd * rstd * (sum_gdy_x - mean * sum_gdy) * inv_m;
-  return {b, -b * mean - rstd * sum_gdy * inv_m};
+  return norm_math::dx_coefficients<double>(sum_gdy, sum_gdy_x, mean, rstd, M);
 }
 
 /// dx = a·dy + b·x + c
