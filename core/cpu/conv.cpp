@@ -195,12 +195,15 @@ struct Shifted {
   }
 };
 
-// The interior of xp (zero borders, written once when the buffer is made) from x[C, H, W].
+// The interior of xp (zero borders, written once when the buffer is made) from x[C, H, W];
+// channel c's padded plane starts at xp + c·channel_stride (default: planes back to back).
 template <typename T>
-void pad_input(const T* x, const Shifted& sh, T* xp) {
+void pad_input(const T* x, const Shifted& sh, T* xp, int64_t channel_stride = -1) {
+  if (channel_stride < 0) channel_stride = sh.Hp() * sh.Wp();
   for (int64_t c = 0; c < sh.C; ++c)
     for (int64_t h = 0; h < sh.H; ++h)
-      std::copy(x + (c * sh.H + h) * sh.W, x + (c * sh.H + h + 1) * sh.W, xp + (c * sh.Hp() + h + sh.ph) * sh.Wp() + sh.pw);
+      std::copy(x + (c * sh.H + h) * sh.W, x + (c * sh.H + h + 1) * sh.W,
+                xp + c * channel_stride + (h + sh.ph) * sh.Wp() + sh.pw);
 }
 
 // out[rows, P, Q] (+ bias[row]) from padded-width rows y'[rows, P·Wp], dropping the extra columns.
@@ -309,11 +312,7 @@ void backward_weight_shifted(const T* dy, const T* x, const Geometry& g, T* dw) 
         for (int64_t r = 0; r < g.R; ++r)
           for (int64_t s = 0; s < g.S; ++s) offsets.push_back(c * len + r * sh.Wp() + s);
       for (int64_t i = 0; i < count; ++i) {
-        const T* xn = x + (n0 + i) * g.C * g.H * g.W;
-        for (int64_t c = 0; c < g.C; ++c)  // pad_input of one channel, into its block of xs
-          for (int64_t h = 0; h < g.H; ++h)
-            std::copy(xn + (c * g.H + h) * g.W, xn + (c * g.H + h + 1) * g.W,
-                      xs.data() + c * len + i * plane + (h + sh.ph) * sh.Wp() + sh.pw);
+        pad_input(x + (n0 + i) * g.C * g.H * g.W, sh, xs.data() + i * plane, /*channel_stride=*/len);
         const T* dyn = dy + (n0 + i) * g.K * g.pq();
         for (int64_t k = 0; k < g.K; ++k)
           for (int64_t p = 0; p < g.P; ++p)
