@@ -251,7 +251,8 @@ int64_t gemm_shifted_b_overread() {
 
 namespace {
 // The row-dot tile: RA rows of A × RB rows of B, each pair's dot product in one vector of
-// partial sums (RA + 1 + RA·RB registers), summed across lanes once at the end.
+// partial sums (RA + 1 + RA·RB vector registers: 29 of AVX-512's 32, 13 of AVX2's 16), summed
+// across lanes once at the end.
 #if defined(__AVX512F__)
 constexpr int RA = 4, RB = 6;
 #else
@@ -278,16 +279,19 @@ T sum_lanes(const T* v) {
 
 // Left alone, GCC folds bv's load into each of the RA multiply-adds that use it: RA unaligned
 // loads instead of one, and the kernel runs at half speed, bound by loads. An empty asm that
-// "changes" the vector pins it in a register after a single load.
+// "changes" the vector pins it in a register after a single load (where one register holds it:
+// with AVX; a baseline x86-64 build splits the vector in two).
 template <typename V>
 inline void in_register(V& v) {
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__AVX__)
   asm("" : "+v"(v));
 #else
   (void)v;
 #endif
 }
 
+// One flat loop over l: with a loop over samples around it GCC kept acc in memory, which is why
+// conv.cpp lays a chunk of samples end to end instead of calling this once per sample.
 template <typename T>
 void rows_dot_tile(int64_t len, const T* const* a, const T* const* b, T (&out)[RA][RB]) {
   using V = typename Vec<T>::type;
