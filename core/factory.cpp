@@ -3,13 +3,17 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels.h"
+
 namespace minidl {
 
 namespace {
-// Fills element i with f(i), converted to the tensor's dtype.
+// Fills element i with f(i), converted to the tensor's dtype. For a GPU the values are made on
+// the host and copied: the same values on every device, and no kernel per factory.
 template <typename F>
 Tensor generate(const Shape& shape, DType dtype, Device device, const char* op, F f) {
   check_sizes(shape, op);
+  if (!device.is_cpu()) return kernels::to_device(generate(shape, dtype, Device::cpu(), op, f), device);
   Tensor t = Tensor::empty(shape, dtype, device);
   const int64_t n = t.numel();
   dispatch_all(dtype, [&](auto v) {

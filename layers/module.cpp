@@ -127,6 +127,16 @@ void Module::to(DType dtype) {
   }
 }
 
+void Module::to(Device device) {
+  NamedTensors all;
+  collect("", true, true, true, all);
+  for (auto& [n, t] : all) {
+    if (t.device() == device) continue;
+    t.set_data(kernels::to_device(t, device));
+    t.zero_grad();
+  }
+}
+
 NamedTensors Module::state_dict() const {
   NamedTensors out;
   collect("", true, true, true, out);

@@ -50,6 +50,9 @@ class Module {
   void zero_grad();
   /// Converts every floating parameter and buffer to `dtype`, in place (gradients are dropped).
   void to(DType dtype);
+  /// Moves every parameter and buffer to `device`, in place (gradients are dropped):
+  /// model.to(Device::cuda(0)).
+  void to(Device device);
 
   /// Called after every forward of this module with its input and output (as in PyTorch's
   /// register_forward_hook): how BN→GN calibration and the layer-by-layer gradient checker see

@@ -12,6 +12,9 @@ TEST_CASE("asking for a CUDA device that is not there raises an error naming it"
   const Device missing = Device::cuda(count);
   CHECK_ERROR(zeros({2}, kFloat32, missing), "Storage: cannot allocate on " + to_string(missing));
   CHECK_ERROR(randn({3}).to(missing), "cannot allocate on " + to_string(missing));
+  CHECK_ERROR(full({2}, 1.0, kFloat32, missing), "cannot allocate on " + to_string(missing));
+  GroupNorm layer(2, 4);
+  CHECK_ERROR(layer.to(missing), "cannot allocate on " + to_string(missing));
   if (!cuda::is_built()) {
     CHECK_ERROR(cuda::memory_stats(0), "cuda::memory_stats: this build of minidl has no CUDA backend");
     CHECK_ERROR(cuda::synchronize(), "cuda::synchronize: this build of minidl has no CUDA backend");
@@ -95,4 +98,16 @@ TEST_CASE("GroupNorm on CUDA equals the CPU in float64, forward and backward, sm
   REQUIRE_CUDA_DEVICE();
   for (int64_t groups : {1, 2, 4, 12}) check_group_norm_on_gpu({3, 12, 5, 7}, groups, 1e-5);
   check_group_norm_on_gpu({2, 64, 128, 128}, 2, 1e-4);  // 524,288 values per group
+}
+
+TEST_CASE("a GroupNorm module moved to the GPU computes what it computes on the CPU") {
+  REQUIRE_CUDA_DEVICE();
+  GroupNorm layer(4, 8);
+  const Tensor x = randn({2, 8, 6, 6});
+  const Tensor on_cpu = layer(x);
+  layer.to(Device::cuda(0));
+  for (const Tensor& p : layer.parameters()) CHECK(p.device() == Device::cuda(0));
+  const Tensor on_gpu = layer(x.to(Device::cuda(0)));
+  CHECK(on_gpu.device() == Device::cuda(0));
+  CHECK(scaled_error(on_gpu, on_cpu.to(kFloat64)) < 1e-5);
 }
