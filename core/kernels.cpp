@@ -41,20 +41,35 @@ void check_defined(const Tensor& x, const char* op) {
 }
 
 // Kernels run on the CPU unless the CUDA backend has one for the device (MINIDL_WITH_CUDA):
-// so far copies between devices and GroupNorm; every other op on a GPU tensor raises this.
+// so far copies, the elementwise ops and GroupNorm; every other op on a GPU tensor raises this.
 void check_cpu(const Tensor& x, const char* op) {
   MINIDL_CHECK(x.device().is_cpu(), op, ": no kernel for device ", x.device(), " in this build");
 }
 
-void check_float(const Tensor& x, const char* op) {
+// True where the CUDA backend has this kernel for x's device (the elementwise ops, GroupNorm).
+bool on_cuda(const Tensor& x) {
+#if MINIDL_WITH_CUDA
+  return x.device().is_cuda();
+#else
+  (void)x;
+  return false;
+#endif
+}
+
+// A floating tensor on any device (for kernels that exist on every device).
+void check_float_anywhere(const Tensor& x, const char* op) {
   check_defined(x, op);
-  check_cpu(x, op);
   MINIDL_CHECK(is_floating(x.dtype()), op, ": expected dtype float32 or float64, found ", x.dtype());
 }
 
+void check_float(const Tensor& x, const char* op) {
+  check_float_anywhere(x, op);
+  check_cpu(x, op);
+}
+
 void check_same(const Tensor& a, const Tensor& b, const char* op) {
-  check_float(a, op);
-  check_float(b, op);
+  check_float_anywhere(a, op);
+  check_float_anywhere(b, op);
   MINIDL_CHECK(a.device() == b.device(), op, ": expected both tensors on one device, found ", a.device(),
                " and ", b.device());
   MINIDL_CHECK(a.dtype() == b.dtype(), op, ": expected both tensors of one dtype, found ", a.dtype(),
@@ -103,24 +118,34 @@ void copy_(Tensor& dst, const Tensor& src) {
   cpu::cast(src, dst);
 }
 
+// Runs the CUDA kernel for tensors on a GPU, the CPU kernel otherwise (checked by the caller).
+#if MINIDL_WITH_CUDA
+#define MINIDL_ON_DEVICE(x, call) (on_cuda(x) ? cuda::call : cpu::call)
+#else
+#define MINIDL_ON_DEVICE(x, call) cpu::call
+#endif
+
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   check_same(a, b, name(op));
+  if (!on_cuda(a)) check_cpu(a, name(op));
   Tensor out = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), name(op)), a.dtype(), a.device());
-  cpu::binary(op, a, b, out);
+  MINIDL_ON_DEVICE(a, binary(op, a, b, out));
   return out;
 }
 
 Tensor unary(UnaryOp op, const Tensor& x) {
-  check_float(x, name(op));
+  check_float_anywhere(x, name(op));
+  if (!on_cuda(x)) check_cpu(x, name(op));
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
-  cpu::unary(op, x, out);
+  MINIDL_ON_DEVICE(x, unary(op, x, out));
   return out;
 }
 
 Tensor pow(const Tensor& x, double exponent) {
-  check_float(x, "pow");
+  check_float_anywhere(x, "pow");
+  if (!on_cuda(x)) check_cpu(x, "pow");
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
-  cpu::pow(x, exponent, out);
+  MINIDL_ON_DEVICE(x, pow(x, exponent, out));
   return out;
 }
 
@@ -144,11 +169,12 @@ Tensor max(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
 }
 
 Tensor broadcast_to(const Tensor& x, const Shape& shape) {
-  check_float(x, "broadcast_to");
+  check_float_anywhere(x, "broadcast_to");
+  if (!on_cuda(x)) check_cpu(x, "broadcast_to");
   MINIDL_CHECK(broadcast_shapes(x.shape(), shape, "broadcast_to") == shape, "broadcast_to: shape ",
                to_string(x.shape()), " cannot be broadcast to ", to_string(shape));
   Tensor out = Tensor::empty(shape, x.dtype(), x.device());
-  cpu::broadcast_to(x, out);
+  MINIDL_ON_DEVICE(x, broadcast_to(x, out));
   return out;
 }
 
@@ -167,6 +193,7 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
   check_same(a, b, "matmul");
+  check_cpu(a, "matmul");
   MINIDL_CHECK(a.dim() == 2 && b.dim() == 2, "matmul: expected two 2-D tensors, found shapes ",
                to_string(a.shape()), " and ", to_string(b.shape()));
   const int64_t m = transpose_a ? a.size(1) : a.size(0), k = transpose_a ? a.size(0) : a.size(1);
@@ -225,9 +252,9 @@ Tensor to_device(const Tensor& x, Device device) {
 
 Tensor cast(const Tensor& x, DType dtype) {
   check_defined(x, "to");
-  check_cpu(x, "to");
+  if (!on_cuda(x)) check_cpu(x, "to");
   Tensor out = Tensor::empty(x.shape(), dtype, x.device());
-  cpu::cast(x, out);
+  MINIDL_ON_DEVICE(x, cast(x, out));
   return out;
 }
 

@@ -4,11 +4,7 @@
 
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define MINIDL_HOST_DEVICE __host__ __device__
-#else
-#define MINIDL_HOST_DEVICE
-#endif
+#include "host_device.h"
 
 namespace minidl::norm_math {
 

@@ -2,6 +2,7 @@
 // devices that are not there. Tests that need a GPU start with REQUIRE_CUDA_DEVICE() and are
 // reported as skipped by ctest on machines without one (the dev and CI machines).
 #include <minidl/autograd/functional.h>
+#include <minidl/core/kernels.h>
 
 #include "helpers.h"
 
@@ -110,4 +111,32 @@ TEST_CASE("a GroupNorm module moved to the GPU computes what it computes on the 
   const Tensor on_gpu = layer(x.to(Device::cuda(0)));
   CHECK(on_gpu.device() == Device::cuda(0));
   CHECK(scaled_error(on_gpu, on_cpu.to(kFloat64)) < 1e-5);
+}
+
+TEST_CASE("elementwise ops on CUDA equal the CPU: broadcasting binary ops, unary ops, pow, casts") {
+  REQUIRE_CUDA_DEVICE();
+  const Device gpu = Device::cuda(0);
+  Generator gen(5);
+  const Tensor a = randn({4, 3, 5, 6}, kFloat32, gen), b = randn({1, 3, 1, 1}, kFloat32, gen) + 3.0;
+  for (auto op : {kernels::BinaryOp::Add, kernels::BinaryOp::Sub, kernels::BinaryOp::Mul, kernels::BinaryOp::Div,
+                  kernels::BinaryOp::Eq, kernels::BinaryOp::ReluGrad}) {
+    CAPTURE(static_cast<int>(op));
+    CHECK(scaled_error(kernels::binary(op, a.to(gpu), b.to(gpu)), kernels::binary(op, a, b).to(kFloat64)) < 1e-6);
+    CHECK(scaled_error(kernels::binary(op, b.to(gpu), a.to(gpu)), kernels::binary(op, b, a).to(kFloat64)) < 1e-6);
+  }
+  const Tensor positive = kernels::unary(kernels::UnaryOp::Exp, a);
+  for (auto op : {kernels::UnaryOp::Neg, kernels::UnaryOp::Relu, kernels::UnaryOp::Exp, kernels::UnaryOp::Log,
+                  kernels::UnaryOp::Sqrt}) {
+    CAPTURE(static_cast<int>(op));
+    CHECK(scaled_error(kernels::unary(op, positive.to(gpu)), kernels::unary(op, positive).to(kFloat64)) < 1e-5);
+  }
+  CHECK(scaled_error(kernels::pow(positive.to(gpu), 1.5), kernels::pow(positive, 1.5).to(kFloat64)) < 1e-5);
+  CHECK(scaled_error(a.to(gpu).to(kFloat64), a.to(kFloat64)) == 0);
+  CHECK(scaled_error(kernels::broadcast_to(b.to(gpu), a.shape()), kernels::broadcast_to(b, a.shape()).to(kFloat64)) == 0);
+  // relu and its backward through autograd, on the GPU
+  Tensor x = a.to(gpu).requires_grad_();
+  relu(x * 2.0).backward(ones({4, 3, 5, 6}, kFloat32, gpu));
+  Tensor xc = a.clone().requires_grad_();
+  relu(xc * 2.0).backward(ones({4, 3, 5, 6}));
+  CHECK(scaled_error(x.grad(), xc.grad().to(kFloat64)) == 0);
 }

@@ -1,53 +1,15 @@
-// Elementwise CPU kernels: binary ops with NumPy broadcasting, unary maps, casts.
-// A broadcast is planned once: operands are viewed with stride 0 on broadcast dims, and
-// neighbouring dims that stay contiguous in every operand are merged, so [N, C, H, W] + [1, C, 1, 1]
-// runs as N·C inner loops of H·W with the second operand constant in each.
+// Elementwise CPU kernels: binary ops with NumPy broadcasting (planned by core/broadcast.h, so
+// [N, C, H, W] + [1, C, 1, 1] runs as N·C inner loops of H·W with the second operand constant in
+// each), unary maps, casts.
 #include <cmath>
 #include <cstring>
 
+#include "../broadcast.h"
+#include "../elementwise_ops.h"
 #include "cpu.h"
 
 namespace minidl::cpu {
 namespace {
-
-struct BroadcastPlan {
-  Shape sizes;      // merged output sizes (at least one dim)
-  Shape a_strides;  // element strides into a, 0 where a is broadcast
-  Shape b_strides;
-};
-
-Shape broadcast_strides(const Shape& in, const Shape& out) {
-  const size_t lead = out.size() - in.size();
-  Shape strides(out.size(), 0);
-  int64_t stride = 1;
-  for (size_t i = out.size(); i-- > lead;) {
-    const int64_t size = in[i - lead];
-    strides[i] = (size == 1 && out[i] != 1) ? 0 : stride;
-    stride *= size;
-  }
-  return strides;
-}
-
-BroadcastPlan plan_broadcast(const Shape& a, const Shape& b, const Shape& out) {
-  const Shape sa = broadcast_strides(a, out), sb = broadcast_strides(b, out);
-  BroadcastPlan p;
-  for (size_t i = 0; i < out.size(); ++i) {
-    if (out[i] == 1) continue;  // size-1 dims never move any index
-    const bool merge = !p.sizes.empty() && p.a_strides.back() == sa[i] * out[i] &&
-                       p.b_strides.back() == sb[i] * out[i];
-    if (merge) {
-      p.sizes.back() *= out[i];
-      p.a_strides.back() = sa[i];
-      p.b_strides.back() = sb[i];
-    } else {
-      p.sizes.push_back(out[i]);
-      p.a_strides.push_back(sa[i]);
-      p.b_strides.push_back(sb[i]);
-    }
-  }
-  if (p.sizes.empty()) p = {{1}, {1}, {1}};
-  return p;
-}
 
 // out[i] = f(a[·], b[·]) over a broadcast plan; the innermost merged dim is the hot loop.
 template <typename T, typename F>
@@ -91,24 +53,11 @@ void map(const In* x, Out* out, int64_t n, F f) {
 }  // namespace
 
 void binary(kernels::BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
-  using kernels::BinaryOp;
   const BroadcastPlan plan = plan_broadcast(a.shape(), b.shape(), out.shape());
   if (out.numel() == 0) return;
   dispatch_floating(out.dtype(), "binary", [&](auto v) {
     using T = decltype(v);
-    const T* pa = a.data<T>();
-    const T* pb = b.data<T>();
-    T* po = out.data<T>();
-    switch (op) {
-      case BinaryOp::Add: broadcast_loop(pa, pb, po, plan, [](T x, T y) { return x + y; }); break;
-      case BinaryOp::Sub: broadcast_loop(pa, pb, po, plan, [](T x, T y) { return x - y; }); break;
-      case BinaryOp::Mul: broadcast_loop(pa, pb, po, plan, [](T x, T y) { return x * y; }); break;
-      case BinaryOp::Div: broadcast_loop(pa, pb, po, plan, [](T x, T y) { return x / y; }); break;
-      case BinaryOp::Eq: broadcast_loop(pa, pb, po, plan, [](T x, T y) { return T(x == y); }); break;
-      case BinaryOp::ReluGrad:
-        broadcast_loop(pa, pb, po, plan, [](T g, T x) { return x > T(0) ? g : T(0); });
-        break;
-    }
+    ops::with_binary<T>(op, [&](auto f) { broadcast_loop(a.data<T>(), b.data<T>(), out.data<T>(), plan, f); });
   });
 }
 
@@ -117,33 +66,21 @@ void broadcast_to(const Tensor& x, Tensor& out) {
   if (out.numel() == 0) return;
   dispatch_floating(out.dtype(), "broadcast_to", [&](auto v) {
     using T = decltype(v);
-    broadcast_loop(x.data<T>(), x.data<T>(), out.data<T>(), plan, [](T a, T) { return a; });
+    broadcast_loop(x.data<T>(), x.data<T>(), out.data<T>(), plan, ops::First<T>{});
   });
 }
 
 void unary(kernels::UnaryOp op, const Tensor& x, Tensor& out) {
-  using kernels::UnaryOp;
   dispatch_floating(x.dtype(), "unary", [&](auto v) {
     using T = decltype(v);
-    const T* px = x.data<T>();
-    T* po = out.data<T>();
-    const int64_t n = x.numel();
-    switch (op) {
-      case UnaryOp::Neg: map(px, po, n, [](T a) { return -a; }); break;
-      case UnaryOp::Relu: map(px, po, n, [](T a) { return a > T(0) ? a : T(0); }); break;
-      case UnaryOp::Exp: map(px, po, n, [](T a) { return std::exp(a); }); break;
-      case UnaryOp::Log: map(px, po, n, [](T a) { return std::log(a); }); break;
-      case UnaryOp::Sqrt: map(px, po, n, [](T a) { return std::sqrt(a); }); break;
-    }
+    ops::with_unary<T>(op, [&](auto f) { map(x.data<T>(), out.data<T>(), x.numel(), f); });
   });
 }
 
 void pow(const Tensor& x, double exponent, Tensor& out) {
   dispatch_floating(x.dtype(), "pow", [&](auto v) {
     using T = decltype(v);
-    const T e = static_cast<T>(exponent);
-    if (exponent == 2.0) map(x.data<T>(), out.data<T>(), x.numel(), [](T a) { return a * a; });
-    else map(x.data<T>(), out.data<T>(), x.numel(), [e](T a) { return std::pow(a, e); });
+    ops::with_pow<T>(exponent, [&](auto f) { map(x.data<T>(), out.data<T>(), x.numel(), f); });
   });
 }
 
@@ -156,7 +93,7 @@ void cast(const Tensor& x, Tensor& out) {
     using S = decltype(vx);
     dispatch_all(out.dtype(), [&](auto vo) {
       using D = decltype(vo);
-      map(x.data<S>(), out.data<D>(), x.numel(), [](S a) { return static_cast<D>(a); });
+      map(x.data<S>(), out.data<D>(), x.numel(), ops::Cast<S, D>{});
     });
   });
 }

@@ -6,6 +6,15 @@
 
 namespace minidl::cuda {
 
+// Elementwise (elementwise.cu): arguments as for the CPU kernels in cpu/cpu.h, out allocated on
+// the same device.
+void binary(kernels::BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out);
+void unary(kernels::UnaryOp op, const Tensor& x, Tensor& out);
+void pow(const Tensor& x, double exponent, Tensor& out);
+void broadcast_to(const Tensor& x, Tensor& out);
+void cast(const Tensor& x, Tensor& out);
+
+// GroupNorm (group_norm.cu).
 kernels::NormForward group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups,
                                         double eps);
 kernels::NormGrads group_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
