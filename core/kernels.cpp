@@ -41,7 +41,8 @@ void check_defined(const Tensor& x, const char* op) {
 }
 
 // Kernels run on the CPU unless the CUDA backend has one for the device (MINIDL_WITH_CUDA):
-// so far copies, the elementwise ops and GroupNorm; every other op on a GPU tensor raises this.
+// so far copies, the elementwise ops, reductions, matmul and GroupNorm; every other op on a GPU
+// tensor raises this.
 void check_cpu(const Tensor& x, const char* op) {
   MINIDL_CHECK(x.device().is_cpu(), op, ": no kernel for device ", x.device(), " in this build");
 }
@@ -89,7 +90,8 @@ std::vector<bool> reduced_mask(const Tensor& x, const std::vector<int64_t>& dims
 
 Tensor reduce(cpu::Reduction how, const Tensor& x, const std::vector<int64_t>& dims, bool keepdim,
               const char* op) {
-  check_float(x, op);
+  check_float_anywhere(x, op);
+  if (!on_cuda(x)) check_cpu(x, op);
   const std::vector<bool> mask = reduced_mask(x, dims, op);
   Shape kept = x.shape(), squeezed;
   for (int64_t d = 0; d < x.dim(); ++d) {
@@ -102,6 +104,12 @@ Tensor reduce(cpu::Reduction how, const Tensor& x, const std::vector<int64_t>& d
     }
   }
   Tensor out = Tensor::empty(kept, x.dtype(), x.device());
+#if MINIDL_WITH_CUDA
+  if (on_cuda(x)) {
+    cuda::reduce(how == cpu::Reduction::Max, x, mask, out);
+    return keepdim ? out : reshape(out, squeezed);
+  }
+#endif
   cpu::reduce(how, x, mask, out);
   return keepdim ? out : reshape(out, squeezed);
 }
@@ -193,7 +201,7 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
   check_same(a, b, "matmul");
-  check_cpu(a, "matmul");
+  if (!on_cuda(a)) check_cpu(a, "matmul");
   MINIDL_CHECK(a.dim() == 2 && b.dim() == 2, "matmul: expected two 2-D tensors, found shapes ",
                to_string(a.shape()), " and ", to_string(b.shape()));
   const int64_t m = transpose_a ? a.size(1) : a.size(0), k = transpose_a ? a.size(0) : a.size(1);
@@ -201,15 +209,16 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
   MINIDL_CHECK(k == kb, "matmul: inner sizes differ: ", to_string(a.shape()), (transpose_a ? "ᵀ" : ""),
                " · ", to_string(b.shape()), (transpose_b ? "ᵀ" : ""), " (", k, " vs ", kb, ")");
   Tensor out = Tensor::empty({m, n}, a.dtype(), a.device());
-  cpu::matmul(a, b, transpose_a, transpose_b, out);
+  MINIDL_ON_DEVICE(a, matmul(a, b, transpose_a, transpose_b, out));
   return out;
 }
 
 Tensor transpose(const Tensor& x) {
-  check_float(x, "transpose");
+  check_float_anywhere(x, "transpose");
+  if (!on_cuda(x)) check_cpu(x, "transpose");
   MINIDL_CHECK(x.dim() == 2, "transpose: expected a 2-D tensor, found shape ", to_string(x.shape()));
   Tensor out = Tensor::empty({x.size(1), x.size(0)}, x.dtype(), x.device());
-  cpu::transpose(x, out);
+  MINIDL_ON_DEVICE(x, transpose(x, out));
   return out;
 }
 

@@ -56,8 +56,8 @@ inline Device parse_device(const std::string& text) {
   const Device device = Device::parse(text);
   MINIDL_CHECK(device.is_cpu() || cuda::device_count() > 0, "--device ", text,
                ": no CUDA device is available to this build (cuda::device_count() = ", cuda::device_count(), ")");
-  MINIDL_CHECK(device.is_cpu(), "--device ", text, ": the CUDA backend has device tensors, elementwise ops and GroupNorm so far, ",
-               "not yet the convolutions and other layers a model needs (issue 4)");
+  MINIDL_CHECK(device.is_cpu(), "--device ", text, ": the CUDA backend has no convolution, BatchNorm, pooling or ",
+               "loss kernels yet, which every model needs (issue 4)");
   return device;
 }
 

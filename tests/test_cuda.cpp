@@ -140,3 +140,33 @@ TEST_CASE("elementwise ops on CUDA equal the CPU: broadcasting binary ops, unary
   relu(xc * 2.0).backward(ones({4, 3, 5, 6}));
   CHECK(scaled_error(x.grad(), xc.grad().to(kFloat64)) == 0);
 }
+
+TEST_CASE("reductions, matmul and transpose on CUDA equal the CPU, and a Linear layer trains the same") {
+  REQUIRE_CUDA_DEVICE();
+  const Device gpu = Device::cuda(0);
+  Generator gen(9);
+  const Tensor x = randn({3, 4, 5, 6}, kFloat32, gen);
+  for (const std::vector<int64_t>& dims : std::vector<std::vector<int64_t>>{{}, {0}, {1, 3}, {0, 2, 3}, {3}}) {
+    CHECK(scaled_error(kernels::sum(x.to(gpu), dims, true), kernels::sum(x, dims, true).to(kFloat64)) < 1e-5);
+    CHECK(scaled_error(kernels::max(x.to(gpu), dims, false), kernels::max(x, dims, false).to(kFloat64)) == 0);
+  }
+  const Tensor a = randn({7, 33}, kFloat32, gen), b = randn({33, 5}, kFloat32, gen);
+  CHECK(scaled_error(kernels::matmul(a.to(gpu), b.to(gpu), false, false), kernels::matmul(a, b, false, false).to(kFloat64)) < 1e-5);
+  CHECK(scaled_error(kernels::matmul(b.to(gpu), a.to(gpu), true, true), kernels::matmul(b, a, true, true).to(kFloat64)) < 1e-5);
+  CHECK(scaled_error(kernels::transpose(a.to(gpu)), kernels::transpose(a).to(kFloat64)) == 0);
+
+  Linear cpu_layer(33, 5), gpu_layer(33, 5);
+  gpu_layer.load_state_dict(cpu_layer.state_dict());
+  gpu_layer.to(gpu);
+  Tensor yc = cpu_layer(a), yg = gpu_layer(a.to(gpu));
+  CHECK(scaled_error(yg, yc.to(kFloat64)) < 1e-5);
+  sum(yc * yc).backward();
+  sum(yg * yg).backward();
+  for (const std::string name : {"weight", "bias"}) {
+    CAPTURE(name);
+    Tensor gc, gg;
+    for (auto& [n, p] : cpu_layer.named_parameters()) if (n == name) gc = p.grad();
+    for (auto& [n, p] : gpu_layer.named_parameters()) if (n == name) gg = p.grad();
+    CHECK(scaled_error(gg, gc.to(kFloat64)) < 1e-4);
+  }
+}

@@ -2,6 +2,8 @@
 // tensors on a CUDA device, after its argument checks. Each runs on its device's stream.
 #pragma once
 
+#include <vector>
+
 #include "../kernels.h"
 
 namespace minidl::cuda {
@@ -13,6 +15,12 @@ void unary(kernels::UnaryOp op, const Tensor& x, Tensor& out);
 void pow(const Tensor& x, double exponent, Tensor& out);
 void broadcast_to(const Tensor& x, Tensor& out);
 void cast(const Tensor& x, Tensor& out);
+
+// Reductions and products (reduce.cu, matmul.cu).
+/// Sum (or max) over the dims where `reduced` is true; out has x's rank with those dims of size 1.
+void reduce(bool is_max, const Tensor& x, const std::vector<bool>& reduced, Tensor& out);
+void matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b, Tensor& out);
+void transpose(const Tensor& x, Tensor& out);
 
 // GroupNorm (group_norm.cu).
 kernels::NormForward group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups,

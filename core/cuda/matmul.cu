@@ -1,0 +1,63 @@
+// Matrix products on CUDA through cuBLAS, one handle per device bound to that device's stream.
+// cuBLAS is column-major; a row-major C = op(A)·op(B) is the column-major Cᵀ = op(B)ᵀ·op(A)ᵀ, so
+// the operands are passed swapped and nothing is transposed in memory.
+#include <cublas_v2.h>
+
+#include <mutex>
+#include <vector>
+
+#include "cuda.h"
+#include "runtime.h"
+
+namespace minidl::cuda {
+namespace {
+
+void check_cublas(cublasStatus_t status, const char* call, const char* op) {
+  if (status == CUBLAS_STATUS_SUCCESS) return;
+  MINIDL_FAIL(op, ": cuBLAS call `", call, "` failed: ", cublasGetStatusName(status), ": ",
+              cublasGetStatusString(status));
+}
+#define MINIDL_CUBLAS_CHECK(call, op) check_cublas((call), #call, (op))
+
+cublasHandle_t handle(int device) {
+  static std::mutex mutex;
+  static std::vector<cublasHandle_t> handles;  // by device; never destroyed (used until exit)
+  std::lock_guard<std::mutex> lock(mutex);
+  if (handles.empty()) handles.resize(static_cast<size_t>(device_count()), nullptr);
+  if (!handles.at(static_cast<size_t>(device))) {
+    MINIDL_CUBLAS_CHECK(cublasCreate(&handles[device]), "matmul");
+    MINIDL_CUBLAS_CHECK(cublasSetStream(handles[device], stream(device)), "matmul");
+  }
+  return handles[device];
+}
+
+}  // namespace
+
+void matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b, Tensor& out) {
+  const int device = out.device().index;
+  set_device(device, "matmul");
+  const int64_t m = out.size(0), n = out.size(1), k = transpose_a ? a.size(0) : a.size(1);
+  if (out.numel() == 0) return;
+  if (k == 0) {  // an empty sum
+    MINIDL_CUDA_CHECK(cudaMemsetAsync(out.raw_data(), 0, out.nbytes(), stream(device)), "matmul");
+    return;
+  }
+  MINIDL_CHECK(m < (int64_t(1) << 31) && n < (int64_t(1) << 31) && k < (int64_t(1) << 31),
+               "matmul: cuBLAS takes sizes below 2^31, found ", m, " x ", k, " x ", n);
+  const cublasOperation_t op_a = transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N, op_b = transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const int lda = static_cast<int>(a.size(1)), ldb = static_cast<int>(b.size(1)), ldc = static_cast<int>(n);
+  cublasHandle_t h = handle(device);
+  if (out.dtype() == kFloat32) {
+    const float one = 1, zero = 0;
+    MINIDL_CUBLAS_CHECK(cublasSgemm(h, op_b, op_a, static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &one,
+                                    b.data<float>(), ldb, a.data<float>(), lda, &zero, out.data<float>(), ldc),
+                        "matmul");
+  } else {
+    const double one = 1, zero = 0;
+    MINIDL_CUBLAS_CHECK(cublasDgemm(h, op_b, op_a, static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &one,
+                                    b.data<double>(), ldb, a.data<double>(), lda, &zero, out.data<double>(), ldc),
+                        "matmul");
+  }
+}
+
+}  // namespace minidl::cuda
