@@ -366,14 +366,20 @@ Tensor cross_entropy_backward(const Tensor& dloss, const Tensor& log_probs, cons
 
 void sgd_step(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, double lr, double momentum,
               double dampening, double weight_decay, bool nesterov, bool first_step) {
-  check_cpu(param, "sgd_step");
-  cpu::sgd_step(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, first_step);
+  if (!on_cuda(param)) check_cpu(param, "sgd_step");
+  MINIDL_CHECK(grad.device() == param.device(), "sgd_step: the gradient is on ", grad.device(), ", the parameter on ",
+               param.device());
+  MINIDL_ON_DEVICE(param, sgd_step(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov,
+                                   first_step));
 }
 
 void adam_step(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq, int64_t step, double lr,
                double beta1, double beta2, double eps, double weight_decay, bool decoupled) {
-  check_cpu(param, "adam_step");
-  cpu::adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay, decoupled);
+  if (!on_cuda(param)) check_cpu(param, "adam_step");
+  MINIDL_CHECK(grad.device() == param.device(), "adam_step: the gradient is on ", grad.device(), ", the parameter on ",
+               param.device());
+  MINIDL_ON_DEVICE(param, adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay,
+                                    decoupled));
 }
 
 }  // namespace minidl::kernels

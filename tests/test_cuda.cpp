@@ -170,3 +170,41 @@ TEST_CASE("reductions, matmul and transpose on CUDA equal the CPU, and a Linear 
     CHECK(scaled_error(gg, gc.to(kFloat64)) < 1e-4);
   }
 }
+
+TEST_CASE("SGD and AdamW steps on CUDA equal the CPU") {
+  REQUIRE_CUDA_DEVICE();
+  const Device gpu = Device::cuda(0);
+  for (bool adam : {false, true}) {
+    CAPTURE(adam);
+    Linear cpu_layer(6, 4), gpu_layer(6, 4);
+    gpu_layer.load_state_dict(cpu_layer.state_dict());
+    gpu_layer.to(gpu);
+    std::unique_ptr<Optimizer> oc, og;
+    if (adam) {
+      AdamOptions o;
+      o.lr = 0.01;
+      o.weight_decay = 0.1;
+      oc = std::make_unique<AdamW>(cpu_layer.parameters(), o);
+      og = std::make_unique<AdamW>(gpu_layer.parameters(), o);
+    } else {
+      SGDOptions o;
+      o.lr = 0.1;
+      o.momentum = 0.9;
+      o.weight_decay = 5e-4;
+      o.nesterov = true;
+      oc = std::make_unique<SGD>(cpu_layer.parameters(), o);
+      og = std::make_unique<SGD>(gpu_layer.parameters(), o);
+    }
+    const Tensor x = randn({5, 6});
+    for (int step = 0; step < 3; ++step) {
+      oc->zero_grad();
+      og->zero_grad();
+      sum(cpu_layer(x) * cpu_layer(x)).backward();
+      sum(gpu_layer(x.to(gpu)) * gpu_layer(x.to(gpu))).backward();
+      oc->step();
+      og->step();
+    }
+    for (size_t i = 0; i < cpu_layer.parameters().size(); ++i)
+      CHECK(scaled_error(gpu_layer.parameters()[i], cpu_layer.parameters()[i].to(kFloat64)) < 1e-5);
+  }
+}

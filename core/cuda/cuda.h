@@ -22,6 +22,12 @@ void reduce(bool is_max, const Tensor& x, const std::vector<bool>& reduced, Tens
 void matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b, Tensor& out);
 void transpose(const Tensor& x, Tensor& out);
 
+// Optimizer updates (optim.cu).
+void sgd_step(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, double lr, double momentum,
+              double dampening, double weight_decay, bool nesterov, bool first_step);
+void adam_step(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq, int64_t step, double lr,
+               double beta1, double beta2, double eps, double weight_decay, bool decoupled);
+
 // GroupNorm (group_norm.cu).
 kernels::NormForward group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups,
                                         double eps);
