@@ -314,54 +314,54 @@ NormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& m
 }
 
 MaxPoolForward max_pool2d_forward(const Tensor& x, const Window2d& win) {
-  check_cpu(x, "max_pool2d");
-  return cpu::max_pool2d_forward(x, win);
+  if (!on_cuda(x)) check_cpu(x, "max_pool2d");
+  return MINIDL_ON_DEVICE(x, max_pool2d_forward(x, win));
 }
 
 Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape) {
-  check_cpu(dy, "max_pool2d_backward");
-  return cpu::max_pool2d_backward(dy, indices, x_shape);
+  if (!on_cuda(dy)) check_cpu(dy, "max_pool2d_backward");
+  return MINIDL_ON_DEVICE(dy, max_pool2d_backward(dy, indices, x_shape));
 }
 
 Tensor avg_pool2d_forward(const Tensor& x, const Window2d& win) {
-  check_cpu(x, "avg_pool2d");
-  return cpu::avg_pool2d_forward(x, win);
+  if (!on_cuda(x)) check_cpu(x, "avg_pool2d");
+  return MINIDL_ON_DEVICE(x, avg_pool2d_forward(x, win));
 }
 
 Tensor avg_pool2d_backward(const Tensor& dy, const Shape& x_shape, const Window2d& win) {
-  check_cpu(dy, "avg_pool2d_backward");
-  return cpu::avg_pool2d_backward(dy, x_shape, win);
+  if (!on_cuda(dy)) check_cpu(dy, "avg_pool2d_backward");
+  return MINIDL_ON_DEVICE(dy, avg_pool2d_backward(dy, x_shape, win));
 }
 
 Tensor adaptive_avg_pool2d_forward(const Tensor& x, int64_t out_h, int64_t out_w) {
-  check_cpu(x, "adaptive_avg_pool2d");
-  return cpu::adaptive_avg_pool2d_forward(x, out_h, out_w);
+  if (!on_cuda(x)) check_cpu(x, "adaptive_avg_pool2d");
+  return MINIDL_ON_DEVICE(x, adaptive_avg_pool2d_forward(x, out_h, out_w));
 }
 
 Tensor adaptive_avg_pool2d_backward(const Tensor& dy, const Shape& x_shape) {
-  check_cpu(dy, "adaptive_avg_pool2d_backward");
-  return cpu::adaptive_avg_pool2d_backward(dy, x_shape);
+  if (!on_cuda(dy)) check_cpu(dy, "adaptive_avg_pool2d_backward");
+  return MINIDL_ON_DEVICE(dy, adaptive_avg_pool2d_backward(dy, x_shape));
 }
 
 Tensor log_softmax_forward(const Tensor& x) {
-  check_cpu(x, "log_softmax");
-  return cpu::log_softmax_forward(x);
+  if (!on_cuda(x)) check_cpu(x, "log_softmax");
+  return MINIDL_ON_DEVICE(x, log_softmax_forward(x));
 }
 
 Tensor log_softmax_backward(const Tensor& dy, const Tensor& y) {
-  check_cpu(dy, "log_softmax_backward");
-  return cpu::log_softmax_backward(dy, y);
+  if (!on_cuda(dy)) check_cpu(dy, "log_softmax_backward");
+  return MINIDL_ON_DEVICE(dy, log_softmax_backward(dy, y));
 }
 
 CrossEntropyForward cross_entropy_forward(const Tensor& logits, const Tensor& labels, double label_smoothing) {
-  check_cpu(logits, "cross_entropy");
-  return cpu::cross_entropy_forward(logits, labels, label_smoothing);
+  if (!on_cuda(logits)) check_cpu(logits, "cross_entropy");
+  return MINIDL_ON_DEVICE(logits, cross_entropy_forward(logits, labels, label_smoothing));
 }
 
 Tensor cross_entropy_backward(const Tensor& dloss, const Tensor& log_probs, const Tensor& labels,
                               double label_smoothing) {
-  check_cpu(log_probs, "cross_entropy_backward");
-  return cpu::cross_entropy_backward(dloss, log_probs, labels, label_smoothing);
+  if (!on_cuda(log_probs)) check_cpu(log_probs, "cross_entropy_backward");
+  return MINIDL_ON_DEVICE(log_probs, cross_entropy_backward(dloss, log_probs, labels, label_smoothing));
 }
 
 void sgd_step(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, double lr, double momentum,

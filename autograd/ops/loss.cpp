@@ -24,9 +24,13 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels, double label_sm
                "] for logits ", to_string(logits.shape()), ", found ", to_string(labels.shape()));
   MINIDL_CHECK(label_smoothing >= 0 && label_smoothing <= 1,
                "cross_entropy: expected label_smoothing in [0, 1], found ", label_smoothing);
+  MINIDL_CHECK(labels.device() == logits.device(), "cross_entropy: the labels are on ", labels.device(),
+               ", the logits on ", logits.device());
   const Tensor lab = labels.dtype() == kInt64 ? labels : kernels::cast(labels, kInt64);
   const int64_t classes = logits.size(1);
-  const int64_t* l = lab.data<int64_t>();
+  // Checked on the host: a copy of N labels from a GPU (one small wait per step).
+  const Tensor host_labels = kernels::to_device(lab, Device::cpu());
+  const int64_t* l = host_labels.data<int64_t>();
   for (int64_t i = 0; i < lab.numel(); ++i)
     MINIDL_CHECK(l[i] >= 0 && l[i] < classes, "cross_entropy: label ", l[i], " of sample ", i,
                  " is out of range for ", classes, " classes (expected 0 <= label < ", classes, ")");

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "../pool_math.h"
 #include "cpu.h"
 
 namespace minidl::cpu {
@@ -17,32 +18,26 @@ struct Planes {
 Planes planes_of(const Shape& x, int64_t P, int64_t Q) { return {x[0] * x[1], x[2], x[3], P, Q}; }
 
 // Calls f(plane, p, q, h0, h1, w0, w1) for every output element, with [h0, h1) × [w0, w1) its
-// window clipped to the image, and returns nothing; planes run in parallel.
+// window clipped to the image (core/pool_math.h); planes run in parallel.
 template <typename F>
 void for_each_window(const Planes& g, const Window2d& win, F f) {
 #pragma omp parallel for if (g.planes * g.P * g.Q * win.kernel_h * win.kernel_w > kParallelGrain)
-  for (int64_t plane = 0; plane < g.planes; ++plane) {
-    for (int64_t p = 0; p < g.P; ++p) {
-      const int64_t hs = p * win.stride_h - win.pad_h;
+  for (int64_t plane = 0; plane < g.planes; ++plane)
+    for (int64_t p = 0; p < g.P; ++p)
       for (int64_t q = 0; q < g.Q; ++q) {
-        const int64_t ws = q * win.stride_w - win.pad_w;
-        f(plane, p, q, std::max<int64_t>(hs, 0), std::min(hs + win.kernel_h, g.H), std::max<int64_t>(ws, 0),
-          std::min(ws + win.kernel_w, g.W));
+        const pool_math::Window b = pool_math::window_at(p, q, g.H, g.W, win.kernel_h, win.kernel_w, win.stride_h,
+                                                         win.stride_w, win.pad_h, win.pad_w);
+        f(plane, p, q, b.h0, b.h1, b.w0, b.w1);
       }
-    }
-  }
 }
 
-// The divisor of average pooling at output (p, q): the window including its zero padding but
-// not the part past the padding (PyTorch's count_include_pad=True).
 int64_t padded_area(const Planes& g, const Window2d& win, int64_t p, int64_t q) {
-  const int64_t hs = p * win.stride_h - win.pad_h, ws = q * win.stride_w - win.pad_w;
-  return (std::min(hs + win.kernel_h, g.H + win.pad_h) - hs) * (std::min(ws + win.kernel_w, g.W + win.pad_w) - ws);
+  return pool_math::padded_area(p, q, g.H, g.W, win.kernel_h, win.kernel_w, win.stride_h, win.stride_w, win.pad_h,
+                                win.pad_w);
 }
 
-// Adaptive pooling's bins: output i covers [floor(i·in/out), ceil((i + 1)·in/out)).
-int64_t bin_start(int64_t i, int64_t in, int64_t out) { return (i * in) / out; }
-int64_t bin_end(int64_t i, int64_t in, int64_t out) { return ((i + 1) * in + out - 1) / out; }
+using pool_math::bin_end;
+using pool_math::bin_start;
 
 }  // namespace
 

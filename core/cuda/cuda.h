@@ -22,6 +22,21 @@ void reduce(bool is_max, const Tensor& x, const std::vector<bool>& reduced, Tens
 void matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b, Tensor& out);
 void transpose(const Tensor& x, Tensor& out);
 
+// Pooling (pool.cu).
+kernels::MaxPoolForward max_pool2d_forward(const Tensor& x, const kernels::Window2d& win);
+Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape);
+Tensor avg_pool2d_forward(const Tensor& x, const kernels::Window2d& win);
+Tensor avg_pool2d_backward(const Tensor& dy, const Shape& x_shape, const kernels::Window2d& win);
+Tensor adaptive_avg_pool2d_forward(const Tensor& x, int64_t out_h, int64_t out_w);
+Tensor adaptive_avg_pool2d_backward(const Tensor& dy, const Shape& x_shape);
+
+// log_softmax and cross-entropy (softmax.cu).
+Tensor log_softmax_forward(const Tensor& x);
+Tensor log_softmax_backward(const Tensor& dy, const Tensor& y);
+kernels::CrossEntropyForward cross_entropy_forward(const Tensor& logits, const Tensor& labels, double label_smoothing);
+Tensor cross_entropy_backward(const Tensor& dloss, const Tensor& log_probs, const Tensor& labels,
+                              double label_smoothing);
+
 // Optimizer updates (optim.cu).
 void sgd_step(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, double lr, double momentum,
               double dampening, double weight_decay, bool nesterov, bool first_step);
