@@ -281,36 +281,30 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, 
 }
 
 NormForward group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups, double eps) {
-#if MINIDL_WITH_CUDA
-  if (x.device().is_cuda()) return cuda::group_norm_forward(x, weight, bias, groups, eps);
-#endif
-  check_cpu(x, "group_norm");
-  return cpu::group_norm_forward(x, weight, bias, groups, eps);
+  if (!on_cuda(x)) check_cpu(x, "group_norm");
+  return MINIDL_ON_DEVICE(x, group_norm_forward(x, weight, bias, groups, eps));
 }
 
 NormGrads group_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                               const Tensor& weight, int64_t groups, bool need_dx, bool need_dparams) {
-#if MINIDL_WITH_CUDA
-  if (x.device().is_cuda()) {
-    MINIDL_CHECK(dy.device() == x.device(), "group_norm_backward: the gradient is on ", dy.device(), ", the input on ",
-                 x.device());
-    return cuda::group_norm_backward(dy, x, mean, rstd, weight, groups, need_dx, need_dparams);
-  }
-#endif
-  check_cpu(x, "group_norm_backward");
-  return cpu::group_norm_backward(dy, x, mean, rstd, weight, groups, need_dx, need_dparams);
+  if (!on_cuda(x)) check_cpu(x, "group_norm_backward");
+  MINIDL_CHECK(dy.device() == x.device(), "group_norm_backward: the gradient is on ", dy.device(), ", the input on ",
+               x.device());
+  return MINIDL_ON_DEVICE(x, group_norm_backward(dy, x, mean, rstd, weight, groups, need_dx, need_dparams));
 }
 
 NormForward batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
                                Tensor& running_var, bool training, double momentum, double eps) {
-  check_cpu(x, "batch_norm");
-  return cpu::batch_norm_forward(x, weight, bias, running_mean, running_var, training, momentum, eps);
+  if (!on_cuda(x)) check_cpu(x, "batch_norm");
+  return MINIDL_ON_DEVICE(x, batch_norm_forward(x, weight, bias, running_mean, running_var, training, momentum, eps));
 }
 
 NormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                               const Tensor& weight, bool training, bool need_dx, bool need_dparams) {
-  check_cpu(x, "batch_norm_backward");
-  return cpu::batch_norm_backward(dy, x, mean, rstd, weight, training, need_dx, need_dparams);
+  if (!on_cuda(x)) check_cpu(x, "batch_norm_backward");
+  MINIDL_CHECK(dy.device() == x.device(), "batch_norm_backward: the gradient is on ", dy.device(), ", the input on ",
+               x.device());
+  return MINIDL_ON_DEVICE(x, batch_norm_backward(dy, x, mean, rstd, weight, training, need_dx, need_dparams));
 }
 
 MaxPoolForward max_pool2d_forward(const Tensor& x, const Window2d& win) {

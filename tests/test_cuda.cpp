@@ -4,6 +4,8 @@
 #include <minidl/autograd/functional.h>
 #include <minidl/core/kernels.h>
 
+#include <functional>
+
 #include "helpers.h"
 
 using namespace minidl;
@@ -207,4 +209,52 @@ TEST_CASE("SGD and AdamW steps on CUDA equal the CPU") {
     for (size_t i = 0; i < cpu_layer.parameters().size(); ++i)
       CHECK(scaled_error(gpu_layer.parameters()[i], cpu_layer.parameters()[i].to(kFloat64)) < 1e-5);
   }
+}
+
+TEST_CASE("BatchNorm, pooling and cross-entropy on CUDA equal the CPU, forward and backward") {
+  REQUIRE_CUDA_DEVICE();
+  const Device gpu = Device::cuda(0);
+  Generator gen(11);
+  const Tensor x = randn({4, 6, 9, 7}, kFloat64, gen) * 2.0 + 0.5, g = randn({4, 6, 9, 7}, kFloat64, gen);
+  for (bool training : {true, false}) {
+    CAPTURE(training);
+    BatchNorm2d cpu_bn(6), gpu_bn(6);
+    cpu_bn.to(kFloat64);
+    gpu_bn.to(gpu);
+    cpu_bn.train(training);
+    gpu_bn.train(training);
+    Tensor xc = x.clone().requires_grad_(), xg = x.to(kFloat32).to(gpu).requires_grad_();
+    Tensor yc = cpu_bn(xc), yg = gpu_bn(xg);
+    yc.backward(g);
+    yg.backward(g.to(kFloat32).to(gpu));
+    CHECK(scaled_error(yg, yc) < 1e-5);
+    CHECK(scaled_error(xg.grad(), xc.grad()) < 1e-4);
+    const NamedTensors sc = cpu_bn.state_dict(), sg = gpu_bn.state_dict();
+    for (size_t i = 0; i < sc.size(); ++i) {
+      CAPTURE(sc[i].first);
+      if (is_floating(sc[i].second.dtype())) CHECK(scaled_error(sg[i].second, sc[i].second) < 1e-5);
+    }
+  }
+  using Pool = std::function<Tensor(const Tensor&)>;
+  for (const Pool& pool : std::vector<Pool>{[](const Tensor& t) { return max_pool2d(t, 3, 2, 1); },
+                                            [](const Tensor& t) { return avg_pool2d(t, 3, 2, 1); },
+                                            [](const Tensor& t) { return adaptive_avg_pool2d(t, 2, 3); }}) {
+    Tensor xc = x.clone().requires_grad_(), xg = x.to(kFloat32).to(gpu).requires_grad_();
+    Tensor yc = pool(xc), yg = pool(xg);
+    const Tensor up = randn(yc.shape(), kFloat64, gen);
+    yc.backward(up);
+    yg.backward(up.to(kFloat32).to(gpu));
+    CHECK(scaled_error(yg, yc) < 1e-5);
+    CHECK(scaled_error(xg.grad(), xc.grad()) < 1e-5);
+  }
+  const Tensor logits = randn({5, 7}, kFloat64, gen), labels = from_vector<int64_t>({0, 6, 3, 3, 1});
+  for (double smoothing : {0.0, 0.1}) {
+    Tensor lc = logits.clone().requires_grad_(), lg = logits.to(kFloat32).to(gpu).requires_grad_();
+    Tensor loss_c = cross_entropy(lc, labels, smoothing), loss_g = cross_entropy(lg, labels.to(gpu), smoothing);
+    loss_c.backward();
+    loss_g.backward();
+    CHECK(scaled_error(loss_g, loss_c) < 1e-5);
+    CHECK(scaled_error(lg.grad(), lc.grad()) < 1e-5);
+  }
+  CHECK_ERROR(cross_entropy(logits.to(gpu), labels), "cross_entropy: the labels are on cpu, the logits on cuda:0");
 }

@@ -43,7 +43,12 @@ void sgd_step(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, double
 void adam_step(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq, int64_t step, double lr,
                double beta1, double beta2, double eps, double weight_decay, bool decoupled);
 
-// GroupNorm (group_norm.cu).
+// BatchNorm (batch_norm.cu) and GroupNorm (group_norm.cu).
+kernels::NormForward batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                        Tensor& running_mean, Tensor& running_var, bool training, double momentum,
+                                        double eps);
+kernels::NormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
+                                       const Tensor& weight, bool training, bool need_dx, bool need_dparams);
 kernels::NormForward group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups,
                                         double eps);
 kernels::NormGrads group_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
