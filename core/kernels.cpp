@@ -40,9 +40,8 @@ void check_defined(const Tensor& x, const char* op) {
   MINIDL_CHECK(x.defined(), op, ": expected a defined tensor, found an undefined one");
 }
 
-// Kernels run on the CPU unless the CUDA backend has one for the device (MINIDL_WITH_CUDA):
-// so far copies, the elementwise ops, reductions, matmul and GroupNorm; every other op on a GPU
-// tensor raises this.
+// Kernels run on the CPU unless the CUDA backend has them (MINIDL_WITH_CUDA: every kernel
+// here); without it, this is the error for a tensor on a GPU.
 void check_cpu(const Tensor& x, const char* op) {
   MINIDL_CHECK(x.device().is_cpu(), op, ": no kernel for device ", x.device(), " in this build");
 }
@@ -61,11 +60,6 @@ bool on_cuda(const Tensor& x) {
 void check_float_anywhere(const Tensor& x, const char* op) {
   check_defined(x, op);
   MINIDL_CHECK(is_floating(x.dtype()), op, ": expected dtype float32 or float64, found ", x.dtype());
-}
-
-void check_float(const Tensor& x, const char* op) {
-  check_float_anywhere(x, op);
-  check_cpu(x, op);
 }
 
 void check_same(const Tensor& a, const Tensor& b, const char* op) {
@@ -116,15 +110,7 @@ Tensor reduce(cpu::Reduction how, const Tensor& x, const std::vector<int64_t>& d
 
 }  // namespace
 
-void copy_(Tensor& dst, const Tensor& src) {
-  check_defined(dst, "copy_");
-  check_defined(src, "copy_");
-  check_cpu(dst, "copy_");
-  check_cpu(src, "copy_");
-  MINIDL_CHECK(dst.numel() == src.numel(), "copy_: cannot copy ", src.numel(), " elements ", to_string(src.shape()),
-               " into ", dst.numel(), " elements ", to_string(dst.shape()));
-  cpu::cast(src, dst);
-}
+
 
 // Runs the CUDA kernel for tensors on a GPU, the CPU kernel otherwise (checked by the caller).
 #if MINIDL_WITH_CUDA
@@ -132,6 +118,17 @@ void copy_(Tensor& dst, const Tensor& src) {
 #else
 #define MINIDL_ON_DEVICE(x, call) cpu::call
 #endif
+
+// Any devices: src is brought to dst's device first, then converted to dst's dtype there.
+void copy_(Tensor& dst, const Tensor& src) {
+  check_defined(dst, "copy_");
+  check_defined(src, "copy_");
+  MINIDL_CHECK(dst.numel() == src.numel(), "copy_: cannot copy ", src.numel(), " elements ", to_string(src.shape()),
+               " into ", dst.numel(), " elements ", to_string(dst.shape()));
+  if (!on_cuda(dst)) check_cpu(dst, "copy_");
+  const Tensor here = to_device(src, dst.device());
+  MINIDL_ON_DEVICE(dst, cast(here, dst));
+}
 
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   check_same(a, b, name(op));
@@ -158,7 +155,7 @@ Tensor pow(const Tensor& x, double exponent) {
 }
 
 Tensor scale(const Tensor& x, double s) {
-  check_float(x, "scale");
+  check_float_anywhere(x, "scale");
   return binary(BinaryOp::Mul, x, scalar_tensor(s, x.dtype(), x.device()));
 }
 
@@ -187,7 +184,7 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
 }
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {
-  check_float(x, "sum_to");
+  check_float_anywhere(x, "sum_to");
   MINIDL_CHECK(broadcast_shapes(shape, x.shape(), "sum_to") == x.shape(), "sum_to: shape ",
                to_string(x.shape()), " is not a broadcast of ", to_string(shape));
   if (x.shape() == shape) return x;
@@ -270,14 +267,16 @@ Tensor cast(const Tensor& x, DType dtype) {
 // ---- neural-network kernels: arguments were checked by the calling op; pick the device ----
 
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Window2d& win) {
-  check_cpu(x, "conv2d");
-  return cpu::conv2d_forward(x, w, bias, win);
+  if (!on_cuda(x)) check_cpu(x, "conv2d");
+  return MINIDL_ON_DEVICE(x, conv2d_forward(x, w, bias, win));
 }
 
 Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const Window2d& win, bool need_dx,
                             bool need_dw, bool need_dbias) {
-  check_cpu(x, "conv2d_backward");
-  return cpu::conv2d_backward(dy, x, w, win, need_dx, need_dw, need_dbias);
+  if (!on_cuda(x)) check_cpu(x, "conv2d_backward");
+  MINIDL_CHECK(dy.device() == x.device(), "conv2d_backward: the gradient is on ", dy.device(), ", the input on ",
+               x.device());
+  return MINIDL_ON_DEVICE(x, conv2d_backward(dy, x, w, win, need_dx, need_dw, need_dbias));
 }
 
 NormForward group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups, double eps) {

@@ -258,3 +258,75 @@ TEST_CASE("BatchNorm, pooling and cross-entropy on CUDA equal the CPU, forward a
   }
   CHECK_ERROR(cross_entropy(logits.to(gpu), labels), "cross_entropy: the labels are on cpu, the logits on cuda:0");
 }
+
+TEST_CASE("conv2d on CUDA (cuDNN) equals the CPU in float64, forward and backward") {
+  REQUIRE_CUDA_DEVICE();
+  const Device gpu = Device::cuda(0);
+  Generator gen(13);
+  struct Case {
+    Shape x, w;
+    int64_t stride, padding;
+    bool bias;
+  };
+  for (const Case& c : {Case{{2, 3, 9, 7}, {5, 3, 3, 3}, 1, 1, true}, Case{{3, 8, 10, 10}, {16, 8, 3, 3}, 2, 1, false},
+                        Case{{2, 4, 6, 6}, {6, 4, 1, 1}, 1, 0, true}, Case{{1, 3, 16, 16}, {8, 3, 7, 7}, 2, 3, false}}) {
+    CAPTURE(to_string(c.x));
+    CAPTURE(to_string(c.w));
+    const Tensor x = randn(c.x, kFloat64, gen), w = randn(c.w, kFloat64, gen) * 0.3, b = randn({c.w[0]}, kFloat64, gen);
+    Tensor xc = x.clone().requires_grad_(), wc = w.clone().requires_grad_(), bc = b.clone().requires_grad_();
+    Tensor xg = x.to(kFloat32).to(gpu).requires_grad_(), wg = w.to(kFloat32).to(gpu).requires_grad_(),
+           bg = b.to(kFloat32).to(gpu).requires_grad_();
+    Tensor yc = conv2d(xc, wc, c.bias ? bc : Tensor(), c.stride, c.padding);
+    Tensor yg = conv2d(xg, wg, c.bias ? bg : Tensor(), c.stride, c.padding);
+    const Tensor up = randn(yc.shape(), kFloat64, gen);
+    yc.backward(up);
+    yg.backward(up.to(kFloat32).to(gpu));
+    CHECK(scaled_error(yg, yc) < 1e-5);
+    CHECK(scaled_error(xg.grad(), xc.grad()) < 1e-5);
+    CHECK(scaled_error(wg.grad(), wc.grad()) < 1e-5);
+    if (c.bias) CHECK(scaled_error(bg.grad(), bc.grad()) < 1e-5);
+  }
+}
+
+TEST_CASE("a resnet20 training step on CUDA equals the CPU's, and steady steps reuse GPU memory") {
+  REQUIRE_CUDA_DEVICE();
+  const Device gpu = Device::cuda(0);
+  for (NormKind norm : {NormKind::BatchNorm, NormKind::GroupNorm}) {
+    CAPTURE(static_cast<int>(norm));
+    ModelOptions options;
+    options.norm = norm;
+    manual_seed(3);
+    std::shared_ptr<Module> cpu_model = build_model(options);
+    manual_seed(3);
+    std::shared_ptr<Module> gpu_model = build_model(options);
+    gpu_model->to(gpu);
+    SGDOptions o;
+    o.lr = 0.05;
+    o.momentum = 0.9;
+    o.weight_decay = 5e-4;
+    SGD cpu_opt(cpu_model->parameters(), o), gpu_opt(gpu_model->parameters(), o);
+    Generator gen(17);
+    const Tensor images = randn({8, 3, 32, 32}, kFloat32, gen);
+    const Tensor labels = from_vector<int64_t>({0, 1, 2, 3, 4, 5, 6, 7});
+    size_t reserved = 0;
+    for (int step = 0; step < 3; ++step) {
+      CAPTURE(step);
+      cpu_opt.zero_grad();
+      gpu_opt.zero_grad();
+      Tensor loss_c = cross_entropy((*cpu_model)(images), labels);
+      Tensor loss_g = cross_entropy((*gpu_model)(images.to(gpu)), labels.to(gpu));
+      loss_c.backward();
+      loss_g.backward();
+      cpu_opt.step();
+      gpu_opt.step();
+      CHECK(std::abs(loss_g.item<double>() - loss_c.item<double>()) < 1e-4 * std::max(1.0, std::abs(loss_c.item<double>())));
+      if (step == 1) reserved = cuda::memory_stats(0).reserved;
+      if (step == 2) CHECK(cuda::memory_stats(0).reserved == reserved);  // the cache serves steady steps
+    }
+    const NamedTensors pc = cpu_model->state_dict(), pg = gpu_model->state_dict();
+    for (size_t i = 0; i < pc.size(); ++i) {
+      CAPTURE(pc[i].first);
+      if (is_floating(pc[i].second.dtype())) CHECK(scaled_error(pg[i].second, pc[i].second.to(kFloat64)) < 1e-3);
+    }
+  }
+}

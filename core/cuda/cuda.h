@@ -22,6 +22,11 @@ void reduce(bool is_max, const Tensor& x, const std::vector<bool>& reduced, Tens
 void matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b, Tensor& out);
 void transpose(const Tensor& x, Tensor& out);
 
+// Convolution through cuDNN (conv.cu).
+Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const kernels::Window2d& win);
+kernels::Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const kernels::Window2d& win,
+                                     bool need_dx, bool need_dw, bool need_dbias);
+
 // Pooling (pool.cu).
 kernels::MaxPoolForward max_pool2d_forward(const Tensor& x, const kernels::Window2d& win);
 Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape);
