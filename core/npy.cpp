@@ -4,6 +4,8 @@
 // then the raw elements.
 #include "npy.h"
 
+#include "kernels.h"
+
 #include "atomic_file.h"
 
 #include <cctype>
@@ -152,8 +154,9 @@ Tensor load_npy(const std::string& path) {
   return t;
 }
 
-void save_npy(const std::string& path, const Tensor& tensor) {
-  MINIDL_CHECK(tensor.defined() && tensor.device().is_cpu(), "save_npy: ", path, ": expected a defined cpu tensor");
+void save_npy(const std::string& path, const Tensor& given) {
+  MINIDL_CHECK(given.defined(), "save_npy: ", path, ": expected a defined tensor");
+  const Tensor tensor = kernels::to_device(given, Device::cpu());  // a GPU tensor is written from a host copy
   const char* descr = nullptr;
   for (const auto& d : kDescrs) if (d.dtype == tensor.dtype()) descr = d.descr;
 

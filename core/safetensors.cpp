@@ -1,5 +1,7 @@
 #include "safetensors.h"
 
+#include "kernels.h"
+
 #include "atomic_file.h"
 
 #include <algorithm>
@@ -144,14 +146,15 @@ SafetensorsFile load_safetensors(const std::string& path) {
   return file;
 }
 
-void save_safetensors(const std::string& path, const NamedTensors& tensors,
+void save_safetensors(const std::string& path, const NamedTensors& given,
                       const std::map<std::string, std::string>& metadata) {
+  NamedTensors tensors;  // GPU tensors are written from host copies
+  for (const auto& [name, t] : given) tensors.emplace_back(name, t.defined() ? kernels::to_device(t, Device::cpu()) : t);
   json header = json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   uint64_t offset = 0;
   for (const auto& [name, t] : tensors) {
-    MINIDL_CHECK(t.defined() && t.device().is_cpu(), "save_safetensors: ", path, ": tensor '", name,
-                 "' must be a defined cpu tensor");
+    MINIDL_CHECK(t.defined(), "save_safetensors: ", path, ": tensor '", name, "' is undefined");
     MINIDL_CHECK(name != "__metadata__" && !header.contains(name), "save_safetensors: ", path, ": duplicate tensor name '",
                  name, "'");
     header[name] = {{"dtype", file_dtype(t.dtype())}, {"shape", t.shape()}, {"data_offsets", {offset, offset + t.nbytes()}}};

@@ -68,11 +68,13 @@ int main(int argc, char** argv) {
   app.add_option("--reference", reference, "gradient dump (safetensors) to compare with, as written by build/bin/grads");
   app.add_option("--input", input, "with --reference: the input batch (.npy)");
   app.add_option("--labels", labels, "with --reference: the labels (.npy)");
-  app.add_option("--tolerance", tolerance, "with --reference: allowed relative error per parameter")->capture_default_str();
+  app.add_option("--tolerance", tolerance,
+                 "with --reference or --device cuda: allowed error per tensor, relative to its largest value")
+      ->capture_default_str();
   app.add_option("--device", device_name, "cpu | cuda")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
-    parse_device(device_name);
+    const Device device = parse_device(device_name);
     manual_seed(static_cast<uint64_t>(seed));
     std::shared_ptr<Module> model = build_model(flags.options());
     if (!checkpoint.empty()) load_checkpoint(*model, checkpoint);
@@ -83,7 +85,10 @@ int main(int argc, char** argv) {
       return failures ? 1 : 0;
     }
     options.max_elements = max_elements;
-    const std::vector<LayerCheck> rows = check_layers(*model, randn({batch, flags.in_channels, size, size}, kFloat64), options);
+    const Tensor x = randn({batch, flags.in_channels, size, size}, kFloat64);
+    // On a GPU: its float32 gradients against the CPU's float64 ones, layer by layer.
+    const std::vector<LayerCheck> rows =
+        device.is_cpu() ? check_layers(*model, x, options) : compare_layers_on_device(*model, x, device, tolerance);
     std::printf("%-28s %-18s %12s %12s  %-16s %s\n", "layer", "type", "max abs", "max rel", "worst", "");
     const LayerCheck* first_failure = nullptr;
     for (const LayerCheck& r : rows) {

@@ -22,17 +22,18 @@ int main(int argc, char** argv) {
   app.add_option("--device", device_name, "cpu | cuda")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
-    parse_device(device_name);
+    const Device device = parse_device(device_name);
     std::shared_ptr<Module> model = build_model(flags.options());
     if (!checkpoint.empty()) load_checkpoint(*model, checkpoint);
+    model->to(device);
     model->train();
     const Tensor x = load_npy(input), labels = load_npy(labels_path);
     MINIDL_CHECK(x.dtype() == kFloat32 && x.dim() == 4 && x.size(1) == flags.in_channels, input,
                  ": expected a float32 [N, ", flags.in_channels, ", H, W] batch, found ", x.dtype(), " ", to_string(x.shape()));
-    const Tensor logits = (*model)(x);
+    const Tensor logits = (*model)(x.to(device));
     Tensor loss;
     try {
-      loss = cross_entropy(logits, labels);
+      loss = cross_entropy(logits, labels.to(device));
     } catch (const Error& e) {
       MINIDL_FAIL(labels_path, ": ", e.what());
     }

@@ -21,16 +21,17 @@ int main(int argc, char** argv) {
   app.add_option("--device", device_name, "cpu | cuda")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
-    parse_device(device_name);
+    const Device device = parse_device(device_name);
     std::shared_ptr<Module> model = build_model(flags.options());
     load_checkpoint(*model, checkpoint);
+    model->to(device);
     model->train(train_mode);
     const Tensor x = load_npy(input);
     MINIDL_CHECK(x.dtype() == kFloat32 && x.dim() == 4 && x.size(1) == flags.in_channels, input,
                  ": expected a float32 [N, ", flags.in_channels, ", H, W] batch, found ", x.dtype(), " ",
                  to_string(x.shape()));
     NoGradGuard no_grad;
-    const Tensor logits = (*model)(x);
+    const Tensor logits = (*model)(x.to(device));
     save_npy(output, logits);
     std::printf("%s: logits %s written to %s\n", flags.arch.c_str(), to_string(logits.shape()).c_str(), output.c_str());
     return 0;

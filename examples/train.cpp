@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
 
   try {
     omp_set_num_threads(threads);
-    parse_device(device_name);
+    const Device device = parse_device(device_name);
     MINIDL_CHECK(optim == "sgd" || optim == "adamw", "--optim: expected sgd or adamw, found ", optim);
     MINIDL_CHECK(schedule == "cosine" || schedule == "step" || schedule == "none",
                  "--schedule: expected cosine, step or none, found ", schedule);
@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
     ModelOptions options = model_flags.options();
     options.zero_init_residual = zero_init;
     std::shared_ptr<Module> model = build_model(options);
+    model->to(device);  // before the optimizer is made, so that its state is made there too
     int64_t num_params = 0;
     for (const Tensor& p : model->parameters()) num_params += p.numel();
 
@@ -119,8 +120,8 @@ int main(int argc, char** argv) {
     for (int64_t epoch = first_epoch; epoch < epochs; ++epoch) {
       const Metrics train = train_steps(*model, *opt, loader, steps_per_epoch,
                                         "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(epochs), sched.get(),
-                                        epoch, label_smoothing);
-      const Metrics test = evaluate(*model, test_data, 256);
+                                        epoch, label_smoothing, device);
+      const Metrics test = evaluate(*model, test_data, 256, device);
       std::printf("epoch %lld: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%% | %.0f img/s, %.1f s\n",
                   static_cast<long long>(epoch + 1), train.loss, 100 * train.accuracy, test.loss, 100 * test.accuracy,
                   train.images_per_second, train.seconds);

@@ -17,8 +17,9 @@ inline std::string fixed(double v, int digits) {
   return buf;
 }
 
-/// How many rows of logits [N, K] have their maximum at the label.
-inline int64_t correct_predictions(const Tensor& logits, const Tensor& labels) {
+/// How many rows of logits [N, K] have their maximum at the label (read on the host).
+inline int64_t correct_predictions(const Tensor& gpu_or_cpu_logits, const Tensor& gpu_or_cpu_labels) {
+  const Tensor logits = gpu_or_cpu_logits.detach().to(Device::cpu()), labels = gpu_or_cpu_labels.to(Device::cpu());
   const int64_t n = logits.size(0), k = logits.size(1);
   const float* p = logits.data<float>();
   const int64_t* y = labels.data<int64_t>();
@@ -31,8 +32,9 @@ struct Metrics {
   double loss = 0, accuracy = 0, images_per_second = 0, seconds = 0;
 };
 
-/// Mean loss and accuracy over `data`, in eval mode, without augmentation; the model's mode is kept.
-inline Metrics evaluate(Module& model, const ImageDataset& data, int64_t batch = 256) {
+/// Mean loss and accuracy over `data`, in eval mode, without augmentation, on `device` (where the
+/// model is); the model's mode is kept.
+inline Metrics evaluate(Module& model, const ImageDataset& data, int64_t batch = 256, Device device = Device::cpu()) {
   NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
@@ -41,8 +43,9 @@ inline Metrics evaluate(Module& model, const ImageDataset& data, int64_t batch =
   Metrics m;
   Batch b;
   while (loader.next(b)) {
-    const Tensor logits = model(b.images);
-    m.loss += cross_entropy(logits, b.labels).item<double>() * static_cast<double>(b.labels.numel());
+    const Tensor labels = b.labels.to(device);
+    const Tensor logits = model(b.images.to(device));
+    m.loss += cross_entropy(logits, labels).item<double>() * static_cast<double>(b.labels.numel());
     m.accuracy += static_cast<double>(correct_predictions(logits, b.labels));
   }
   m.loss /= static_cast<double>(data.size());
@@ -53,9 +56,11 @@ inline Metrics evaluate(Module& model, const ImageDataset& data, int64_t batch =
 
 /// `steps` optimizer steps on batches from `loader`, starting epochs as it runs out (the first at
 /// `first_epoch`), with a progress bar labeled `label`; the scheduler, if any, steps every batch.
-/// Returns the mean training loss and accuracy, img/s and seconds.
+/// Batches are moved to `device`, where the model is. Returns the mean training loss and
+/// accuracy, img/s and seconds.
 inline Metrics train_steps(Module& model, Optimizer& opt, DataLoader& loader, int64_t steps, const std::string& label,
-                           LRScheduler* scheduler = nullptr, int64_t first_epoch = 0, double label_smoothing = 0) {
+                           LRScheduler* scheduler = nullptr, int64_t first_epoch = 0, double label_smoothing = 0,
+                           Device device = Device::cpu()) {
   model.train();
   Progress bar(label, steps);
   double loss_sum = 0, correct = 0, seen = 0;
@@ -67,8 +72,9 @@ inline Metrics train_steps(Module& model, Optimizer& opt, DataLoader& loader, in
       loader.start_epoch(++epoch);
       MINIDL_CHECK(loader.next(b), "train_steps: the loader yields no batch");
     }
-    const Tensor logits = model(b.images);
-    const Tensor loss = cross_entropy(logits, b.labels, label_smoothing);
+    const Tensor labels = b.labels.to(device);
+    const Tensor logits = model(b.images.to(device));
+    const Tensor loss = cross_entropy(logits, labels, label_smoothing);
     opt.zero_grad();
     loss.backward();
     opt.step();

@@ -30,4 +30,11 @@ struct LayerCheckOptions {
 /// the first failing row is the innermost culprit.
 std::vector<LayerCheck> check_layers(Module& model, const Tensor& input, const LayerCheckOptions& options = {});
 
+/// The same walk, comparing gradients across devices instead of against central differences:
+/// each module's analytic gradients (input and parameters, for a fixed random projection of its
+/// output) in float64 on the CPU against the same in float32 on `device`. Errors are relative to
+/// the largest CPU value of each tensor; a row is ok when all are within `tolerance`. Leaves the
+/// model in float32 on `device`.
+std::vector<LayerCheck> compare_layers_on_device(Module& model, const Tensor& input, Device device, double tolerance);
+
 }  // namespace minidl

@@ -74,8 +74,11 @@ void Optimizer::load_state_dict(const NamedTensors& state) {
     }
     entries.push_back(e);
   }
+  std::vector<Device> devices;  // of each parameter: its state lives beside it
+  for (const Group& g : groups_)
+    for (const Tensor& p : g.params) devices.push_back(p.device());
   for (const Entry& e : entries) {
-    if (e.per_param) set_param_state(e.index, e.field, e.value->clone());
+    if (e.per_param) set_param_state(e.index, e.field, e.value->clone().to(devices[e.index]));
     else if (e.field == "lr") groups_[e.index].lr = e.value->item<double>();
     else groups_[e.index].weight_decay = e.value->item<double>();
   }

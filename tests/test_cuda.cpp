@@ -330,3 +330,22 @@ TEST_CASE("a resnet20 training step on CUDA equals the CPU's, and steady steps r
     }
   }
 }
+
+TEST_CASE("compare_layers_on_device: every layer's float32 GPU gradients match the CPU's float64 ones") {
+  REQUIRE_CUDA_DEVICE();
+  for (NormKind norm : {NormKind::BatchNorm, NormKind::GroupNorm}) {
+    ModelOptions o;
+    o.norm = norm;
+    o.in_channels = 1;
+    manual_seed(5);
+    auto model = build_model(o);
+    Generator gen(6);
+    const std::vector<LayerCheck> rows = compare_layers_on_device(*model, randn({4, 1, 16, 16}, kFloat64, gen),
+                                                                  Device::cuda(0), 1e-3);
+    CHECK(rows.back().name == "(model)");
+    for (const LayerCheck& r : rows) {
+      INFO(r.name, " ", r.type, " max rel ", r.max_rel_error, " (", r.worst, ")");
+      CHECK(r.ok);
+    }
+  }
+}

@@ -105,7 +105,7 @@ TEST_CASE("save_npy never leaves a partial file in place of a good one") {
   const std::string before = test::read_bytes(path);
   // A write that cannot start (the temporary file's directory is missing) leaves the old file.
   CHECK_ERROR(save_npy(dir.file("no/such/dir.npy"), arange(4)), "save_npy: cannot create");
-  CHECK_ERROR(save_npy(path, Tensor()), "save_npy: " + path + ": expected a defined cpu tensor");
+  CHECK_ERROR(save_npy(path, Tensor()), "save_npy: " + path + ": expected a defined tensor");
   CHECK(test::read_bytes(path) == before);
   // Overwriting replaces the file whole.
   save_npy(path, arange(8, kFloat64));
