@@ -8,7 +8,7 @@ CMAKE_ARGS ?=
 PACKAGES := cmake g++ make libopenblas-dev doctest-dev libstb-dev zlib1g-dev nlohmann-json3-dev \
             libcli11-dev dataset-fashion-mnist
 
-.PHONY: all deps configure build run test bench bench-layers torch-check clean
+.PHONY: all deps configure build run test bench bench-layers bench-layers-cuda torch-check clean
 
 all: build
 
@@ -48,6 +48,12 @@ bench-layers: build torch-check
 	$(BUILD)/bench/layers --threads 2 | tee $(BUILD)/bench-layers-minidl.jsonl
 	/usr/bin/python3 bench/torch_layers.py --threads 2 | tee $(BUILD)/bench-layers-torch.jsonl
 	/usr/bin/python3 bench/compare.py $(BUILD)/bench-layers-minidl.jsonl $(BUILD)/bench-layers-torch.jsonl
+
+# The GPU cases on a GPU machine, against the PyTorch with CUDA that `python3` there has.
+bench-layers-cuda: build
+	$(BUILD)/bench/layers --device cuda | tee $(BUILD)/bench-layers-cuda-minidl.jsonl
+	python3 bench/torch_layers.py --device cuda | tee $(BUILD)/bench-layers-cuda-torch.jsonl
+	python3 bench/compare.py $(BUILD)/bench-layers-cuda-minidl.jsonl $(BUILD)/bench-layers-cuda-torch.jsonl
 
 clean:
 	rm -rf $(BUILD)

@@ -15,13 +15,14 @@ def load(path):
 
 def main():
     ours, theirs = load(sys.argv[1]), load(sys.argv[2])
-    print(f"{'case':32} {'minidl ms':>10} {'torch ms':>10} {'speedup':>8}  GFLOP/s (minidl / torch)")
+    print(f"{'case':32} {'minidl ms':>10} {'torch ms':>10} {'speedup':>8}  minidl / torch")
     for name, row in ours.items():
         ref = theirs.get(name)
         torch_ms = f"{ref['ms']:10.3f}" if ref else f"{'-':>10}"
         ratio = f"{ref['ms'] / row['ms']:7.2f}x" if ref else f"{'-':>8}"
-        flops = f"  {row['gflops']} / {ref['gflops']}" if ref and "gflops" in row else ""
-        print(f"{name:32} {row['ms']:10.3f} {torch_ms} {ratio}{flops}")
+        flops = f"  {row['gflops']} / {ref['gflops']} GFLOP/s" if ref and "gflops" in row else ""
+        bandwidth = f"  {row['gb_per_s']} / {ref['gb_per_s']} GB/s" if ref and "gb_per_s" in row else ""
+        print(f"{name:32} {row['ms']:10.3f} {torch_ms} {ratio}{flops}{bandwidth}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 // forward+backward, in float32. One JSON object per line:
 //   {"case": "gn_fwdbwd_32x64x32x32", "ms": 1.9, "impl": "minidl", "threads": 2}
 // bench/torch_layers.py prints the same cases for PyTorch; `make bench-layers` runs both.
+// --device cuda times the GPU cases instead (conv 3x3 on (128, 64, 32, 32); GroupNorm and
+// BatchNorm on (32, 64, 32, 32) and (128, 256, 14, 14)), waiting for the GPU around each run, and
+// reports the norms' effective bandwidth: bytes read + written over the time.
 #include <omp.h>
 
 #include <CLI/CLI.hpp>
@@ -22,17 +25,26 @@ struct Case {
   std::string name;
   std::function<void()> run;
   double flops = 0;  // per run, when meaningful (convolutions)
+  double bytes = 0;  // read + written per run, when meaningful (the norms)
 };
+
+Device bench_device = Device::cpu();  // where the cases run (--device)
+
+void wait_for_device() {
+  if (bench_device.is_cuda()) cuda::synchronize(bench_device.index);
+}
 
 // Median time of one run, in ms, over at least `min_runs` runs and `min_seconds`.
 double time_ms(const std::function<void()>& run, int min_runs, double min_seconds) {
   using clock = std::chrono::steady_clock;
-  for (int i = 0; i < 2; ++i) run();  // warm-up: caches, page faults, thread pools
+  for (int i = 0; i < 2; ++i) run();  // warm-up: caches, page faults, thread pools, cuDNN's choices
+  wait_for_device();
   std::vector<double> ms;
   const auto start = clock::now();
   while (static_cast<int>(ms.size()) < min_runs || std::chrono::duration<double>(clock::now() - start).count() < min_seconds) {
     const auto t0 = clock::now();
     run();
+    wait_for_device();
     ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
   }
   std::sort(ms.begin(), ms.end());
@@ -45,25 +57,27 @@ std::string dims(const Shape& s) {
   return out;
 }
 
-// forward alone (no graph), and forward + backward from a fixed upstream gradient
+// forward alone (no graph), and forward + backward from a fixed upstream gradient. `bytes`: one
+// forward's reads and writes (the forward + backward case counts three times as many).
 void add_pair(std::vector<Case>& cases, const std::string& prefix, const Shape& shape,
-              const std::function<Tensor(const Tensor&)>& layer, std::vector<Tensor> params, double fwd_flops = 0) {
-  Tensor x = randn(shape);
+              const std::function<Tensor(const Tensor&)>& layer, std::vector<Tensor> params, double fwd_flops = 0,
+              double fwd_bytes = 0) {
+  Tensor x = randn(shape).to(bench_device);
   Tensor xg = x.detach().requires_grad_();
   auto grad = std::make_shared<Tensor>();
   cases.push_back({prefix + "_fwd_" + dims(shape), [=] {
                      NoGradGuard no_grad;
                      layer(x);
                    },
-                   fwd_flops});
+                   fwd_flops, fwd_bytes});
   cases.push_back({prefix + "_fwdbwd_" + dims(shape), [=]() mutable {
                      xg.zero_grad();
                      for (Tensor& p : params) p.zero_grad();
                      Tensor y = layer(xg);
-                     if (!grad->defined()) *grad = randn(y.shape());
+                     if (!grad->defined()) *grad = randn(y.shape()).to(bench_device);
                      y.backward(*grad);
                    },
-                   3 * fwd_flops});
+                   3 * fwd_flops, 3 * fwd_bytes});
 }
 
 }  // namespace
@@ -71,34 +85,53 @@ void add_pair(std::vector<Case>& cases, const std::string& prefix, const Shape& 
 int main(int argc, char** argv) {
   CLI::App app{"Times minidl's conv, GroupNorm and BatchNorm layers (float32); one JSON line per case."};
   int threads = 2;
-  std::string filter;
+  std::string filter, device_name = "cpu";
   double min_seconds = 1.0;
   app.add_option("--threads", threads, "OpenMP threads")->capture_default_str();
   app.add_option("--filter", filter, "only cases whose name contains this");
   app.add_option("--seconds", min_seconds, "minimum time per case")->capture_default_str();
+  app.add_option("--device", device_name, "cpu | cuda[:N]: the CPU cases, or the GPU cases")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   omp_set_num_threads(threads);
   manual_seed(0);
+  try {
+    bench_device = Device::parse(device_name);
+    MINIDL_CHECK(bench_device.is_cpu() || bench_device.index < cuda::device_count(), "--device ", device_name,
+                 ": no such CUDA device (cuda::device_count() = ", cuda::device_count(), ")");
+  } catch (const Error& e) {
+    std::fprintf(stderr, "layers: %s\n", e.what());
+    return 2;
+  }
+  const bool gpu = bench_device.is_cuda();
 
   std::vector<Case> cases;
   {
+    const Shape s = gpu ? Shape{128, 64, 32, 32} : Shape{32, 64, 32, 32};
     auto conv = std::make_shared<Conv2d>(64, 64, 3, 1, 1, false);
-    const Shape s{32, 64, 32, 32};
-    const double flops = 2.0 * 32 * 64 * 32 * 32 * 64 * 9;
+    conv->to(bench_device);
+    const double flops = 2.0 * s[0] * 64 * 32 * 32 * 64 * 9;
     add_pair(cases, "conv3x3", s, [conv](const Tensor& x) { return (*conv)(x); }, conv->parameters(), flops);
   }
-  for (const auto& [shape, groups] : {std::pair<Shape, int64_t>{{32, 64, 32, 32}, 32}, {{128, 16, 32, 32}, 8}}) {
+  const std::vector<std::pair<Shape, int64_t>> norm_cases =
+      gpu ? std::vector<std::pair<Shape, int64_t>>{{{32, 64, 32, 32}, 32}, {{128, 256, 14, 14}, 32}}
+          : std::vector<std::pair<Shape, int64_t>>{{{32, 64, 32, 32}, 32}, {{128, 16, 32, 32}, 8}};
+  for (const auto& [shape, groups] : norm_cases) {
+    const double bytes = 2.0 * 4 * static_cast<double>(numel(shape));  // x read, y written (float32)
     auto gn = std::make_shared<GroupNorm>(groups, shape[1]);
-    add_pair(cases, "gn", shape, [gn](const Tensor& x) { return (*gn)(x); }, gn->parameters());
+    gn->to(bench_device);
+    add_pair(cases, "gn", shape, [gn](const Tensor& x) { return (*gn)(x); }, gn->parameters(), 0, bytes);
     auto bn = std::make_shared<BatchNorm2d>(shape[1]);
-    add_pair(cases, "bn", shape, [bn](const Tensor& x) { return (*bn)(x); }, bn->parameters());
+    bn->to(bench_device);
+    add_pair(cases, "bn", shape, [bn](const Tensor& x) { return (*bn)(x); }, bn->parameters(), 0, bytes);
   }
 
   for (const Case& c : cases) {
     if (!filter.empty() && c.name.find(filter) == std::string::npos) continue;
     const double ms = time_ms(c.run, 5, min_seconds);
-    std::printf("{\"case\": \"%s\", \"ms\": %.3f, \"impl\": \"minidl\", \"threads\": %d", c.name.c_str(), ms, threads);
+    std::printf("{\"case\": \"%s\", \"ms\": %.3f, \"impl\": \"minidl\", \"device\": \"%s\", \"threads\": %d",
+                c.name.c_str(), ms, to_string(bench_device).c_str(), threads);
     if (c.flops > 0) std::printf(", \"gflops\": %.1f", c.flops / ms / 1e6);
+    if (c.bytes > 0) std::printf(", \"gb_per_s\": %.1f", c.bytes / ms / 1e6);
     std::printf("}\n");
     std::fflush(stdout);
   }
