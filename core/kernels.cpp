@@ -46,7 +46,7 @@ void check_cpu(const Tensor& x, const char* op) {
   MINIDL_CHECK(x.device().is_cpu(), op, ": no kernel for device ", x.device(), " in this build");
 }
 
-// True where the CUDA backend has this kernel for x's device (the elementwise ops, GroupNorm).
+// True for a GPU tensor in a build with the CUDA backend, which has every kernel here.
 bool on_cuda(const Tensor& x) {
 #if MINIDL_WITH_CUDA
   return x.device().is_cuda();
@@ -54,6 +54,11 @@ bool on_cuda(const Tensor& x) {
   (void)x;
   return false;
 #endif
+}
+
+// x is on a device this build has kernels for.
+void check_device(const Tensor& x, const char* op) {
+  if (!on_cuda(x)) check_cpu(x, op);
 }
 
 // A floating tensor on any device (for kernels that exist on every device).
@@ -85,7 +90,7 @@ std::vector<bool> reduced_mask(const Tensor& x, const std::vector<int64_t>& dims
 Tensor reduce(cpu::Reduction how, const Tensor& x, const std::vector<int64_t>& dims, bool keepdim,
               const char* op) {
   check_float_anywhere(x, op);
-  if (!on_cuda(x)) check_cpu(x, op);
+  check_device(x, op);
   const std::vector<bool> mask = reduced_mask(x, dims, op);
   Shape kept = x.shape(), squeezed;
   for (int64_t d = 0; d < x.dim(); ++d) {
@@ -110,8 +115,6 @@ Tensor reduce(cpu::Reduction how, const Tensor& x, const std::vector<int64_t>& d
 
 }  // namespace
 
-
-
 // Runs the CUDA kernel for tensors on a GPU, the CPU kernel otherwise (checked by the caller).
 #if MINIDL_WITH_CUDA
 #define MINIDL_ON_DEVICE(x, call) (on_cuda(x) ? cuda::call : cpu::call)
@@ -125,14 +128,14 @@ void copy_(Tensor& dst, const Tensor& src) {
   check_defined(src, "copy_");
   MINIDL_CHECK(dst.numel() == src.numel(), "copy_: cannot copy ", src.numel(), " elements ", to_string(src.shape()),
                " into ", dst.numel(), " elements ", to_string(dst.shape()));
-  if (!on_cuda(dst)) check_cpu(dst, "copy_");
+  check_device(dst, "copy_");
   const Tensor here = to_device(src, dst.device());
   MINIDL_ON_DEVICE(dst, cast(here, dst));
 }
 
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   check_same(a, b, name(op));
-  if (!on_cuda(a)) check_cpu(a, name(op));
+  check_device(a, name(op));
   Tensor out = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), name(op)), a.dtype(), a.device());
   MINIDL_ON_DEVICE(a, binary(op, a, b, out));
   return out;
@@ -140,7 +143,7 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
 
 Tensor unary(UnaryOp op, const Tensor& x) {
   check_float_anywhere(x, name(op));
-  if (!on_cuda(x)) check_cpu(x, name(op));
+  check_device(x, name(op));
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   MINIDL_ON_DEVICE(x, unary(op, x, out));
   return out;
@@ -148,7 +151,7 @@ Tensor unary(UnaryOp op, const Tensor& x) {
 
 Tensor pow(const Tensor& x, double exponent) {
   check_float_anywhere(x, "pow");
-  if (!on_cuda(x)) check_cpu(x, "pow");
+  check_device(x, "pow");
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   MINIDL_ON_DEVICE(x, pow(x, exponent, out));
   return out;
@@ -175,7 +178,7 @@ Tensor max(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
 
 Tensor broadcast_to(const Tensor& x, const Shape& shape) {
   check_float_anywhere(x, "broadcast_to");
-  if (!on_cuda(x)) check_cpu(x, "broadcast_to");
+  check_device(x, "broadcast_to");
   MINIDL_CHECK(broadcast_shapes(x.shape(), shape, "broadcast_to") == shape, "broadcast_to: shape ",
                to_string(x.shape()), " cannot be broadcast to ", to_string(shape));
   Tensor out = Tensor::empty(shape, x.dtype(), x.device());
@@ -198,7 +201,7 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
   check_same(a, b, "matmul");
-  if (!on_cuda(a)) check_cpu(a, "matmul");
+  check_device(a, "matmul");
   MINIDL_CHECK(a.dim() == 2 && b.dim() == 2, "matmul: expected two 2-D tensors, found shapes ",
                to_string(a.shape()), " and ", to_string(b.shape()));
   const int64_t m = transpose_a ? a.size(1) : a.size(0), k = transpose_a ? a.size(0) : a.size(1);
@@ -212,7 +215,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
 
 Tensor transpose(const Tensor& x) {
   check_float_anywhere(x, "transpose");
-  if (!on_cuda(x)) check_cpu(x, "transpose");
+  check_device(x, "transpose");
   MINIDL_CHECK(x.dim() == 2, "transpose: expected a 2-D tensor, found shape ", to_string(x.shape()));
   Tensor out = Tensor::empty({x.size(1), x.size(0)}, x.dtype(), x.device());
   MINIDL_ON_DEVICE(x, transpose(x, out));
@@ -258,7 +261,7 @@ Tensor to_device(const Tensor& x, Device device) {
 
 Tensor cast(const Tensor& x, DType dtype) {
   check_defined(x, "to");
-  if (!on_cuda(x)) check_cpu(x, "to");
+  check_device(x, "to");
   Tensor out = Tensor::empty(x.shape(), dtype, x.device());
   MINIDL_ON_DEVICE(x, cast(x, out));
   return out;
@@ -267,26 +270,26 @@ Tensor cast(const Tensor& x, DType dtype) {
 // ---- neural-network kernels: arguments were checked by the calling op; pick the device ----
 
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Window2d& win) {
-  if (!on_cuda(x)) check_cpu(x, "conv2d");
+  check_device(x, "conv2d");
   return MINIDL_ON_DEVICE(x, conv2d_forward(x, w, bias, win));
 }
 
 Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const Window2d& win, bool need_dx,
                             bool need_dw, bool need_dbias) {
-  if (!on_cuda(x)) check_cpu(x, "conv2d_backward");
+  check_device(x, "conv2d_backward");
   MINIDL_CHECK(dy.device() == x.device(), "conv2d_backward: the gradient is on ", dy.device(), ", the input on ",
                x.device());
   return MINIDL_ON_DEVICE(x, conv2d_backward(dy, x, w, win, need_dx, need_dw, need_dbias));
 }
 
 NormForward group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups, double eps) {
-  if (!on_cuda(x)) check_cpu(x, "group_norm");
+  check_device(x, "group_norm");
   return MINIDL_ON_DEVICE(x, group_norm_forward(x, weight, bias, groups, eps));
 }
 
 NormGrads group_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                               const Tensor& weight, int64_t groups, bool need_dx, bool need_dparams) {
-  if (!on_cuda(x)) check_cpu(x, "group_norm_backward");
+  check_device(x, "group_norm_backward");
   MINIDL_CHECK(dy.device() == x.device(), "group_norm_backward: the gradient is on ", dy.device(), ", the input on ",
                x.device());
   return MINIDL_ON_DEVICE(x, group_norm_backward(dy, x, mean, rstd, weight, groups, need_dx, need_dparams));
@@ -294,72 +297,72 @@ NormGrads group_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& m
 
 NormForward batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
                                Tensor& running_var, bool training, double momentum, double eps) {
-  if (!on_cuda(x)) check_cpu(x, "batch_norm");
+  check_device(x, "batch_norm");
   return MINIDL_ON_DEVICE(x, batch_norm_forward(x, weight, bias, running_mean, running_var, training, momentum, eps));
 }
 
 NormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                               const Tensor& weight, bool training, bool need_dx, bool need_dparams) {
-  if (!on_cuda(x)) check_cpu(x, "batch_norm_backward");
+  check_device(x, "batch_norm_backward");
   MINIDL_CHECK(dy.device() == x.device(), "batch_norm_backward: the gradient is on ", dy.device(), ", the input on ",
                x.device());
   return MINIDL_ON_DEVICE(x, batch_norm_backward(dy, x, mean, rstd, weight, training, need_dx, need_dparams));
 }
 
 MaxPoolForward max_pool2d_forward(const Tensor& x, const Window2d& win) {
-  if (!on_cuda(x)) check_cpu(x, "max_pool2d");
+  check_device(x, "max_pool2d");
   return MINIDL_ON_DEVICE(x, max_pool2d_forward(x, win));
 }
 
 Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape) {
-  if (!on_cuda(dy)) check_cpu(dy, "max_pool2d_backward");
+  check_device(dy, "max_pool2d_backward");
   return MINIDL_ON_DEVICE(dy, max_pool2d_backward(dy, indices, x_shape));
 }
 
 Tensor avg_pool2d_forward(const Tensor& x, const Window2d& win) {
-  if (!on_cuda(x)) check_cpu(x, "avg_pool2d");
+  check_device(x, "avg_pool2d");
   return MINIDL_ON_DEVICE(x, avg_pool2d_forward(x, win));
 }
 
 Tensor avg_pool2d_backward(const Tensor& dy, const Shape& x_shape, const Window2d& win) {
-  if (!on_cuda(dy)) check_cpu(dy, "avg_pool2d_backward");
+  check_device(dy, "avg_pool2d_backward");
   return MINIDL_ON_DEVICE(dy, avg_pool2d_backward(dy, x_shape, win));
 }
 
 Tensor adaptive_avg_pool2d_forward(const Tensor& x, int64_t out_h, int64_t out_w) {
-  if (!on_cuda(x)) check_cpu(x, "adaptive_avg_pool2d");
+  check_device(x, "adaptive_avg_pool2d");
   return MINIDL_ON_DEVICE(x, adaptive_avg_pool2d_forward(x, out_h, out_w));
 }
 
 Tensor adaptive_avg_pool2d_backward(const Tensor& dy, const Shape& x_shape) {
-  if (!on_cuda(dy)) check_cpu(dy, "adaptive_avg_pool2d_backward");
+  check_device(dy, "adaptive_avg_pool2d_backward");
   return MINIDL_ON_DEVICE(dy, adaptive_avg_pool2d_backward(dy, x_shape));
 }
 
 Tensor log_softmax_forward(const Tensor& x) {
-  if (!on_cuda(x)) check_cpu(x, "log_softmax");
+  check_device(x, "log_softmax");
   return MINIDL_ON_DEVICE(x, log_softmax_forward(x));
 }
 
 Tensor log_softmax_backward(const Tensor& dy, const Tensor& y) {
-  if (!on_cuda(dy)) check_cpu(dy, "log_softmax_backward");
+  check_device(dy, "log_softmax_backward");
   return MINIDL_ON_DEVICE(dy, log_softmax_backward(dy, y));
 }
 
 CrossEntropyForward cross_entropy_forward(const Tensor& logits, const Tensor& labels, double label_smoothing) {
-  if (!on_cuda(logits)) check_cpu(logits, "cross_entropy");
+  check_device(logits, "cross_entropy");
   return MINIDL_ON_DEVICE(logits, cross_entropy_forward(logits, labels, label_smoothing));
 }
 
 Tensor cross_entropy_backward(const Tensor& dloss, const Tensor& log_probs, const Tensor& labels,
                               double label_smoothing) {
-  if (!on_cuda(log_probs)) check_cpu(log_probs, "cross_entropy_backward");
+  check_device(log_probs, "cross_entropy_backward");
   return MINIDL_ON_DEVICE(log_probs, cross_entropy_backward(dloss, log_probs, labels, label_smoothing));
 }
 
 void sgd_step(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, double lr, double momentum,
               double dampening, double weight_decay, bool nesterov, bool first_step) {
-  if (!on_cuda(param)) check_cpu(param, "sgd_step");
+  check_device(param, "sgd_step");
   MINIDL_CHECK(grad.device() == param.device(), "sgd_step: the gradient is on ", grad.device(), ", the parameter on ",
                param.device());
   MINIDL_ON_DEVICE(param, sgd_step(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov,
@@ -368,7 +371,7 @@ void sgd_step(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, double
 
 void adam_step(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq, int64_t step, double lr,
                double beta1, double beta2, double eps, double weight_decay, bool decoupled) {
-  if (!on_cuda(param)) check_cpu(param, "adam_step");
+  check_device(param, "adam_step");
   MINIDL_CHECK(grad.device() == param.device(), "adam_step: the gradient is on ", grad.device(), ", the parameter on ",
                param.device());
   MINIDL_ON_DEVICE(param, adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay,
