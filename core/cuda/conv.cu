@@ -29,15 +29,12 @@ void check_cudnn(cudnnStatus_t status, const char* call, const char* op) {
 #define MINIDL_CUDNN_CHECK(call, op) check_cudnn((call), #call, (op))
 
 cudnnHandle_t handle(int device) {
-  static std::mutex mutex;
-  static std::vector<cudnnHandle_t> handles;  // by device; never destroyed (used until exit)
-  std::lock_guard<std::mutex> lock(mutex);
-  if (handles.empty()) handles.resize(static_cast<size_t>(device_count()), nullptr);
-  if (!handles.at(static_cast<size_t>(device))) {
-    MINIDL_CUDNN_CHECK(cudnnCreate(&handles[device]), "conv2d");
-    MINIDL_CUDNN_CHECK(cudnnSetStream(handles[device], stream(device)), "conv2d");
-  }
-  return handles[device];
+  return once_per_device<cudnnHandle_t>(device, [](int d) {
+    cudnnHandle_t h = nullptr;
+    MINIDL_CUDNN_CHECK(cudnnCreate(&h), "conv2d");
+    MINIDL_CUDNN_CHECK(cudnnSetStream(h, stream(d)), "conv2d");
+    return h;
+  });
 }
 
 cudnnDataType_t data_type(DType dtype) { return dtype == kFloat64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT; }
@@ -103,17 +100,27 @@ Key key_of(Pass pass, const Tensor& x, const Tensor& w, const Window2d& win) {
           win.pad_h, win.pad_w};
 }
 
-// The cached choice for `key`, or the first of cuDNN's ranked algorithms that `works` (runs the
-// pass with it and returns false on a cuDNN failure), remembered for next time.
-template <typename Algo, typename Perf, typename Query, typename Run>
-void with_algorithm(const Key& key, Query query, Run run, const char* op) {
+// Runs one pass with the algorithm cached for `key`, or else with the first of cuDNN's ranked
+// algorithms (query) that runs, and caches that one. For an algorithm, workspace_size(algo, &bytes)
+// says how much workspace it needs (taken from the caching allocator) and run(algo, workspace,
+// bytes) runs the pass with it; both return cuDNN's status.
+template <typename Algo, typename Perf, typename Query, typename WorkspaceSize, typename Run>
+void with_algorithm(const Key& key, Query query, WorkspaceSize workspace_size, Run run, const char* op) {
   static std::mutex mutex;
   static std::map<Key, Algo> chosen;
+  const int device = std::get<1>(key);
+  auto attempt = [&](Algo algo) {
+    size_t bytes = 0;
+    const cudnnStatus_t s = workspace_size(algo, &bytes);
+    if (s != CUDNN_STATUS_SUCCESS) return s;
+    Workspace ws(bytes, device);
+    return run(algo, ws.data, bytes);
+  };
   {
     std::lock_guard<std::mutex> lock(mutex);
     auto it = chosen.find(key);
     if (it != chosen.end()) {
-      MINIDL_CUDNN_CHECK(run(it->second), op);
+      MINIDL_CUDNN_CHECK(attempt(it->second), op);
       return;
     }
   }
@@ -123,7 +130,7 @@ void with_algorithm(const Key& key, Query query, Run run, const char* op) {
   cudnnStatus_t last = CUDNN_STATUS_NOT_SUPPORTED;
   for (int i = 0; i < count; ++i) {
     if (perf[i].status != CUDNN_STATUS_SUCCESS) continue;
-    last = run(perf[i].algo);
+    last = attempt(perf[i].algo);
     if (last == CUDNN_STATUS_SUCCESS) {
       std::lock_guard<std::mutex> lock(mutex);
       chosen[key] = perf[i].algo;
@@ -132,6 +139,19 @@ void with_algorithm(const Key& key, Query query, Run run, const char* op) {
   }
   check_cudnn(last, "no convolution algorithm ran", op);
 }
+
+// cuDNN's α = 1 and β = 0, in the type its compute type reads them as.
+struct Scaling {
+  double one_d = 1, zero_d = 0;
+  float one_f = 1, zero_f = 0;
+  const void* one;
+  const void* zero;
+  explicit Scaling(DType dtype)
+      : one(dtype == kFloat64 ? static_cast<const void*>(&one_d) : &one_f),
+        zero(dtype == kFloat64 ? static_cast<const void*>(&zero_d) : &zero_f) {}
+  Scaling(const Scaling&) = delete;
+  Scaling& operator=(const Scaling&) = delete;
+};
 
 }  // namespace
 
@@ -144,21 +164,18 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, cons
   if (y.numel() == 0) return y;
   Descriptors d(x, w, win, "conv2d");
   cudnnHandle_t h = handle(device);
-  const double one_d = 1, zero_d = 0;
-  const float one_f = 1, zero_f = 0;
-  const void* one = x.dtype() == kFloat64 ? static_cast<const void*>(&one_d) : &one_f;
-  const void* zero = x.dtype() == kFloat64 ? static_cast<const void*>(&zero_d) : &zero_f;
+  const Scaling scaling(x.dtype());
+  const void *one = scaling.one, *zero = scaling.zero;
   with_algorithm<cudnnConvolutionFwdAlgo_t, cudnnConvolutionFwdAlgoPerf_t>(
       key_of(Pass::Forward, x, w, win),
       [&](int n, int* count, cudnnConvolutionFwdAlgoPerf_t* perf) {
         return cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y, n, count, perf);
       },
-      [&](cudnnConvolutionFwdAlgo_t algo) {
-        size_t bytes = 0;
-        cudnnStatus_t s = cudnnGetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y, algo, &bytes);
-        if (s != CUDNN_STATUS_SUCCESS) return s;
-        Workspace ws(bytes, device);
-        return cudnnConvolutionForward(h, one, d.x, x.raw_data(), d.w, w.raw_data(), d.conv, algo, ws.data, bytes, zero,
+      [&](cudnnConvolutionFwdAlgo_t algo, size_t* bytes) {
+        return cudnnGetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y, algo, bytes);
+      },
+      [&](cudnnConvolutionFwdAlgo_t algo, void* ws, size_t bytes) {
+        return cudnnConvolutionForward(h, one, d.x, x.raw_data(), d.w, w.raw_data(), d.conv, algo, ws, bytes, zero,
                                        d.y, y.raw_data());
       },
       "conv2d");
@@ -183,23 +200,20 @@ kernels::Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Te
   }
   Descriptors d(x, w, win, "conv2d_backward");
   cudnnHandle_t h = handle(device);
-  const double one_d = 1, zero_d = 0;
-  const float one_f = 1, zero_f = 0;
-  const void* one = x.dtype() == kFloat64 ? static_cast<const void*>(&one_d) : &one_f;
-  const void* zero = x.dtype() == kFloat64 ? static_cast<const void*>(&zero_d) : &zero_f;
+  const Scaling scaling(x.dtype());
+  const void *one = scaling.one, *zero = scaling.zero;
   if (need_dx) {
     with_algorithm<cudnnConvolutionBwdDataAlgo_t, cudnnConvolutionBwdDataAlgoPerf_t>(
         key_of(Pass::BackwardData, x, w, win),
         [&](int n, int* count, cudnnConvolutionBwdDataAlgoPerf_t* perf) {
           return cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.y, d.conv, d.x, n, count, perf);
         },
-        [&](cudnnConvolutionBwdDataAlgo_t algo) {
-          size_t bytes = 0;
-          cudnnStatus_t s = cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w, d.y, d.conv, d.x, algo, &bytes);
-          if (s != CUDNN_STATUS_SUCCESS) return s;
-          Workspace ws(bytes, device);
-          return cudnnConvolutionBackwardData(h, one, d.w, w.raw_data(), d.y, dy.raw_data(), d.conv, algo, ws.data,
-                                              bytes, zero, d.x, grads.dx.raw_data());
+        [&](cudnnConvolutionBwdDataAlgo_t algo, size_t* bytes) {
+          return cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w, d.y, d.conv, d.x, algo, bytes);
+        },
+        [&](cudnnConvolutionBwdDataAlgo_t algo, void* ws, size_t bytes) {
+          return cudnnConvolutionBackwardData(h, one, d.w, w.raw_data(), d.y, dy.raw_data(), d.conv, algo, ws, bytes,
+                                              zero, d.x, grads.dx.raw_data());
         },
         "conv2d_backward");
   }
@@ -209,13 +223,12 @@ kernels::Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Te
         [&](int n, int* count, cudnnConvolutionBwdFilterAlgoPerf_t* perf) {
           return cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x, d.y, d.conv, d.w, n, count, perf);
         },
-        [&](cudnnConvolutionBwdFilterAlgo_t algo) {
-          size_t bytes = 0;
-          cudnnStatus_t s = cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.x, d.y, d.conv, d.w, algo, &bytes);
-          if (s != CUDNN_STATUS_SUCCESS) return s;
-          Workspace ws(bytes, device);
-          return cudnnConvolutionBackwardFilter(h, one, d.x, x.raw_data(), d.y, dy.raw_data(), d.conv, algo, ws.data,
-                                                bytes, zero, d.w, grads.dw.raw_data());
+        [&](cudnnConvolutionBwdFilterAlgo_t algo, size_t* bytes) {
+          return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.x, d.y, d.conv, d.w, algo, bytes);
+        },
+        [&](cudnnConvolutionBwdFilterAlgo_t algo, void* ws, size_t bytes) {
+          return cudnnConvolutionBackwardFilter(h, one, d.x, x.raw_data(), d.y, dy.raw_data(), d.conv, algo, ws, bytes,
+                                                zero, d.w, grads.dw.raw_data());
         },
         "conv2d_backward");
   }

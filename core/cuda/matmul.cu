@@ -3,9 +3,6 @@
 // the operands are passed swapped and nothing is transposed in memory.
 #include <cublas_v2.h>
 
-#include <mutex>
-#include <vector>
-
 #include "cuda.h"
 #include "runtime.h"
 
@@ -20,15 +17,12 @@ void check_cublas(cublasStatus_t status, const char* call, const char* op) {
 #define MINIDL_CUBLAS_CHECK(call, op) check_cublas((call), #call, (op))
 
 cublasHandle_t handle(int device) {
-  static std::mutex mutex;
-  static std::vector<cublasHandle_t> handles;  // by device; never destroyed (used until exit)
-  std::lock_guard<std::mutex> lock(mutex);
-  if (handles.empty()) handles.resize(static_cast<size_t>(device_count()), nullptr);
-  if (!handles.at(static_cast<size_t>(device))) {
-    MINIDL_CUBLAS_CHECK(cublasCreate(&handles[device]), "matmul");
-    MINIDL_CUBLAS_CHECK(cublasSetStream(handles[device], stream(device)), "matmul");
-  }
-  return handles[device];
+  return once_per_device<cublasHandle_t>(device, [](int d) {
+    cublasHandle_t h = nullptr;
+    MINIDL_CUBLAS_CHECK(cublasCreate(&h), "matmul");
+    MINIDL_CUBLAS_CHECK(cublasSetStream(h, stream(d)), "matmul");
+    return h;
+  });
 }
 
 }  // namespace

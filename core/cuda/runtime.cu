@@ -1,8 +1,5 @@
 #include "runtime.h"
 
-#include <mutex>
-#include <vector>
-
 #include "../device.h"
 #include "../error.h"
 
@@ -22,16 +19,11 @@ void set_device(int device, const char* op) {
 }
 
 cudaStream_t stream(int device) {
-  static std::mutex mutex;
-  static std::vector<cudaStream_t> streams;  // by device; never destroyed (tensors may outlive main)
-  std::lock_guard<std::mutex> lock(mutex);
-  if (streams.empty()) streams.resize(static_cast<size_t>(device_count()), nullptr);
-  MINIDL_CHECK(device >= 0 && device < static_cast<int>(streams.size()), "cuda::stream: no device cuda:", device);
-  if (!streams[device]) {
-    MINIDL_CUDA_CHECK(cudaSetDevice(device), "cuda::stream");
-    MINIDL_CUDA_CHECK(cudaStreamCreateWithFlags(&streams[device], cudaStreamNonBlocking), "cuda::stream");
-  }
-  return streams[device];
+  return once_per_device<cudaStream_t>(device, [](int) {
+    cudaStream_t s = nullptr;
+    MINIDL_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cuda::stream");
+    return s;
+  });
 }
 
 void synchronize(int device) {
