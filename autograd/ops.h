@@ -48,7 +48,7 @@ Tensor max(const Tensor& x);
 Tensor max(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false);
 
 // ---- matrices ----
-/// [M, K] · [K, N] -> [M, N] (2-D only; OpenBLAS on the CPU).
+/// [M, K] · [K, N] -> [M, N] (2-D only; our own GEMM on the CPU, core/cpu/gemm.cpp; cuBLAS on a GPU).
 Tensor matmul(const Tensor& a, const Tensor& b);
 /// [M, N] -> [N, M] (a copy, since minidl tensors are contiguous).
 Tensor transpose(const Tensor& x);

@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "host_device.h"
-#include "kernels.h"
+#include "kernels/types.h"
 
 namespace minidl::ops {
 

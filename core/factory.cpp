@@ -3,7 +3,6 @@
 #include <cmath>
 #include <cstring>
 
-#include "kernels.h"
 
 namespace minidl {
 
@@ -13,7 +12,7 @@ namespace {
 template <typename F>
 Tensor generate(const Shape& shape, DType dtype, Device device, const char* op, F f) {
   check_sizes(shape, op);
-  if (!device.is_cpu()) return kernels::to_device(generate(shape, dtype, Device::cpu(), op, f), device);
+  if (!device.is_cpu()) return generate(shape, dtype, Device::cpu(), op, f).device_copy(device);
   Tensor t = Tensor::empty(shape, dtype, device);
   const int64_t n = t.numel();
   dispatch_all(dtype, [&](auto v) {

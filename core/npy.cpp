@@ -156,7 +156,7 @@ Tensor load_npy(const std::string& path) {
 
 void save_npy(const std::string& path, const Tensor& given) {
   MINIDL_CHECK(given.defined(), "save_npy: ", path, ": expected a defined tensor");
-  const Tensor tensor = kernels::to_device(given, Device::cpu());  // a GPU tensor is written from a host copy
+  const Tensor tensor = given.device_copy(Device::cpu());  // a GPU tensor is written from a host copy
   const char* descr = nullptr;
   for (const auto& d : kDescrs) if (d.dtype == tensor.dtype()) descr = d.descr;
 

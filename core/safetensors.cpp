@@ -149,7 +149,7 @@ SafetensorsFile load_safetensors(const std::string& path) {
 void save_safetensors(const std::string& path, const NamedTensors& given,
                       const std::map<std::string, std::string>& metadata) {
   NamedTensors tensors;  // GPU tensors are written from host copies
-  for (const auto& [name, t] : given) tensors.emplace_back(name, t.defined() ? kernels::to_device(t, Device::cpu()) : t);
+  for (const auto& [name, t] : given) tensors.emplace_back(name, t.defined() ? t.device_copy(Device::cpu()) : t);
   json header = json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   uint64_t offset = 0;

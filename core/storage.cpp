@@ -1,5 +1,6 @@
 #include "storage.h"
 
+#include <cstring>
 #include <new>
 
 #include "cpu/allocator.h"
@@ -18,6 +19,16 @@ Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device
   } catch (const std::bad_alloc&) {
     MINIDL_FAIL("Storage: out of memory allocating ", nbytes, " bytes on ", device);
   }
+}
+
+void Storage::copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes) {
+  if (nbytes == 0) return;
+  if (dst_device.is_cpu() && src_device.is_cpu()) {
+    std::memcpy(dst, src, nbytes);
+    return;
+  }
+  auto index = [](Device d) { return d.is_cuda() ? d.index : -1; };  // -1: the host
+  cuda::copy(dst, index(dst_device), src, index(src_device), nbytes);
 }
 
 Storage::~Storage() {

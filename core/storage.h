@@ -20,6 +20,9 @@ class Storage {
   size_t nbytes() const { return nbytes_; }
   Device device() const { return device_; }
 
+  /// Copies `nbytes` from src to dst, any devices (through the CUDA runtime when one is a GPU).
+  static void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes);
+
  private:
   void* data_ = nullptr;
   size_t nbytes_ = 0;

@@ -1,6 +1,5 @@
 #include "tensor.h"
 
-#include "kernels.h"
 
 namespace minidl {
 
@@ -46,7 +45,12 @@ const void* Tensor::raw_data() const {
   return static_cast<const char*>(impl().storage->data()) + impl().offset * element_size(dtype());
 }
 
-Tensor Tensor::host_copy() const { return kernels::to_device(*this, Device::cpu()); }
+Tensor Tensor::device_copy(Device device) const {
+  if (this->device() == device) return *this;
+  Tensor out = Tensor::empty(shape(), dtype(), device);
+  Storage::copy_bytes(out.raw_data(), device, raw_data(), this->device(), nbytes());
+  return out;
+}
 
 void Tensor::check_dtype(DType expected, const char* what) const {
   MINIDL_CHECK(dtype() == expected, what, ": expected dtype ", expected, ", found ", dtype());

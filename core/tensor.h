@@ -87,6 +87,8 @@ class Tensor {
   /// A copy on `device` (*this when it is already there); gradients flow back to this device.
   /// A copy to the host waits for the device's queued work: x.to(Device::cpu()).
   Tensor to(Device device) const;
+  /// The same values on `device` without a graph (*this when it is already there): a storage copy.
+  Tensor device_copy(Device device) const;
 
   /// Marks a leaf tensor as needing a gradient; returns *this: randn({3}).requires_grad_().
   Tensor& requires_grad_(bool requires_grad = true);
@@ -111,8 +113,6 @@ class Tensor {
  private:
   TensorImpl& impl() const;
   void check_dtype(DType expected, const char* what) const;
-  /// A copy on the CPU, without a graph (what to_vector, at and printing read from a GPU tensor).
-  Tensor host_copy() const;
   std::shared_ptr<TensorImpl> impl_;
 };
 
@@ -135,7 +135,7 @@ template <typename T> const T* Tensor::data() const {
 }
 
 template <typename T> std::vector<T> Tensor::to_vector() const {
-  if (!device().is_cpu()) return host_copy().to_vector<T>();
+  if (!device().is_cpu()) return device_copy(Device::cpu()).to_vector<T>();
   std::vector<T> out(static_cast<size_t>(numel()));
   dispatch_all(dtype(), [&](auto v) {
     using S = decltype(v);
@@ -152,7 +152,7 @@ template <typename T> T Tensor::item() const {
 }
 
 template <typename T> T Tensor::at(const std::vector<int64_t>& index) const {
-  if (!device().is_cpu()) return host_copy().at<T>(index);
+  if (!device().is_cpu()) return device_copy(Device::cpu()).at<T>(index);
   MINIDL_CHECK(static_cast<int64_t>(index.size()) == dim(), "at: expected ", dim(),
                " indices for shape ", to_string(shape()), ", found ", index.size());
   int64_t flat = 0;

@@ -132,7 +132,7 @@ void Module::to(Device device) {
   collect("", true, true, true, all);
   for (auto& [n, t] : all) {
     if (t.device() == device) continue;
-    t.set_data(kernels::to_device(t, device));
+    t.set_data(t.device_copy(device));
     t.zero_grad();
   }
 }

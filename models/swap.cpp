@@ -6,6 +6,7 @@
 
 #include "../core/factory.h"
 #include "../core/kernels.h"
+#include "../core/moments.h"
 #include "../layers/batch_norm.h"
 #include "../layers/group_norm.h"
 
@@ -19,25 +20,20 @@ struct Site {
   BatchNorm2d* bn;
 };
 
-// Σ, Σ² per channel of t [N, C, *], accumulated in double.
+// Mean and (biased) standard deviation per channel of every t [N, C, *] added, in double
+// (core/moments.h: the same statistics as the normalization kernels).
 struct ChannelStats {
-  std::vector<double> sum, sum_sq;
-  double count = 0;
+  std::vector<Moments<double>> channels;
   void add(const Tensor& t) {
-    const Tensor s = kernels::sum(t, {0, 2, 3}, false), ss = kernels::sum(kernels::pow(t, 2.0), {0, 2, 3}, false);
-    const std::vector<double> a = s.to_vector<double>(), b = ss.to_vector<double>();
-    if (sum.empty()) {
-      sum.assign(a.size(), 0);
-      sum_sq.assign(a.size(), 0);
-    }
-    for (size_t c = 0; c < a.size(); ++c) {
-      sum[c] += a[c];
-      sum_sq[c] += b[c];
-    }
-    count += static_cast<double>(t.numel() / t.size(1));
+    const std::vector<double> v = t.to_vector<double>();
+    const int64_t N = t.size(0), C = t.size(1), HW = t.numel() / std::max<int64_t>(N * C, 1);
+    if (channels.empty()) channels.resize(static_cast<size_t>(C));
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = 0; c < C; ++c) add_span(channels[c], v.data() + (n * C + c) * HW, HW);
   }
-  double mean(size_t c) const { return sum[c] / count; }
-  double std(size_t c) const { return std::sqrt(std::max(sum_sq[c] / count - mean(c) * mean(c), 0.0)); }
+  bool empty() const { return channels.empty(); }
+  double mean(size_t c) const { return channels[c].mean; }
+  double std(size_t c) const { return std::sqrt(channels[c].variance()); }
 };
 
 }  // namespace
@@ -91,8 +87,8 @@ int swap_bn_to_gn(Module& model, int64_t groups, SwapMode mode, const std::vecto
       });
       for (const Tensor& batch : calibration_batches) model(batch);
       s.bn->remove_forward_hook(id);
-      MINIDL_CHECK(!bn_stats.sum.empty(), "swap_bn_to_gn: ", s.path, " was not called by the model's forward");
-      std::vector<double> gamma(bn_stats.sum.size()), beta(bn_stats.sum.size());
+      MINIDL_CHECK(!bn_stats.empty(), "swap_bn_to_gn: ", s.path, " was not called by the model's forward");
+      std::vector<double> gamma(bn_stats.channels.size()), beta(bn_stats.channels.size());
       for (size_t c = 0; c < gamma.size(); ++c) {
         const double g_std = gn_stats.std(c);
         gamma[c] = g_std > 1e-12 ? bn_stats.std(c) / g_std : 1.0;

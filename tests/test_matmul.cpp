@@ -1,4 +1,4 @@
-// Matrix product (OpenBLAS) and transpose.
+// Matrix product (our GEMM on the CPU, core/cpu/gemm.cpp) and transpose.
 #include "helpers.h"
 
 using namespace minidl;

@@ -29,7 +29,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels, double label_sm
   const Tensor lab = labels.dtype() == kInt64 ? labels : kernels::cast(labels, kInt64);
   const int64_t classes = logits.size(1);
   // Checked on the host: a copy of N labels from a GPU (one small wait per step).
-  const Tensor host_labels = kernels::to_device(lab, Device::cpu());
+  const Tensor host_labels = lab.device_copy(Device::cpu());
   const int64_t* l = host_labels.data<int64_t>();
   for (int64_t i = 0; i < lab.numel(); ++i)
     MINIDL_CHECK(l[i] >= 0 && l[i] < classes, "cross_entropy: label ", l[i], " of sample ", i,

@@ -24,8 +24,8 @@ Tensor Tensor::to(DType target) const {
 Tensor Tensor::to(Device target) const {
   MINIDL_CHECK(defined(), "to: expected a defined tensor");
   if (target == device()) return *this;
-  return record("ToDeviceBackward", kernels::to_device(*this, target), {*this},
-                [source = device()](const Tensor& g, const Needs&) -> Grads { return {kernels::to_device(g, source)}; });
+  return record("ToDeviceBackward", device_copy(target), {*this},
+                [source = device()](const Tensor& g, const Needs&) -> Grads { return {g.device_copy(source)}; });
 }
 
 Tensor flatten(const Tensor& x, int64_t start_dim) {

@@ -5,7 +5,8 @@
 // sums then dx (backward), back to back while the channel's N spans are still in cache.
 #include <cmath>
 
-#include "cpu.h"
+#include "../kernels/norm.h"
+#include "parallel.h"
 #include "norm_loops.h"
 
 namespace minidl::cpu {
@@ -20,9 +21,9 @@ void forward(const T* x, const T* gamma, const T* beta, T* running_mean, T* runn
     double mean, rstd;
     if (training) {
       norm::Moments m;
-      for (int64_t n = 0; n < N; ++n) norm::accumulate_moments(x + (n * C + c) * HW, HW, m);
-      double var;
-      mean = norm::mean_and_variance(m, count, var);
+      for (int64_t n = 0; n < N; ++n) add_span(m, x + (n * C + c) * HW, HW);
+      const double var = m.variance();
+      mean = m.mean;
       rstd = 1.0 / std::sqrt(var + eps);
       if (running_mean) {
         running_mean[c] = static_cast<T>((1 - momentum) * running_mean[c] + momentum * mean);
@@ -67,34 +68,31 @@ void backward(const T* dy, const T* x, const T* mean, const T* rstd, const T* ga
   }
 }
 
-}  // namespace
-
-kernels::NormForward batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
-                                        Tensor& running_mean, Tensor& running_var, bool training, double momentum,
-                                        double eps) {
+void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
+                        Tensor& running_var, bool training, double momentum, double eps, kernels::NormForward& out) {
   const norm::Dims d = norm::dims_of(x);
-  kernels::NormForward out{Tensor::empty(x.shape(), x.dtype(), x.device()), Tensor::empty({d.C}, x.dtype(), x.device()),
-                           Tensor::empty({d.C}, x.dtype(), x.device())};
   dispatch_floating(x.dtype(), "batch_norm", [&](auto v) {
     using T = decltype(v);
-    forward<T>(x.data<T>(), norm::data_or_null<T>(weight), norm::data_or_null<T>(bias),
-               norm::data_or_null<T>(running_mean), norm::data_or_null<T>(running_var), d.N, d.C, d.HW, training,
-               momentum, eps, out.y.data<T>(), out.mean.data<T>(), out.rstd.data<T>());
+    forward<T>(x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias), data_or_null<T>(running_mean),
+               data_or_null<T>(running_var), d.N, d.C, d.HW, training, momentum, eps, out.y.data<T>(),
+               out.mean.data<T>(), out.rstd.data<T>());
   });
-  return out;
 }
 
-kernels::NormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
-                                       const Tensor& weight, bool training, bool need_dx, bool need_dparams) {
+void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
+                         const Tensor& weight, bool training, kernels::NormGrads& grads) {
   const norm::Dims d = norm::dims_of(x);
-  kernels::NormGrads grads = norm::allocate_grads(x, need_dx, need_dparams);
   dispatch_floating(x.dtype(), "batch_norm_backward", [&](auto v) {
     using T = decltype(v);
-    backward<T>(dy.data<T>(), x.data<T>(), mean.data<T>(), rstd.data<T>(), norm::data_or_null<T>(weight), d.N, d.C,
-                d.HW, training, norm::data_or_null<T>(grads.dx), norm::data_or_null<T>(grads.dweight),
-                norm::data_or_null<T>(grads.dbias));
+    backward<T>(dy.data<T>(), x.data<T>(), mean.data<T>(), rstd.data<T>(), data_or_null<T>(weight), d.N, d.C,
+                d.HW, training, data_or_null<T>(grads.dx), data_or_null<T>(grads.dweight),
+                data_or_null<T>(grads.dbias));
   });
-  return grads;
 }
+
+}  // namespace
+
+MINIDL_REGISTER_KERNEL(batch_norm_forward_kernel, CPU, batch_norm_forward);
+MINIDL_REGISTER_KERNEL(batch_norm_backward_kernel, CPU, batch_norm_backward);
 
 }  // namespace minidl::cpu

@@ -26,7 +26,8 @@
 #include <vector>
 
 #include "gemm.h"
-#include "cpu.h"
+#include "../kernels/conv.h"
+#include "parallel.h"
 
 namespace minidl::cpu {
 namespace {
@@ -402,31 +403,27 @@ void backward(const T* dy, const T* x, const T* w, const Geometry& g, T* dx, T* 
   }
 }
 
-}  // namespace
-
-Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const kernels::Window2d& win) {
+void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const kernels::Window2d& win, Tensor& y) {
   const Geometry g = geometry(x, w, win);
-  Tensor y = Tensor::empty({g.N, g.K, g.P, g.Q}, x.dtype(), x.device());
   dispatch_floating(x.dtype(), "conv2d", [&](auto v) {
     using T = decltype(v);
     forward<T>(x.data<T>(), w.data<T>(), bias.defined() ? bias.data<T>() : nullptr, g, y.data<T>());
   });
-  return y;
 }
 
-kernels::Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const kernels::Window2d& win,
-                                     bool need_dx, bool need_dw, bool need_dbias) {
+void conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const kernels::Window2d& win,
+                     kernels::Conv2dGrads& grads) {
   const Geometry g = geometry(x, w, win);
-  kernels::Conv2dGrads grads;
-  if (need_dx) grads.dx = Tensor::empty(x.shape(), x.dtype(), x.device());
-  if (need_dw) grads.dw = Tensor::empty(w.shape(), w.dtype(), w.device());
-  if (need_dbias) grads.dbias = Tensor::empty({g.K}, w.dtype(), w.device());
   dispatch_floating(x.dtype(), "conv2d_backward", [&](auto v) {
     using T = decltype(v);
-    backward<T>(dy.data<T>(), x.data<T>(), w.data<T>(), g, need_dx ? grads.dx.data<T>() : nullptr,
-                need_dw ? grads.dw.data<T>() : nullptr, need_dbias ? grads.dbias.data<T>() : nullptr);
+    backward<T>(dy.data<T>(), x.data<T>(), w.data<T>(), g, data_or_null<T>(grads.dx), data_or_null<T>(grads.dw),
+                data_or_null<T>(grads.dbias));
   });
-  return grads;
 }
+
+}  // namespace
+
+MINIDL_REGISTER_KERNEL(conv2d_forward_kernel, CPU, conv2d_forward);
+MINIDL_REGISTER_KERNEL(conv2d_backward_kernel, CPU, conv2d_backward);
 
 }  // namespace minidl::cpu

@@ -6,7 +6,8 @@
 
 #include "../broadcast.h"
 #include "../elementwise_ops.h"
-#include "cpu.h"
+#include "../kernels/elementwise.h"
+#include "parallel.h"
 
 namespace minidl::cpu {
 namespace {
@@ -50,11 +51,8 @@ void map(const In* x, Out* out, int64_t n, F f) {
   for (int64_t i = 0; i < n; ++i) out[i] = f(x[i]);
 }
 
-}  // namespace
-
 void binary(kernels::BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   const BroadcastPlan plan = plan_broadcast(a.shape(), b.shape(), out.shape());
-  if (out.numel() == 0) return;
   dispatch_floating(out.dtype(), "binary", [&](auto v) {
     using T = decltype(v);
     ops::with_binary<T>(op, [&](auto f) { broadcast_loop(a.data<T>(), b.data<T>(), out.data<T>(), plan, f); });
@@ -63,7 +61,6 @@ void binary(kernels::BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out)
 
 void broadcast_to(const Tensor& x, Tensor& out) {
   const BroadcastPlan plan = plan_broadcast(x.shape(), x.shape(), out.shape());
-  if (out.numel() == 0) return;
   dispatch_floating(out.dtype(), "broadcast_to", [&](auto v) {
     using T = decltype(v);
     broadcast_loop(x.data<T>(), x.data<T>(), out.data<T>(), plan, ops::First<T>{});
@@ -97,5 +94,13 @@ void cast(const Tensor& x, Tensor& out) {
     });
   });
 }
+
+}  // namespace
+
+MINIDL_REGISTER_KERNEL(binary_kernel, CPU, binary);
+MINIDL_REGISTER_KERNEL(unary_kernel, CPU, unary);
+MINIDL_REGISTER_KERNEL(pow_kernel, CPU, pow);
+MINIDL_REGISTER_KERNEL(broadcast_to_kernel, CPU, broadcast_to);
+MINIDL_REGISTER_KERNEL(cast_kernel, CPU, cast);
 
 }  // namespace minidl::cpu

@@ -6,7 +6,8 @@
 // back to back while the block is still in cache — one trip through memory each way.
 #include <vector>
 
-#include "cpu.h"
+#include "../kernels/norm.h"
+#include "parallel.h"
 #include "norm_loops.h"
 
 namespace minidl::cpu {
@@ -22,10 +23,8 @@ void forward(const T* x, const T* gamma, const T* beta, int64_t N, int64_t C, in
     const T* xb = x + ng * cg * HW;
     T* yb = y + ng * cg * HW;
     norm::Moments m;
-    norm::accumulate_moments(xb, cg * HW, m);
-    double var;
-    const double mean = norm::mean_and_variance(m, cg * HW, var);
-    const double rstd = 1.0 / std::sqrt(var + eps);
+    add_span(m, xb, cg * HW);
+    const double mean = m.mean, rstd = 1.0 / std::sqrt(m.variance() + eps);
     mean_out[ng] = static_cast<T>(mean);
     rstd_out[ng] = static_cast<T>(rstd);
     for (int64_t i = 0; i < cg; ++i) {
@@ -77,33 +76,30 @@ void backward(const T* dy, const T* x, const T* mean, const T* rstd, const T* ga
   }
 }
 
-}  // namespace
-
-kernels::NormForward group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups,
-                                        double eps) {
+void group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups, double eps,
+                        kernels::NormForward& out) {
   const norm::Dims d = norm::dims_of(x);
-  kernels::NormForward out{Tensor::empty(x.shape(), x.dtype(), x.device()),
-                           Tensor::empty({d.N, groups}, x.dtype(), x.device()),
-                           Tensor::empty({d.N, groups}, x.dtype(), x.device())};
   dispatch_floating(x.dtype(), "group_norm", [&](auto v) {
     using T = decltype(v);
-    forward<T>(x.data<T>(), norm::data_or_null<T>(weight), norm::data_or_null<T>(bias), d.N, d.C, d.HW, groups, eps,
+    forward<T>(x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias), d.N, d.C, d.HW, groups, eps,
                out.y.data<T>(), out.mean.data<T>(), out.rstd.data<T>());
   });
-  return out;
 }
 
-kernels::NormGrads group_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
-                                       const Tensor& weight, int64_t groups, bool need_dx, bool need_dparams) {
+void group_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
+                         const Tensor& weight, int64_t groups, kernels::NormGrads& grads) {
   const norm::Dims d = norm::dims_of(x);
-  kernels::NormGrads grads = norm::allocate_grads(x, need_dx, need_dparams);
   dispatch_floating(x.dtype(), "group_norm_backward", [&](auto v) {
     using T = decltype(v);
-    backward<T>(dy.data<T>(), x.data<T>(), mean.data<T>(), rstd.data<T>(), norm::data_or_null<T>(weight), d.N, d.C,
-                d.HW, groups, norm::data_or_null<T>(grads.dx), norm::data_or_null<T>(grads.dweight),
-                norm::data_or_null<T>(grads.dbias));
+    backward<T>(dy.data<T>(), x.data<T>(), mean.data<T>(), rstd.data<T>(), data_or_null<T>(weight), d.N, d.C,
+                d.HW, groups, data_or_null<T>(grads.dx), data_or_null<T>(grads.dweight),
+                data_or_null<T>(grads.dbias));
   });
-  return grads;
 }
+
+}  // namespace
+
+MINIDL_REGISTER_KERNEL(group_norm_forward_kernel, CPU, group_norm_forward);
+MINIDL_REGISTER_KERNEL(group_norm_backward_kernel, CPU, group_norm_backward);
 
 }  // namespace minidl::cpu

@@ -5,7 +5,8 @@
 #include <cstring>
 
 #include "gemm.h"
-#include "cpu.h"
+#include "../kernels/matmul.h"
+#include "parallel.h"
 
 namespace minidl::cpu {
 
@@ -55,14 +56,11 @@ template void parallel_gemm_packed_b<float>(bool, int64_t, int64_t, int64_t, flo
 template void parallel_gemm_packed_b<double>(bool, int64_t, int64_t, int64_t, double, const double*, int64_t,
                                              const double*, double, double*, int64_t);
 
+namespace {
+
 // out[M, N] = op(a) · op(b); a is [M, K] (or [K, M] transposed), b is [K, N] (or [N, K]).
 void matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b, Tensor& out) {
   const int64_t m = out.size(0), n = out.size(1), k = transpose_a ? a.size(0) : a.size(1);
-  if (out.numel() == 0) return;
-  if (k == 0) {  // an empty sum; BLAS rejects leading dimensions of 0
-    std::memset(out.raw_data(), 0, out.nbytes());
-    return;
-  }
   dispatch_floating(out.dtype(), "matmul", [&](auto v) {
     using T = decltype(v);
     parallel_gemm<T>(transpose_a, transpose_b, m, n, k, T(1), a.data<T>(), a.size(1), b.data<T>(), b.size(1), T(0),
@@ -84,5 +82,10 @@ void transpose(const Tensor& x, Tensor& out) {
           for (int64_t j = j0; j < std::min(j0 + kTile, cols); ++j) po[j * rows + i] = px[i * cols + j];
   });
 }
+
+}  // namespace
+
+MINIDL_REGISTER_KERNEL(matmul_kernel, CPU, matmul);
+MINIDL_REGISTER_KERNEL(transpose_kernel, CPU, transpose);
 
 }  // namespace minidl::cpu

@@ -2,13 +2,14 @@
 // Both normalize sets of values: x̂ = (x − mean)·rstd, rstd = 1/sqrt(var + eps), y = γ·x̂ + β,
 // a set being one channel over the batch (BN) or one group of channels of one sample (GN).
 // Every loop below runs over one contiguous span (a channel's H·W values of one sample);
-// sums accumulate in double.
+// sums accumulate in double, and the statistics are core/moments.h's (no Σx² − mean²).
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 
-#include "../kernels.h"
+#include "../kernels/types.h"
+#include "../moments.h"
 #include "../norm_math.h"
 
 namespace minidl::cpu::norm {
@@ -22,51 +23,8 @@ inline Dims dims_of(const Tensor& x) {
   return {N, C, x.numel() / std::max<int64_t>(N * C, 1)};
 }
 
-/// A typed pointer to t's data, or nullptr for an undefined (optional) tensor.
-template <typename T>
-inline const T* data_or_null(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
-template <typename T>
-inline T* data_or_null(Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
-
-/// Uninitialized gradient tensors, as asked for: dx like x, dweight and dbias [C].
-inline kernels::NormGrads allocate_grads(const Tensor& x, bool need_dx, bool need_dparams) {
-  kernels::NormGrads grads;
-  if (need_dx) grads.dx = Tensor::empty(x.shape(), x.dtype(), x.device());
-  if (need_dparams) {
-    grads.dweight = Tensor::empty({x.size(1)}, x.dtype(), x.device());
-    grads.dbias = Tensor::empty({x.size(1)}, x.dtype(), x.device());
-  }
-  return grads;
-}
-
-/// Σx and Σx² of a set.
-struct Moments {
-  double sum = 0, sum_sq = 0;
-};
-
-template <typename T>
-inline void accumulate_moments(const T* x, int64_t n, Moments& m) {
-  double s = 0, ss = 0;
-#pragma omp simd reduction(+ : s, ss)
-  for (int64_t i = 0; i < n; ++i) {
-    const double v = x[i];
-    s += v;
-    ss += v * v;
-  }
-  m.sum += s;
-  m.sum_sq += ss;
-}
-
-/// Biased variance of `count` values (clamped at 0 against rounding); returns the mean.
-inline double mean_and_variance(const Moments& m, int64_t count, double& var) {
-  const double mean = m.sum / static_cast<double>(count);
-  var = std::max(m.sum_sq / static_cast<double>(count) - mean * mean, 0.0);
-  return mean;
-}
+/// A set's count, mean and Σ(x − mean)², in double (core/moments.h, shared with CUDA and swap.cpp).
+using Moments = minidl::Moments<double>;
 
 /// y = x·scale + shift — normalize and affine in one multiply-add.
 template <typename T>

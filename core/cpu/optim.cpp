@@ -1,9 +1,11 @@
 // Optimizer updates on the CPU: elementwise, in place on the parameter and its state; the
 // per-element arithmetic is core/optim_math.h's, shared with the CUDA kernels.
 #include "../optim_math.h"
-#include "cpu.h"
+#include "../kernels/optim.h"
+#include "parallel.h"
 
 namespace minidl::cpu {
+namespace {
 
 void sgd_step(Tensor& param, const Tensor& grad, Tensor& buf, double lr, double momentum, double dampening,
               double weight_decay, bool nesterov, bool first_step) {
@@ -33,5 +35,10 @@ void adam_step(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_a
     for (int64_t i = 0; i < n; ++i) update(p[i], g[i], m[i], s[i]);
   });
 }
+
+}  // namespace
+
+MINIDL_REGISTER_KERNEL(sgd_step_kernel, CPU, sgd_step);
+MINIDL_REGISTER_KERNEL(adam_step_kernel, CPU, adam_step);
 
 }  // namespace minidl::cpu

@@ -4,7 +4,8 @@
 #include <limits>
 
 #include "../pool_math.h"
-#include "cpu.h"
+#include "../kernels/pool.h"
+#include "parallel.h"
 
 namespace minidl::cpu {
 namespace {
@@ -39,14 +40,8 @@ int64_t padded_area(const Planes& g, const Window2d& win, int64_t p, int64_t q) 
 using pool_math::bin_end;
 using pool_math::bin_start;
 
-}  // namespace
-
-kernels::MaxPoolForward max_pool2d_forward(const Tensor& x, const Window2d& win) {
-  const int64_t P = Window2d::out_size(x.size(2), win.kernel_h, win.stride_h, win.pad_h);
-  const int64_t Q = Window2d::out_size(x.size(3), win.kernel_w, win.stride_w, win.pad_w);
-  const Planes g = planes_of(x.shape(), P, Q);
-  kernels::MaxPoolForward out{Tensor::empty({x.size(0), x.size(1), P, Q}, x.dtype(), x.device()),
-                              Tensor::empty({x.size(0), x.size(1), P, Q}, kInt64, x.device())};
+void max_pool2d_forward(const Tensor& x, const Window2d& win, kernels::MaxPoolForward& out) {
+  const Planes g = planes_of(x.shape(), out.y.size(2), out.y.size(3));
   int64_t* idx = out.indices.data<int64_t>();
   dispatch_floating(x.dtype(), "max_pool2d", [&](auto v) {
     using T = decltype(v);
@@ -67,11 +62,10 @@ kernels::MaxPoolForward max_pool2d_forward(const Tensor& x, const Window2d& win)
       idx[o] = best_at;
     });
   });
-  return out;
 }
 
-Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape) {
-  Tensor dx = Tensor::empty(x_shape, dy.dtype(), dy.device());
+void max_pool2d_backward(const Tensor& dy, const Tensor& indices, Tensor& dx) {
+  const Shape& x_shape = dx.shape();
   const int64_t planes = x_shape[0] * x_shape[1], hw = x_shape[2] * x_shape[3], pq = dy.size(2) * dy.size(3);
   const int64_t* idx = indices.data<int64_t>();
   dispatch_floating(dy.dtype(), "max_pool2d_backward", [&](auto v) {
@@ -85,14 +79,10 @@ Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape&
       for (int64_t o = 0; o < pq; ++o) d[idx[plane * pq + o]] += pdy[plane * pq + o];
     }
   });
-  return dx;
 }
 
-Tensor avg_pool2d_forward(const Tensor& x, const Window2d& win) {
-  const int64_t P = Window2d::out_size(x.size(2), win.kernel_h, win.stride_h, win.pad_h);
-  const int64_t Q = Window2d::out_size(x.size(3), win.kernel_w, win.stride_w, win.pad_w);
-  const Planes g = planes_of(x.shape(), P, Q);
-  Tensor y = Tensor::empty({x.size(0), x.size(1), P, Q}, x.dtype(), x.device());
+void avg_pool2d_forward(const Tensor& x, const Window2d& win, Tensor& y) {
+  const Planes g = planes_of(x.shape(), y.size(2), y.size(3));
   dispatch_floating(x.dtype(), "avg_pool2d", [&](auto v) {
     using T = decltype(v);
     const T* px = x.data<T>();
@@ -105,12 +95,10 @@ Tensor avg_pool2d_forward(const Tensor& x, const Window2d& win) {
       py[(plane * g.P + p) * g.Q + q] = static_cast<T>(total / padded_area(g, win, p, q));
     });
   });
-  return y;
 }
 
-Tensor avg_pool2d_backward(const Tensor& dy, const Shape& x_shape, const Window2d& win) {
-  const Planes g = planes_of(x_shape, dy.size(2), dy.size(3));
-  Tensor dx = Tensor::empty(x_shape, dy.dtype(), dy.device());
+void avg_pool2d_backward(const Tensor& dy, const Window2d& win, Tensor& dx) {
+  const Planes g = planes_of(dx.shape(), dy.size(2), dy.size(3));
   dispatch_floating(dy.dtype(), "avg_pool2d_backward", [&](auto v) {
     using T = decltype(v);
     const T* pdy = dy.data<T>();
@@ -124,12 +112,10 @@ Tensor avg_pool2d_backward(const Tensor& dy, const Shape& x_shape, const Window2
         for (int64_t w = w0; w < w1; ++w) d[h * g.W + w] += share;
     });
   });
-  return dx;
 }
 
-Tensor adaptive_avg_pool2d_forward(const Tensor& x, int64_t out_h, int64_t out_w) {
-  const Planes g = planes_of(x.shape(), out_h, out_w);
-  Tensor y = Tensor::empty({x.size(0), x.size(1), out_h, out_w}, x.dtype(), x.device());
+void adaptive_avg_pool2d_forward(const Tensor& x, Tensor& y) {
+  const Planes g = planes_of(x.shape(), y.size(2), y.size(3));
   dispatch_floating(x.dtype(), "adaptive_avg_pool2d", [&](auto v) {
     using T = decltype(v);
     const T* px = x.data<T>();
@@ -150,12 +136,10 @@ Tensor adaptive_avg_pool2d_forward(const Tensor& x, int64_t out_h, int64_t out_w
       }
     }
   });
-  return y;
 }
 
-Tensor adaptive_avg_pool2d_backward(const Tensor& dy, const Shape& x_shape) {
-  const Planes g = planes_of(x_shape, dy.size(2), dy.size(3));
-  Tensor dx = Tensor::empty(x_shape, dy.dtype(), dy.device());
+void adaptive_avg_pool2d_backward(const Tensor& dy, Tensor& dx) {
+  const Planes g = planes_of(dx.shape(), dy.size(2), dy.size(3));
   dispatch_floating(dy.dtype(), "adaptive_avg_pool2d_backward", [&](auto v) {
     using T = decltype(v);
     const T* pdy = dy.data<T>();
@@ -175,7 +159,15 @@ Tensor adaptive_avg_pool2d_backward(const Tensor& dy, const Shape& x_shape) {
       }
     }
   });
-  return dx;
 }
+
+}  // namespace
+
+MINIDL_REGISTER_KERNEL(max_pool2d_forward_kernel, CPU, max_pool2d_forward);
+MINIDL_REGISTER_KERNEL(max_pool2d_backward_kernel, CPU, max_pool2d_backward);
+MINIDL_REGISTER_KERNEL(avg_pool2d_forward_kernel, CPU, avg_pool2d_forward);
+MINIDL_REGISTER_KERNEL(avg_pool2d_backward_kernel, CPU, avg_pool2d_backward);
+MINIDL_REGISTER_KERNEL(adaptive_avg_pool2d_forward_kernel, CPU, adaptive_avg_pool2d_forward);
+MINIDL_REGISTER_KERNEL(adaptive_avg_pool2d_backward_kernel, CPU, adaptive_avg_pool2d_backward);
 
 }  // namespace minidl::cpu

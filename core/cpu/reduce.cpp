@@ -6,7 +6,8 @@
 #include <cmath>
 #include <limits>
 
-#include "cpu.h"
+#include "../kernels/reduce.h"
+#include "parallel.h"
 
 namespace minidl::cpu {
 namespace {
@@ -34,8 +35,8 @@ std::vector<Run> merge_runs(const Shape& shape, const std::vector<bool>& reduced
 }
 
 template <typename T>
-void reduce_typed(Reduction how, const T* x, int64_t n, const std::vector<Run>& runs, double* acc) {
-  const bool is_sum = how == Reduction::Sum;
+void reduce_typed(kernels::Reduction how, const T* x, int64_t n, const std::vector<Run>& runs, double* acc) {
+  const bool is_sum = how == kernels::Reduction::Sum;
   auto combine = [is_sum](double a, double b) { return is_sum ? a + b : std::max(a, b); };
   if (runs.empty()) {  // every dim has size 1
     acc[0] = combine(acc[0], x[0]);
@@ -73,17 +74,19 @@ void reduce_typed(Reduction how, const T* x, int64_t n, const std::vector<Run>& 
     for (int64_t o = i0 * per0; o < (i0 + 1) * per0; ++o) body(o);
 }
 
-}  // namespace
-
-void reduce(Reduction how, const Tensor& x, const std::vector<bool>& reduced, Tensor& out) {
-  const double init = how == Reduction::Sum ? 0.0 : -std::numeric_limits<double>::infinity();
+void reduce(kernels::Reduction how, const Tensor& x, const std::vector<bool>& reduced, Tensor& out) {
+  const double init = how == kernels::Reduction::Sum ? 0.0 : -std::numeric_limits<double>::infinity();
   std::vector<double> acc(static_cast<size_t>(out.numel()), init);
   dispatch_floating(x.dtype(), "reduce", [&](auto v) {
     using T = decltype(v);
-    if (x.numel() > 0) reduce_typed(how, x.data<T>(), x.numel(), merge_runs(x.shape(), reduced), acc.data());
+    reduce_typed(how, x.data<T>(), x.numel(), merge_runs(x.shape(), reduced), acc.data());
     T* po = out.data<T>();
     for (size_t i = 0; i < acc.size(); ++i) po[i] = static_cast<T>(acc[i]);
   });
 }
+
+}  // namespace
+
+MINIDL_REGISTER_KERNEL(reduce_kernel, CPU, reduce);
 
 }  // namespace minidl::cpu

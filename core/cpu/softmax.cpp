@@ -1,7 +1,8 @@
 // log_softmax and cross-entropy on the CPU, over the last dim of [M, K] (one row per sample).
 #include <cmath>
 
-#include "cpu.h"
+#include "../kernels/softmax.h"
+#include "parallel.h"
 
 namespace minidl::cpu {
 namespace {
@@ -23,23 +24,18 @@ void for_each_row(int64_t rows, int64_t k, F f) {
   for (int64_t i = 0; i < rows; ++i) f(i);
 }
 
-}  // namespace
-
-Tensor log_softmax_forward(const Tensor& x) {
+void log_softmax_forward(const Tensor& x, Tensor& y) {
   const int64_t k = x.size(-1), rows = x.numel() / std::max<int64_t>(k, 1);
-  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   dispatch_floating(x.dtype(), "log_softmax", [&](auto v) {
     using T = decltype(v);
     const T* px = x.data<T>();
     T* py = y.data<T>();
     for_each_row(rows, k, [&](int64_t i) { log_softmax_row(px + i * k, k, py + i * k); });
   });
-  return y;
 }
 
-Tensor log_softmax_backward(const Tensor& dy, const Tensor& y) {
+void log_softmax_backward(const Tensor& dy, const Tensor& y, Tensor& dx) {
   const int64_t k = y.size(-1), rows = y.numel() / std::max<int64_t>(k, 1);
-  Tensor dx = Tensor::empty(y.shape(), y.dtype(), y.device());
   dispatch_floating(y.dtype(), "log_softmax_backward", [&](auto v) {
     using T = decltype(v);
     const T *pdy = dy.data<T>(), *py = y.data<T>();
@@ -50,13 +46,13 @@ Tensor log_softmax_backward(const Tensor& dy, const Tensor& y) {
       for (int64_t j = 0; j < k; ++j) pdx[i * k + j] = static_cast<T>(pdy[i * k + j] - std::exp(py[i * k + j]) * total);
     });
   });
-  return dx;
 }
 
 // loss = (1/N) Σ_n −[(1 − ε)·log p[n, label] + (ε/K)·Σ_k log p[n, k]]
-kernels::CrossEntropyForward cross_entropy_forward(const Tensor& logits, const Tensor& labels, double smoothing) {
+void cross_entropy_forward(const Tensor& logits, const Tensor& labels, double smoothing,
+                           kernels::CrossEntropyForward& out) {
   const int64_t n = logits.size(0), k = logits.size(1);
-  kernels::CrossEntropyForward out{Tensor::empty({}, logits.dtype(), logits.device()), log_softmax_forward(logits)};
+  log_softmax_forward(logits, out.log_probs);
   const int64_t* lab = labels.data<int64_t>();
   dispatch_floating(logits.dtype(), "cross_entropy", [&](auto v) {
     using T = decltype(v);
@@ -68,15 +64,14 @@ kernels::CrossEntropyForward cross_entropy_forward(const Tensor& logits, const T
         for (int64_t j = 0; j < k; ++j) row += lp[i * k + j];
       total -= (1 - smoothing) * lp[i * k + lab[i]] + smoothing / k * row;
     }
-    out.loss.data<T>()[0] = static_cast<T>(n > 0 ? total / n : NAN);
+    out.loss.data<T>()[0] = static_cast<T>(total / n);
   });
-  return out;
 }
 
 // dlogits[n, k] = dloss/N · (p[n, k] − t[n, k]), t the smoothed one-hot target
-Tensor cross_entropy_backward(const Tensor& dloss, const Tensor& log_probs, const Tensor& labels, double smoothing) {
+void cross_entropy_backward(const Tensor& dloss, const Tensor& log_probs, const Tensor& labels, double smoothing,
+                            Tensor& dx) {
   const int64_t n = log_probs.size(0), k = log_probs.size(1);
-  Tensor dx = Tensor::empty(log_probs.shape(), log_probs.dtype(), log_probs.device());
   const int64_t* lab = labels.data<int64_t>();
   dispatch_floating(log_probs.dtype(), "cross_entropy_backward", [&](auto v) {
     using T = decltype(v);
@@ -90,7 +85,13 @@ Tensor cross_entropy_backward(const Tensor& dloss, const Tensor& log_probs, cons
       }
     });
   });
-  return dx;
 }
+
+}  // namespace
+
+MINIDL_REGISTER_KERNEL(log_softmax_forward_kernel, CPU, log_softmax_forward);
+MINIDL_REGISTER_KERNEL(log_softmax_backward_kernel, CPU, log_softmax_backward);
+MINIDL_REGISTER_KERNEL(cross_entropy_forward_kernel, CPU, cross_entropy_forward);
+MINIDL_REGISTER_KERNEL(cross_entropy_backward_kernel, CPU, cross_entropy_backward);
 
 }  // namespace minidl::cpu

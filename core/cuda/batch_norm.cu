@@ -9,7 +9,7 @@
 //                          dx = γ·rstd·dy + b·x + c (b = c = 0 in eval: the statistics are constants)
 //           input_grad     one thread per element
 #include "../norm_math.h"
-#include "cuda.h"
+#include "../kernels/norm.h"
 #include "norm.cuh"
 #include "runtime.h"
 
@@ -78,17 +78,11 @@ __global__ void input_grad(const T* dy, const T* x, const T* coef, int64_t total
   }
 }
 
-}  // namespace
-
-kernels::NormForward batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
-                                        Tensor& running_mean, Tensor& running_var, bool training, double momentum,
-                                        double eps) {
+void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
+                        Tensor& running_var, bool training, double momentum, double eps, kernels::NormForward& out) {
   const int device = x.device().index;
   set_device(device, "batch_norm");
   const int64_t N = x.size(0), C = x.size(1), HW = x.numel() / std::max<int64_t>(N * C, 1);
-  kernels::NormForward out{Tensor::empty(x.shape(), x.dtype(), x.device()), Tensor::empty({C}, x.dtype(), x.device()),
-                           Tensor::empty({C}, x.dtype(), x.device())};
-  if (C == 0) return out;
   cudaStream_t s = stream(device);
   dispatch_floating(x.dtype(), "batch_norm", [&](auto v) {
     using T = decltype(v);
@@ -96,27 +90,18 @@ kernels::NormForward batch_norm_forward(const Tensor& x, const Tensor& weight, c
                                             data_or_null<T>(running_mean), data_or_null<T>(running_var),
                                             out.mean.data<T>(), out.rstd.data<T>());
     MINIDL_CUDA_CHECK(cudaGetLastError(), "batch_norm");
-    if (x.numel() == 0) return;
     normalize<T><<<grid_for(x.numel()), kThreads, 0, s>>>(x.data<T>(), out.mean.data<T>(), out.rstd.data<T>(),
                                                           data_or_null<T>(weight), data_or_null<T>(bias),
                                                           x.numel(), C, HW, ChannelOf{}, out.y.data<T>());
     MINIDL_CUDA_CHECK(cudaGetLastError(), "batch_norm");
   });
-  return out;
 }
 
-kernels::NormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
-                                       const Tensor& weight, bool training, bool need_dx, bool need_dparams) {
+void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
+                         const Tensor& weight, bool training, kernels::NormGrads& grads) {
   const int device = x.device().index;
   set_device(device, "batch_norm_backward");
   const int64_t N = x.size(0), C = x.size(1), HW = x.numel() / std::max<int64_t>(N * C, 1);
-  kernels::NormGrads grads;
-  if (need_dx) grads.dx = Tensor::empty(x.shape(), x.dtype(), x.device());
-  if (need_dparams) {
-    grads.dweight = Tensor::empty({C}, x.dtype(), x.device());
-    grads.dbias = Tensor::empty({C}, x.dtype(), x.device());
-  }
-  if (C == 0 || (!need_dx && !need_dparams)) return grads;
   Tensor coef = Tensor::empty({C, 3}, x.dtype(), x.device());
   cudaStream_t s = stream(device);
   dispatch_floating(x.dtype(), "batch_norm_backward", [&](auto v) {
@@ -126,12 +111,16 @@ kernels::NormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const 
                                             data_or_null<T>(grads.dweight), data_or_null<T>(grads.dbias),
                                             coef.data<T>());
     MINIDL_CUDA_CHECK(cudaGetLastError(), "batch_norm_backward");
-    if (!need_dx || x.numel() == 0) return;
+    if (!grads.dx.defined()) return;
     input_grad<T><<<grid_for(x.numel()), kThreads, 0, s>>>(dy.data<T>(), x.data<T>(), coef.data<T>(), x.numel(), C,
                                                            HW, grads.dx.data<T>());
     MINIDL_CUDA_CHECK(cudaGetLastError(), "batch_norm_backward");
   });
-  return grads;
 }
+
+}  // namespace
+
+MINIDL_REGISTER_KERNEL(batch_norm_forward_kernel, CUDA, batch_norm_forward);
+MINIDL_REGISTER_KERNEL(batch_norm_backward_kernel, CUDA, batch_norm_backward);
 
 }  // namespace minidl::cuda

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "allocator.h"
-#include "cuda.h"
+#include "../kernels/conv.h"
 #include "runtime.h"
 
 namespace minidl::cuda {
@@ -153,15 +153,9 @@ struct Scaling {
   Scaling& operator=(const Scaling&) = delete;
 };
 
-}  // namespace
-
-Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Window2d& win) {
+void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Window2d& win, Tensor& y) {
   const int device = x.device().index;
   set_device(device, "conv2d");
-  const int64_t P = Window2d::out_size(x.size(2), w.size(2), win.stride_h, win.pad_h);
-  const int64_t Q = Window2d::out_size(x.size(3), w.size(3), win.stride_w, win.pad_w);
-  Tensor y = Tensor::empty({x.size(0), w.size(0), P, Q}, x.dtype(), x.device());
-  if (y.numel() == 0) return y;
   Descriptors d(x, w, win, "conv2d");
   cudnnHandle_t h = handle(device);
   const Scaling scaling(x.dtype());
@@ -181,28 +175,17 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, cons
       "conv2d");
   if (bias.defined())
     MINIDL_CUDNN_CHECK(cudnnAddTensor(h, one, d.bias, bias.raw_data(), one, d.y, y.raw_data()), "conv2d");
-  return y;
 }
 
-kernels::Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const Window2d& win,
-                                     bool need_dx, bool need_dw, bool need_dbias) {
+void conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const Window2d& win,
+                     kernels::Conv2dGrads& grads) {
   const int device = x.device().index;
   set_device(device, "conv2d_backward");
-  kernels::Conv2dGrads grads;
-  if (need_dx) grads.dx = Tensor::empty(x.shape(), x.dtype(), x.device());
-  if (need_dw) grads.dw = Tensor::empty(w.shape(), w.dtype(), w.device());
-  if (need_dbias) grads.dbias = Tensor::empty({w.size(0)}, w.dtype(), w.device());
-  if (x.numel() == 0 || dy.numel() == 0) {  // empty sums: zero gradients
-    for (Tensor* t : {&grads.dx, &grads.dw, &grads.dbias})
-      if (t->defined() && t->numel() > 0)
-        MINIDL_CUDA_CHECK(cudaMemsetAsync(t->raw_data(), 0, t->nbytes(), stream(device)), "conv2d_backward");
-    return grads;
-  }
   Descriptors d(x, w, win, "conv2d_backward");
   cudnnHandle_t h = handle(device);
   const Scaling scaling(x.dtype());
   const void *one = scaling.one, *zero = scaling.zero;
-  if (need_dx) {
+  if (grads.dx.defined()) {
     with_algorithm<cudnnConvolutionBwdDataAlgo_t, cudnnConvolutionBwdDataAlgoPerf_t>(
         key_of(Pass::BackwardData, x, w, win),
         [&](int n, int* count, cudnnConvolutionBwdDataAlgoPerf_t* perf) {
@@ -217,7 +200,7 @@ kernels::Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Te
         },
         "conv2d_backward");
   }
-  if (need_dw) {
+  if (grads.dw.defined()) {
     with_algorithm<cudnnConvolutionBwdFilterAlgo_t, cudnnConvolutionBwdFilterAlgoPerf_t>(
         key_of(Pass::BackwardFilter, x, w, win),
         [&](int n, int* count, cudnnConvolutionBwdFilterAlgoPerf_t* perf) {
@@ -232,10 +215,14 @@ kernels::Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Te
         },
         "conv2d_backward");
   }
-  if (need_dbias)
+  if (grads.dbias.defined())
     MINIDL_CUDNN_CHECK(cudnnConvolutionBackwardBias(h, one, d.y, dy.raw_data(), zero, d.bias, grads.dbias.raw_data()),
                        "conv2d_backward");
-  return grads;
 }
+
+}  // namespace
+
+MINIDL_REGISTER_KERNEL(conv2d_forward_kernel, CUDA, conv2d_forward);
+MINIDL_REGISTER_KERNEL(conv2d_backward_kernel, CUDA, conv2d_backward);
 
 }  // namespace minidl::cuda

@@ -5,7 +5,7 @@
 
 #include "../broadcast.h"
 #include "../elementwise_ops.h"
-#include "cuda.h"
+#include "../kernels/elementwise.h"
 #include "runtime.h"
 
 namespace minidl::cuda {
@@ -79,10 +79,7 @@ void map(const Tensor& x, Tensor& out, F f, const char* op) {
   });
 }
 
-}  // namespace
-
 void binary(kernels::BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
-  if (out.numel() == 0) return;
   const BroadcastPlan plan = plan_broadcast(a.shape(), b.shape(), out.shape());
   dispatch_floating(out.dtype(), "binary", [&](auto v) {
     using T = decltype(v);
@@ -91,7 +88,6 @@ void binary(kernels::BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out)
 }
 
 void broadcast_to(const Tensor& x, Tensor& out) {
-  if (out.numel() == 0) return;
   const BroadcastPlan plan = plan_broadcast(x.shape(), x.shape(), out.shape());
   dispatch_floating(out.dtype(), "broadcast_to", [&](auto v) {
     using T = decltype(v);
@@ -100,7 +96,6 @@ void broadcast_to(const Tensor& x, Tensor& out) {
 }
 
 void unary(kernels::UnaryOp op, const Tensor& x, Tensor& out) {
-  if (x.numel() == 0) return;
   dispatch_floating(x.dtype(), "unary", [&](auto v) {
     using T = decltype(v);
     ops::with_unary<T>(op, [&](auto f) { map<T, T>(x, out, f, "unary"); });
@@ -108,7 +103,6 @@ void unary(kernels::UnaryOp op, const Tensor& x, Tensor& out) {
 }
 
 void pow(const Tensor& x, double exponent, Tensor& out) {
-  if (x.numel() == 0) return;
   dispatch_floating(x.dtype(), "pow", [&](auto v) {
     using T = decltype(v);
     ops::with_pow<T>(exponent, [&](auto f) { map<T, T>(x, out, f, "pow"); });
@@ -116,7 +110,6 @@ void pow(const Tensor& x, double exponent, Tensor& out) {
 }
 
 void cast(const Tensor& x, Tensor& out) {
-  if (x.numel() == 0) return;
   if (x.dtype() == out.dtype()) {
     launch(out, "to", [&](cudaStream_t s) {
       MINIDL_CUDA_CHECK(cudaMemcpyAsync(out.raw_data(), x.raw_data(), x.nbytes(), cudaMemcpyDeviceToDevice, s), "to");
@@ -131,5 +124,13 @@ void cast(const Tensor& x, Tensor& out) {
     });
   });
 }
+
+}  // namespace
+
+MINIDL_REGISTER_KERNEL(binary_kernel, CUDA, binary);
+MINIDL_REGISTER_KERNEL(broadcast_to_kernel, CUDA, broadcast_to);
+MINIDL_REGISTER_KERNEL(unary_kernel, CUDA, unary);
+MINIDL_REGISTER_KERNEL(pow_kernel, CUDA, pow);
+MINIDL_REGISTER_KERNEL(cast_kernel, CUDA, cast);
 
 }  // namespace minidl::cuda

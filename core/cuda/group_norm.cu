@@ -17,7 +17,7 @@
 #include <algorithm>
 
 #include "../norm_math.h"
-#include "cuda.h"
+#include "../kernels/norm.h"
 #include "norm.cuh"
 #include "runtime.h"
 
@@ -98,17 +98,11 @@ __global__ void input_grad(const T* dy, const T* x, const T* mean, const T* rstd
 }
 
 
-}  // namespace
-
-kernels::NormForward group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups,
-                                        double eps) {
+void group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups, double eps,
+                        kernels::NormForward& out) {
   const int device = x.device().index;
   set_device(device, "group_norm");
   const int64_t N = x.size(0), C = x.size(1), HW = x.numel() / std::max<int64_t>(N * C, 1), cg = C / groups;
-  kernels::NormForward out{Tensor::empty(x.shape(), x.dtype(), x.device()),
-                           Tensor::empty({N, groups}, x.dtype(), x.device()),
-                           Tensor::empty({N, groups}, x.dtype(), x.device())};
-  if (x.numel() == 0) return out;
   cudaStream_t s = stream(device);
   dispatch_floating(x.dtype(), "group_norm", [&](auto v) {
     using T = decltype(v);
@@ -119,21 +113,14 @@ kernels::NormForward group_norm_forward(const Tensor& x, const Tensor& weight, c
                                                           HW, GroupOf{cg}, out.y.data<T>());
     MINIDL_CUDA_CHECK(cudaGetLastError(), "group_norm");
   });
-  return out;
 }
 
-kernels::NormGrads group_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
-                                       const Tensor& weight, int64_t groups, bool need_dx, bool need_dparams) {
+void group_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
+                         const Tensor& weight, int64_t groups, kernels::NormGrads& grads) {
   const int device = x.device().index;
   set_device(device, "group_norm_backward");
   const int64_t N = x.size(0), C = x.size(1), HW = x.numel() / std::max<int64_t>(N * C, 1), cg = C / groups;
-  kernels::NormGrads grads;
-  if (need_dx) grads.dx = Tensor::empty(x.shape(), x.dtype(), x.device());
-  if (need_dparams) {
-    grads.dweight = Tensor::empty({C}, x.dtype(), x.device());
-    grads.dbias = Tensor::empty({C}, x.dtype(), x.device());
-  }
-  if (x.numel() == 0 || (!need_dx && !need_dparams)) return grads;
+  const bool need_dx = grads.dx.defined();
   Tensor sum_dy = Tensor::empty({N, C}, x.dtype(), x.device()), sum_dy_x = Tensor::empty({N, C}, x.dtype(), x.device());
   cudaStream_t s = stream(device);
   dispatch_floating(x.dtype(), "group_norm_backward", [&](auto v) {
@@ -143,11 +130,15 @@ kernels::NormGrads group_norm_backward(const Tensor& dy, const Tensor& x, const 
     const int64_t chunks = need_dx ? (cg * HW + kChunk - 1) / kChunk : 1;
     input_grad<T><<<N * groups * chunks, kThreads, 0, s>>>(
         dy.data<T>(), x.data<T>(), mean.data<T>(), rstd.data<T>(), data_or_null<T>(weight), sum_dy.data<T>(),
-        sum_dy_x.data<T>(), N, C, groups, HW, chunks, need_dx ? grads.dx.data<T>() : nullptr,
-        need_dparams ? grads.dweight.data<T>() : nullptr, need_dparams ? grads.dbias.data<T>() : nullptr);
+        sum_dy_x.data<T>(), N, C, groups, HW, chunks, data_or_null<T>(grads.dx), data_or_null<T>(grads.dweight),
+        data_or_null<T>(grads.dbias));
     MINIDL_CUDA_CHECK(cudaGetLastError(), "group_norm_backward");
   });
-  return grads;
 }
+
+}  // namespace
+
+MINIDL_REGISTER_KERNEL(group_norm_forward_kernel, CUDA, group_norm_forward);
+MINIDL_REGISTER_KERNEL(group_norm_backward_kernel, CUDA, group_norm_backward);
 
 }  // namespace minidl::cuda

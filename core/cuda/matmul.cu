@@ -3,7 +3,7 @@
 // the operands are passed swapped and nothing is transposed in memory.
 #include <cublas_v2.h>
 
-#include "cuda.h"
+#include "../kernels/matmul.h"
 #include "runtime.h"
 
 namespace minidl::cuda {
@@ -25,17 +25,10 @@ cublasHandle_t handle(int device) {
   });
 }
 
-}  // namespace
-
 void matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b, Tensor& out) {
   const int device = out.device().index;
   set_device(device, "matmul");
   const int64_t m = out.size(0), n = out.size(1), k = transpose_a ? a.size(0) : a.size(1);
-  if (out.numel() == 0) return;
-  if (k == 0) {  // an empty sum
-    MINIDL_CUDA_CHECK(cudaMemsetAsync(out.raw_data(), 0, out.nbytes(), stream(device)), "matmul");
-    return;
-  }
   MINIDL_CHECK(m < (int64_t(1) << 31) && n < (int64_t(1) << 31) && k < (int64_t(1) << 31),
                "matmul: cuBLAS takes sizes below 2^31, found ", m, " x ", k, " x ", n);
   const cublasOperation_t op_a = transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N, op_b = transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N;
@@ -53,5 +46,9 @@ void matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
                         "matmul");
   }
 }
+
+}  // namespace
+
+MINIDL_REGISTER_KERNEL(matmul_kernel, CUDA, matmul);
 
 }  // namespace minidl::cuda

@@ -4,7 +4,8 @@
 
 #include <algorithm>
 
-#include "../tensor.h"
+#include "../kernels/types.h"
+#include "../moments.h"
 
 namespace minidl::cuda {
 
@@ -12,43 +13,16 @@ constexpr int kThreads = 256;
 
 inline int64_t grid_for(int64_t total) { return std::min<int64_t>((total + kThreads - 1) / kThreads, 65535); }
 
-template <typename T>
-const T* data_or_null(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
-template <typename T>
-T* data_or_null(Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
 
 template <typename T>
 struct Acc {  // the accumulator type: float for float, double for double
   using type = T;
 };
 
-// Running statistics of a set of values: count, mean and M2 = Σ(x − mean)². The count is kept
-// in the accumulator type: exact for float up to 2^24 values per thread or per merge.
+// Per-thread statistics are core/moments.h's Moments (Welford's update, Chan's merge). The
+// count is kept in the accumulator type: exact for float up to 2^24 values per thread or merge.
 template <typename A>
-struct Welford {
-  A n = 0, mean = 0, m2 = 0;
-  __device__ void add(A x) {
-    n += 1;
-    const A d = x - mean;
-    mean += d / n;
-    m2 += d * (x - mean);
-  }
-  __device__ void merge(const Welford& o) {
-    if (o.n == 0) return;
-    if (n == 0) {
-      *this = o;
-      return;
-    }
-    const A total = n + o.n, d = o.mean - mean;
-    mean += d * (o.n / total);
-    m2 += o.m2 + d * d * (n * (o.n / total));
-    n = total;
-  }
-};
+using Welford = Moments<A>;
 
 template <typename V>
 __device__ V shuffle_down(V v, int offset) {

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "../optim_math.h"
-#include "cuda.h"
+#include "../kernels/optim.h"
 #include "runtime.h"
 
 namespace minidl::cuda {
@@ -25,13 +25,10 @@ __global__ void adam_kernel(T* p, const T* g, T* m, T* v, int64_t n, optim_math:
 
 int blocks_for(int64_t n) { return static_cast<int>(std::min<int64_t>((n + kThreads - 1) / kThreads, 65535)); }
 
-}  // namespace
-
 void sgd_step(Tensor& param, const Tensor& grad, Tensor& buf, double lr, double momentum, double dampening,
               double weight_decay, bool nesterov, bool first_step) {
   const int device = param.device().index;
   set_device(device, "sgd_step");
-  if (param.numel() == 0) return;
   dispatch_floating(param.dtype(), "sgd_step", [&](auto v) {
     using T = decltype(v);
     sgd_kernel<T><<<blocks_for(param.numel()), kThreads, 0, stream(device)>>>(
@@ -45,7 +42,6 @@ void adam_step(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_a
                double beta1, double beta2, double eps, double weight_decay, bool decoupled) {
   const int device = param.device().index;
   set_device(device, "adam_step");
-  if (param.numel() == 0) return;
   dispatch_floating(param.dtype(), "adam_step", [&](auto v) {
     using T = decltype(v);
     adam_kernel<T><<<blocks_for(param.numel()), kThreads, 0, stream(device)>>>(
@@ -54,5 +50,10 @@ void adam_step(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_a
   });
   MINIDL_CUDA_CHECK(cudaGetLastError(), "adam_step");
 }
+
+}  // namespace
+
+MINIDL_REGISTER_KERNEL(sgd_step_kernel, CUDA, sgd_step);
+MINIDL_REGISTER_KERNEL(adam_step_kernel, CUDA, adam_step);
 
 }  // namespace minidl::cuda

@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "../pool_math.h"
-#include "cuda.h"
+#include "../kernels/pool.h"
 #include "runtime.h"
 
 namespace minidl::cuda {
@@ -119,21 +119,12 @@ void run(const Tensor& t, const char* op, F launch) {
   MINIDL_CUDA_CHECK(cudaGetLastError(), op);
 }
 
-Tensor zeroed(const Shape& shape, const Tensor& like, cudaStream_t s, const char* op) {
-  Tensor t = Tensor::empty(shape, like.dtype(), like.device());
+void zero(Tensor& t, cudaStream_t s, const char* op) {
   MINIDL_CUDA_CHECK(cudaMemsetAsync(t.raw_data(), 0, t.nbytes(), s), op);
-  return t;
 }
 
-}  // namespace
-
-kernels::MaxPoolForward max_pool2d_forward(const Tensor& x, const Window2d& win) {
-  const int64_t H = x.size(2), W = x.size(3);
-  const int64_t P = Window2d::out_size(H, win.kernel_h, win.stride_h, win.pad_h);
-  const int64_t Q = Window2d::out_size(W, win.kernel_w, win.stride_w, win.pad_w);
-  kernels::MaxPoolForward out{Tensor::empty({x.size(0), x.size(1), P, Q}, x.dtype(), x.device()),
-                              Tensor::empty({x.size(0), x.size(1), P, Q}, kInt64, x.device())};
-  if (out.y.numel() == 0) return out;
+void max_pool2d_forward(const Tensor& x, const Window2d& win, kernels::MaxPoolForward& out) {
+  const int64_t H = x.size(2), W = x.size(3), P = out.y.size(2), Q = out.y.size(3);
   run(x, "max_pool2d", [&](cudaStream_t s) {
     dispatch_floating(x.dtype(), "max_pool2d", [&](auto v) {
       using T = decltype(v);
@@ -141,78 +132,69 @@ kernels::MaxPoolForward max_pool2d_forward(const Tensor& x, const Window2d& win)
                                                                     out.y.data<T>(), out.indices.data<int64_t>());
     });
   });
-  return out;
 }
 
-Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape) {
-  Tensor dx;
+void max_pool2d_backward(const Tensor& dy, const Tensor& indices, Tensor& dx) {
   run(dy, "max_pool2d_backward", [&](cudaStream_t s) {
-    dx = zeroed(x_shape, dy, s, "max_pool2d_backward");
-    if (dy.numel() == 0) return;
+    zero(dx, s, "max_pool2d_backward");
     dispatch_floating(dy.dtype(), "max_pool2d_backward", [&](auto v) {
       using T = decltype(v);
       max_backward<T><<<blocks_for(dy.numel()), kThreads, 0, s>>>(dy.data<T>(), indices.data<int64_t>(), dy.numel(),
-                                                                  x_shape[2] * x_shape[3], dy.size(2) * dy.size(3),
+                                                                  dx.size(2) * dx.size(3), dy.size(2) * dy.size(3),
                                                                   dx.data<T>());
     });
   });
-  return dx;
 }
 
-Tensor avg_pool2d_forward(const Tensor& x, const Window2d& win) {
-  const int64_t H = x.size(2), W = x.size(3);
-  const int64_t P = Window2d::out_size(H, win.kernel_h, win.stride_h, win.pad_h);
-  const int64_t Q = Window2d::out_size(W, win.kernel_w, win.stride_w, win.pad_w);
-  Tensor y = Tensor::empty({x.size(0), x.size(1), P, Q}, x.dtype(), x.device());
-  if (y.numel() == 0) return y;
+void avg_pool2d_forward(const Tensor& x, const Window2d& win, Tensor& y) {
+  const int64_t H = x.size(2), W = x.size(3), P = y.size(2), Q = y.size(3);
   run(x, "avg_pool2d", [&](cudaStream_t s) {
     dispatch_floating(x.dtype(), "avg_pool2d", [&](auto v) {
       using T = decltype(v);
       avg_forward<T><<<blocks_for(y.numel()), kThreads, 0, s>>>(x.data<T>(), y.numel(), H, W, P, Q, win, y.data<T>());
     });
   });
-  return y;
 }
 
-Tensor avg_pool2d_backward(const Tensor& dy, const Shape& x_shape, const Window2d& win) {
-  Tensor dx;
+void avg_pool2d_backward(const Tensor& dy, const Window2d& win, Tensor& dx) {
   run(dy, "avg_pool2d_backward", [&](cudaStream_t s) {
-    dx = zeroed(x_shape, dy, s, "avg_pool2d_backward");
-    if (dy.numel() == 0) return;
+    zero(dx, s, "avg_pool2d_backward");
     dispatch_floating(dy.dtype(), "avg_pool2d_backward", [&](auto v) {
       using T = decltype(v);
-      avg_backward<T><<<blocks_for(dy.numel()), kThreads, 0, s>>>(dy.data<T>(), dy.numel(), x_shape[2], x_shape[3],
+      avg_backward<T><<<blocks_for(dy.numel()), kThreads, 0, s>>>(dy.data<T>(), dy.numel(), dx.size(2), dx.size(3),
                                                                   dy.size(2), dy.size(3), win, dx.data<T>());
     });
   });
-  return dx;
 }
 
-Tensor adaptive_avg_pool2d_forward(const Tensor& x, int64_t out_h, int64_t out_w) {
-  Tensor y = Tensor::empty({x.size(0), x.size(1), out_h, out_w}, x.dtype(), x.device());
-  if (y.numel() == 0) return y;
+void adaptive_avg_pool2d_forward(const Tensor& x, Tensor& y) {
   run(x, "adaptive_avg_pool2d", [&](cudaStream_t s) {
     dispatch_floating(x.dtype(), "adaptive_avg_pool2d", [&](auto v) {
       using T = decltype(v);
       adaptive_forward<T><<<blocks_for(y.numel()), kThreads, 0, s>>>(x.data<T>(), y.numel(), x.size(2), x.size(3),
-                                                                     out_h, out_w, y.data<T>());
+                                                                     y.size(2), y.size(3), y.data<T>());
     });
   });
-  return y;
 }
 
-Tensor adaptive_avg_pool2d_backward(const Tensor& dy, const Shape& x_shape) {
-  Tensor dx;
+void adaptive_avg_pool2d_backward(const Tensor& dy, Tensor& dx) {
   run(dy, "adaptive_avg_pool2d_backward", [&](cudaStream_t s) {
-    dx = zeroed(x_shape, dy, s, "adaptive_avg_pool2d_backward");
-    if (dy.numel() == 0) return;
+    zero(dx, s, "adaptive_avg_pool2d_backward");
     dispatch_floating(dy.dtype(), "adaptive_avg_pool2d_backward", [&](auto v) {
       using T = decltype(v);
-      adaptive_backward<T><<<blocks_for(dy.numel()), kThreads, 0, s>>>(dy.data<T>(), dy.numel(), x_shape[2],
-                                                                       x_shape[3], dy.size(2), dy.size(3), dx.data<T>());
+      adaptive_backward<T><<<blocks_for(dy.numel()), kThreads, 0, s>>>(dy.data<T>(), dy.numel(), dx.size(2),
+                                                                       dx.size(3), dy.size(2), dy.size(3), dx.data<T>());
     });
   });
-  return dx;
 }
+
+}  // namespace
+
+MINIDL_REGISTER_KERNEL(max_pool2d_forward_kernel, CUDA, max_pool2d_forward);
+MINIDL_REGISTER_KERNEL(max_pool2d_backward_kernel, CUDA, max_pool2d_backward);
+MINIDL_REGISTER_KERNEL(avg_pool2d_forward_kernel, CUDA, avg_pool2d_forward);
+MINIDL_REGISTER_KERNEL(avg_pool2d_backward_kernel, CUDA, avg_pool2d_backward);
+MINIDL_REGISTER_KERNEL(adaptive_avg_pool2d_forward_kernel, CUDA, adaptive_avg_pool2d_forward);
+MINIDL_REGISTER_KERNEL(adaptive_avg_pool2d_backward_kernel, CUDA, adaptive_avg_pool2d_backward);
 
 }  // namespace minidl::cuda

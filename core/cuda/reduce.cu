@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "cuda.h"
+#include "../kernels/matmul.h"
+#include "../kernels/reduce.h"
 #include "runtime.h"
 
 namespace minidl::cuda {
@@ -56,14 +57,12 @@ __global__ void transpose_kernel(const T* x, int64_t rows, int64_t cols, T* out)
     out[(i % cols) * rows + i / cols] = x[i];
 }
 
-}  // namespace
-
-void reduce(bool is_max, const Tensor& x, const std::vector<bool>& reduced, Tensor& out) {
+void reduce(kernels::Reduction how, const Tensor& x, const std::vector<bool>& reduced, Tensor& out) {
+  const bool is_max = how == kernels::Reduction::Max;
   const int device = x.device().index;
   set_device(device, is_max ? "max" : "sum");
   MINIDL_CHECK(x.dim() <= kMaxDims, is_max ? "max" : "sum", ": CUDA reductions take at most ", kMaxDims,
                " dims, found ", x.dim());
-  if (out.numel() == 0) return;
   Split s;
   int64_t stride = 1;
   for (int64_t d = x.dim() - 1; d >= 0; --d) {  // row-major strides, innermost first
@@ -94,7 +93,6 @@ void reduce(bool is_max, const Tensor& x, const std::vector<bool>& reduced, Tens
 void transpose(const Tensor& x, Tensor& out) {
   const int device = x.device().index;
   set_device(device, "transpose");
-  if (x.numel() == 0) return;
   dispatch_floating(x.dtype(), "transpose", [&](auto v) {
     using T = decltype(v);
     const int blocks = static_cast<int>(std::min<int64_t>((x.numel() + kThreads - 1) / kThreads, 65535));
@@ -102,5 +100,10 @@ void transpose(const Tensor& x, Tensor& out) {
   });
   MINIDL_CUDA_CHECK(cudaGetLastError(), "transpose");
 }
+
+}  // namespace
+
+MINIDL_REGISTER_KERNEL(reduce_kernel, CUDA, reduce);
+MINIDL_REGISTER_KERNEL(transpose_kernel, CUDA, transpose);
 
 }  // namespace minidl::cuda

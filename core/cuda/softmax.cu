@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "cuda.h"
+#include "../kernels/softmax.h"
 #include "runtime.h"
 
 namespace minidl::cuda {
@@ -67,41 +67,34 @@ __global__ void cross_entropy_grad(const T* dloss, const T* lp, const int64_t* l
   }
 }
 
-}  // namespace
-
-Tensor log_softmax_forward(const Tensor& x) {
+void log_softmax_forward(const Tensor& x, Tensor& y) {
   const int device = x.device().index;
   set_device(device, "log_softmax");
   const int64_t k = x.size(-1), rows = x.numel() / std::max<int64_t>(k, 1);
-  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
-  if (x.numel() == 0) return y;
   dispatch_floating(x.dtype(), "log_softmax", [&](auto v) {
     using T = decltype(v);
     log_softmax_rows<T><<<blocks_for(rows), kThreads, 0, stream(device)>>>(x.data<T>(), rows, k, y.data<T>());
   });
   MINIDL_CUDA_CHECK(cudaGetLastError(), "log_softmax");
-  return y;
 }
 
-Tensor log_softmax_backward(const Tensor& dy, const Tensor& y) {
+void log_softmax_backward(const Tensor& dy, const Tensor& y, Tensor& dx) {
   const int device = y.device().index;
   set_device(device, "log_softmax_backward");
   const int64_t k = y.size(-1), rows = y.numel() / std::max<int64_t>(k, 1);
-  Tensor dx = Tensor::empty(y.shape(), y.dtype(), y.device());
-  if (y.numel() == 0) return dx;
   dispatch_floating(y.dtype(), "log_softmax_backward", [&](auto v) {
     using T = decltype(v);
     log_softmax_backward_rows<T><<<blocks_for(rows), kThreads, 0, stream(device)>>>(dy.data<T>(), y.data<T>(), rows,
                                                                                     k, dx.data<T>());
   });
   MINIDL_CUDA_CHECK(cudaGetLastError(), "log_softmax_backward");
-  return dx;
 }
 
-kernels::CrossEntropyForward cross_entropy_forward(const Tensor& logits, const Tensor& labels, double smoothing) {
+void cross_entropy_forward(const Tensor& logits, const Tensor& labels, double smoothing,
+                           kernels::CrossEntropyForward& out) {
   const int device = logits.device().index;
   const int64_t n = logits.size(0), k = logits.size(1);
-  kernels::CrossEntropyForward out{Tensor::empty({}, logits.dtype(), logits.device()), log_softmax_forward(logits)};
+  log_softmax_forward(logits, out.log_probs);
   set_device(device, "cross_entropy");
   dispatch_floating(logits.dtype(), "cross_entropy", [&](auto v) {
     using T = decltype(v);
@@ -109,22 +102,26 @@ kernels::CrossEntropyForward cross_entropy_forward(const Tensor& logits, const T
                                                               smoothing, out.loss.data<T>());
   });
   MINIDL_CUDA_CHECK(cudaGetLastError(), "cross_entropy");
-  return out;
 }
 
-Tensor cross_entropy_backward(const Tensor& dloss, const Tensor& log_probs, const Tensor& labels, double smoothing) {
+void cross_entropy_backward(const Tensor& dloss, const Tensor& log_probs, const Tensor& labels, double smoothing,
+                            Tensor& dx) {
   const int device = log_probs.device().index;
   set_device(device, "cross_entropy_backward");
   const int64_t n = log_probs.size(0), k = log_probs.size(1);
-  Tensor dx = Tensor::empty(log_probs.shape(), log_probs.dtype(), log_probs.device());
-  if (dx.numel() == 0) return dx;
   dispatch_floating(log_probs.dtype(), "cross_entropy_backward", [&](auto v) {
     using T = decltype(v);
     cross_entropy_grad<T><<<blocks_for(n * k), kThreads, 0, stream(device)>>>(
         dloss.data<T>(), log_probs.data<T>(), labels.data<int64_t>(), n, k, smoothing, dx.data<T>());
   });
   MINIDL_CUDA_CHECK(cudaGetLastError(), "cross_entropy_backward");
-  return dx;
 }
+
+}  // namespace
+
+MINIDL_REGISTER_KERNEL(log_softmax_forward_kernel, CUDA, log_softmax_forward);
+MINIDL_REGISTER_KERNEL(log_softmax_backward_kernel, CUDA, log_softmax_backward);
+MINIDL_REGISTER_KERNEL(cross_entropy_forward_kernel, CUDA, cross_entropy_forward);
+MINIDL_REGISTER_KERNEL(cross_entropy_backward_kernel, CUDA, cross_entropy_backward);
 
 }  // namespace minidl::cuda

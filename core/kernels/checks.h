@@ -1,0 +1,48 @@
+// The argument checks the dispatchers (core/kernels/*.cpp) share. Each names the op.
+#pragma once
+
+#include <initializer_list>
+
+#include "types.h"
+
+namespace minidl::kernels::checks {
+
+inline void defined(const Tensor& x, const char* op) {
+  MINIDL_CHECK(x.defined(), op, ": expected a defined tensor, found an undefined one");
+}
+
+/// A defined float32 or float64 tensor.
+inline void floating(const Tensor& x, const char* op) {
+  defined(x, op);
+  MINIDL_CHECK(is_floating(x.dtype()), op, ": expected dtype float32 or float64, found ", x.dtype());
+}
+
+/// Two floating tensors on one device, of one dtype (the operands of a binary op or a product).
+inline void same(const Tensor& a, const Tensor& b, const char* op) {
+  floating(a, op);
+  floating(b, op);
+  MINIDL_CHECK(a.device() == b.device(), op, ": expected both tensors on one device, found ", a.device(), " and ",
+               b.device());
+  MINIDL_CHECK(a.dtype() == b.dtype(), op, ": expected both tensors of one dtype, found ", a.dtype(), " and ",
+               b.dtype());
+}
+
+/// Every defined tensor in `others` is on `x`'s device and, when `same_dtype`, of x's dtype.
+inline void like(const Tensor& x, std::initializer_list<const Tensor*> others, const char* op,
+                 bool same_dtype = true) {
+  for (const Tensor* t : others) {
+    if (!t->defined()) continue;
+    MINIDL_CHECK(t->device() == x.device(), op, ": expected all tensors on ", x.device(), ", found one on ",
+                 t->device());
+    MINIDL_CHECK(!same_dtype || t->dtype() == x.dtype(), op, ": expected all tensors of dtype ", x.dtype(),
+                 ", found one of ", t->dtype());
+  }
+}
+
+/// A floating x and `others` on its device with its dtype.
+inline void floating_like(const Tensor& x, std::initializer_list<const Tensor*> others, const char* op) {
+  floating(x, op);
+  like(x, others, op);
+}
+
+}  // namespace minidl::kernels::checks

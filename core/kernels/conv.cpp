@@ -1,0 +1,37 @@
+// The convolution's dispatcher.
+#include "conv.h"
+
+#include "../factory.h"
+#include "checks.h"
+
+namespace minidl::kernels {
+
+KernelTable<Conv2dForwardKernel> conv2d_forward_kernel{"conv2d"};
+KernelTable<Conv2dBackwardKernel> conv2d_backward_kernel{"conv2d_backward"};
+
+Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Window2d& win) {
+  checks::floating_like(x, {&w, &bias}, "conv2d");
+  const int64_t P = Window2d::out_size(x.size(2), w.size(2), win.stride_h, win.pad_h);
+  const int64_t Q = Window2d::out_size(x.size(3), w.size(3), win.stride_w, win.pad_w);
+  Tensor y = Tensor::empty({x.size(0), w.size(0), P, Q}, x.dtype(), x.device());
+  if (y.numel() > 0) conv2d_forward_kernel.at(x.device())(x, w, bias, win, y);
+  return y;
+}
+
+Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const Window2d& win, bool need_dx,
+                            bool need_dw, bool need_dbias) {
+  checks::floating_like(x, {&dy, &w}, "conv2d_backward");
+  // Sums over no values (an empty batch) are zero gradients.
+  const bool empty = x.numel() == 0 || dy.numel() == 0;
+  auto make = [&](const Shape& shape) {
+    return empty ? zeros(shape, x.dtype(), x.device()) : Tensor::empty(shape, x.dtype(), x.device());
+  };
+  Conv2dGrads grads;
+  if (need_dx) grads.dx = make(x.shape());
+  if (need_dw) grads.dw = make(w.shape());
+  if (need_dbias) grads.dbias = make({w.size(0)});
+  if (!empty && (need_dx || need_dw || need_dbias)) conv2d_backward_kernel.at(x.device())(dy, x, w, win, grads);
+  return grads;
+}
+
+}  // namespace minidl::kernels

@@ -1,0 +1,22 @@
+// 2-D convolution. The op in autograd/ops/conv2d.cpp checks shapes and names the user's error;
+// these check devices and dtypes, allocate and skip empty tensors.
+#pragma once
+
+#include "table.h"
+#include "types.h"
+
+namespace minidl::kernels {
+
+/// y[N, K, P, Q] = conv(x[N, C, H, W], w[K, C, R, S]) + bias[K] (bias may be undefined).
+Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Window2d& win);
+Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const Window2d& win, bool need_dx,
+                            bool need_dw, bool need_dbias);
+
+// ---- kernels: y allocated; grads' defined members allocated and to be filled; no tensor empty ----
+using Conv2dForwardKernel = void(const Tensor& x, const Tensor& w, const Tensor& bias, const Window2d& win, Tensor& y);
+using Conv2dBackwardKernel = void(const Tensor& dy, const Tensor& x, const Tensor& w, const Window2d& win,
+                                  Conv2dGrads& grads);
+extern KernelTable<Conv2dForwardKernel> conv2d_forward_kernel;
+extern KernelTable<Conv2dBackwardKernel> conv2d_backward_kernel;
+
+}  // namespace minidl::kernels

@@ -1,0 +1,42 @@
+// Elementwise ops: broadcasting binary ops, unary maps, pow, casts, copies, views.
+// The ops (top) check their arguments and allocate; the kernels (bottom) fill what they are given.
+#pragma once
+
+#include "table.h"
+#include "types.h"
+
+namespace minidl::kernels {
+
+/// out = a (op) b, shapes broadcast: [N, C, H, W] (op) [1, C, 1, 1] -> [N, C, H, W]
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
+Tensor unary(UnaryOp op, const Tensor& x);
+/// out = x ^ exponent
+Tensor pow(const Tensor& x, double exponent);
+/// out = x * scale, a shortcut for binary(Mul, x, scalar)
+Tensor scale(const Tensor& x, double scale);
+/// Repeats x along its size-1 (and missing leading) dims to `shape`.
+Tensor broadcast_to(const Tensor& x, const Shape& shape);
+/// A copy converted to dtype.
+Tensor cast(const Tensor& x, DType dtype);
+/// A contiguous copy with its own storage.
+Tensor copy(const Tensor& x);
+/// Copies src's values into dst's storage (same number of elements; any devices; converts the dtype).
+void copy_(Tensor& dst, const Tensor& src);
+/// A view of x's storage with a new shape; one size may be -1.
+Tensor reshape(const Tensor& x, const Shape& shape);
+
+// ---- kernels: inputs on one device and of one floating dtype (cast: any dtypes); `out`
+// ---- allocated with the result's shape, never empty ----
+using BinaryKernel = void(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out);
+using UnaryKernel = void(UnaryOp op, const Tensor& x, Tensor& out);
+using PowKernel = void(const Tensor& x, double exponent, Tensor& out);
+using BroadcastToKernel = void(const Tensor& x, Tensor& out);
+using CastKernel = void(const Tensor& x, Tensor& out);
+
+extern KernelTable<BinaryKernel> binary_kernel;
+extern KernelTable<UnaryKernel> unary_kernel;
+extern KernelTable<PowKernel> pow_kernel;
+extern KernelTable<BroadcastToKernel> broadcast_to_kernel;
+extern KernelTable<CastKernel> cast_kernel;
+
+}  // namespace minidl::kernels

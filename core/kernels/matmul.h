@@ -1,0 +1,20 @@
+// Matrix product and the 2-D transpose.
+#pragma once
+
+#include "table.h"
+#include "types.h"
+
+namespace minidl::kernels {
+
+/// out[M, N] = op(a) · op(b), op = transpose when the flag is set; a, b 2-D.
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);
+/// out[j, i] = x[i, j], a contiguous copy.
+Tensor transpose(const Tensor& x);
+
+// ---- kernels: out allocated [M, N] (matmul; not empty, inner size K ≥ 1) or [cols, rows] ----
+using MatmulKernel = void(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b, Tensor& out);
+using TransposeKernel = void(const Tensor& x, Tensor& out);
+extern KernelTable<MatmulKernel> matmul_kernel;
+extern KernelTable<TransposeKernel> transpose_kernel;
+
+}  // namespace minidl::kernels

@@ -1,0 +1,38 @@
+// GroupNorm and BatchNorm over x[N, C, *]. The ops in autograd/ops/ check shapes and groups;
+// these check devices and dtypes, allocate and skip empty tensors.
+#pragma once
+
+#include "table.h"
+#include "types.h"
+
+namespace minidl::kernels {
+
+/// GroupNorm: statistics per (sample, group of C/G channels); weight, bias [C] or undefined.
+NormForward group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups, double eps);
+NormGrads group_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
+                              const Tensor& weight, int64_t groups, bool need_dx, bool need_dparams);
+
+/// BatchNorm. Training: batch statistics, and running_mean/var (if defined) move by `momentum`
+/// towards the batch mean and unbiased variance. Eval: the running statistics.
+NormForward batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
+                               Tensor& running_var, bool training, double momentum, double eps);
+NormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
+                              const Tensor& weight, bool training, bool need_dx, bool need_dparams);
+
+// ---- kernels: out.y like x, out.mean and out.rstd [N, G] (GN) or [C] (BN) allocated; grads'
+// ---- defined members allocated (dweight and dbias together); x not empty ----
+using GroupNormForwardKernel = void(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups,
+                                    double eps, NormForward& out);
+using GroupNormBackwardKernel = void(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
+                                     const Tensor& weight, int64_t groups, NormGrads& grads);
+using BatchNormForwardKernel = void(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
+                                    Tensor& running_var, bool training, double momentum, double eps,
+                                    NormForward& out);
+using BatchNormBackwardKernel = void(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
+                                     const Tensor& weight, bool training, NormGrads& grads);
+extern KernelTable<GroupNormForwardKernel> group_norm_forward_kernel;
+extern KernelTable<GroupNormBackwardKernel> group_norm_backward_kernel;
+extern KernelTable<BatchNormForwardKernel> batch_norm_forward_kernel;
+extern KernelTable<BatchNormBackwardKernel> batch_norm_backward_kernel;
+
+}  // namespace minidl::kernels

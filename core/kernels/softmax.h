@@ -1,0 +1,30 @@
+// log_softmax along the last dim, and cross-entropy with label smoothing.
+#pragma once
+
+#include "table.h"
+#include "types.h"
+
+namespace minidl::kernels {
+
+/// log_softmax along the last dim of x[M, K].
+Tensor log_softmax_forward(const Tensor& x);
+/// dx = dy − exp(y) · Σ dy, with y the forward's output.
+Tensor log_softmax_backward(const Tensor& dy, const Tensor& y);
+/// Mean over samples of −Σ_k t[n, k] · log p[n, k], with t = (1 − ε)·onehot(label) + ε/K;
+/// labels int64 [N] on the logits' device, already checked to lie in [0, K).
+CrossEntropyForward cross_entropy_forward(const Tensor& logits, const Tensor& labels, double label_smoothing);
+Tensor cross_entropy_backward(const Tensor& dloss, const Tensor& log_probs, const Tensor& labels, double label_smoothing);
+
+// ---- kernels: outputs allocated, inputs not empty ----
+using LogSoftmaxForwardKernel = void(const Tensor& x, Tensor& y);
+using LogSoftmaxBackwardKernel = void(const Tensor& dy, const Tensor& y, Tensor& dx);
+using CrossEntropyForwardKernel = void(const Tensor& logits, const Tensor& labels, double label_smoothing,
+                                       CrossEntropyForward& out);
+using CrossEntropyBackwardKernel = void(const Tensor& dloss, const Tensor& log_probs, const Tensor& labels,
+                                        double label_smoothing, Tensor& dlogits);
+extern KernelTable<LogSoftmaxForwardKernel> log_softmax_forward_kernel;
+extern KernelTable<LogSoftmaxBackwardKernel> log_softmax_backward_kernel;
+extern KernelTable<CrossEntropyForwardKernel> cross_entropy_forward_kernel;
+extern KernelTable<CrossEntropyBackwardKernel> cross_entropy_backward_kernel;
+
+}  // namespace minidl::kernels

@@ -1,0 +1,68 @@
+// The types every layer of the kernel contract shares: the dispatcher (core/kernels/*.cpp), the
+// backends (core/cpu/, core/cuda/) and the differentiable ops above them (autograd/ops/).
+// Dims: N batch, C channels, H W input size, K output channels, R S kernel size,
+// P Q output size, G groups, HW = H·W.
+#pragma once
+
+#include <cstdint>
+
+#include "../tensor.h"
+
+namespace minidl {
+
+/// A typed pointer to t's data, or nullptr for an undefined (optional) tensor: a bias, an
+/// affine weight, a gradient not asked for.
+template <typename T>
+const T* data_or_null(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+template <typename T>
+T* data_or_null(Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+
+}  // namespace minidl
+
+namespace minidl::kernels {
+
+/// Elementwise binary ops with NumPy broadcasting.
+/// Eq gives 1 where a == b else 0; ReluGrad(grad, x) gives grad where x > 0 else 0.
+enum class BinaryOp { Add, Sub, Mul, Div, Eq, ReluGrad };
+enum class UnaryOp { Neg, Relu, Exp, Log, Sqrt };
+enum class Reduction { Sum, Max };
+
+/// Geometry of a 2-D convolution or pooling window.
+struct Window2d {
+  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
+  /// Output size along one dim: floor((in + 2·pad − kernel) / stride) + 1.
+  static int64_t out_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad) {
+    return (in + 2 * pad - kernel) / stride + 1;
+  }
+};
+
+/// A convolution's gradients; a backend fills those that are defined (the ones asked for).
+struct Conv2dGrads {
+  Tensor dx, dw, dbias;
+};
+
+/// Output and the statistics a normalization's backward needs: mean and rstd = 1/sqrt(var + eps),
+/// [N, G] for GroupNorm, [C] for BatchNorm.
+struct NormForward {
+  Tensor y, mean, rstd;
+};
+/// A normalization's gradients; defined where asked for (dweight, dbias [C]).
+struct NormGrads {
+  Tensor dx, dweight, dbias;
+};
+
+/// Max pooling's output and `indices` [N, C, P, Q] (int64): the flat h·W + w of each maximum.
+struct MaxPoolForward {
+  Tensor y, indices;
+};
+
+/// Cross-entropy's scalar loss and log p [N, K] (for backward).
+struct CrossEntropyForward {
+  Tensor loss, log_probs;
+};
+
+}  // namespace minidl::kernels

@@ -1,0 +1,77 @@
+// Mean and variance of a set of values — one module for every normalization: the CPU kernels
+// (core/cpu/norm_loops.h), the CUDA kernels (core/cuda/norm.cuh) and the BN → GN calibration
+// (models/swap.cpp).
+//
+// A set's moments are (n, mean, M2 = Σ(x − mean)²); two sets merge exactly (Chan, Golub and
+// LeVeque 1979):  n = na + nb,  δ = mean_b − mean_a,  mean = mean_a + δ·nb/n,
+//                 M2 = M2_a + M2_b + δ²·na·nb/n.
+// Values enter one at a time (Welford's update: each GPU thread over its strided share) or as
+// a short contiguous run by two passes over it while it is in cache (the CPU): the run's mean,
+// then Σ(x − mean)². Neither forms Σx² − n·mean², which cancels when |mean| ≫ std: for float32
+// data with mean 1000 and std 1, Σx² in float loses every digit of the variance.
+#pragma once
+
+#include <cstdint>
+
+#include "host_device.h"
+
+namespace minidl {
+
+template <typename A>
+struct Moments {
+  A n = 0, mean = 0, m2 = 0;
+
+  /// Welford's update with one value.
+  MINIDL_HOST_DEVICE void add(A x) {
+    n += 1;
+    const A d = x - mean;
+    mean += d / n;
+    m2 += d * (x - mean);
+  }
+
+  /// Adds a contiguous run of values by two passes over it (the run should fit in cache).
+  template <typename T>
+  void add_run(const T* x, int64_t count) {
+    if (count <= 0) return;
+    A s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int64_t i = 0; i < count; ++i) s += static_cast<A>(x[i]);
+    Moments run;
+    run.n = static_cast<A>(count);
+    run.mean = s / run.n;
+    A ss = 0;
+    const A mu = run.mean;
+#pragma omp simd reduction(+ : ss)
+    for (int64_t i = 0; i < count; ++i) {
+      const A d = static_cast<A>(x[i]) - mu;
+      ss += d * d;
+    }
+    run.m2 = ss;
+    merge(run);
+  }
+
+  /// Adds another set's moments.
+  MINIDL_HOST_DEVICE void merge(const Moments& o) {
+    if (o.n == 0) return;
+    if (n == 0) {
+      *this = o;
+      return;
+    }
+    const A total = n + o.n, d = o.mean - mean;
+    mean += d * (o.n / total);
+    m2 += o.m2 + d * d * (n * (o.n / total));
+    n = total;
+  }
+
+  /// The biased variance M2 / n (0 for an empty set).
+  MINIDL_HOST_DEVICE A variance() const { return n > 0 ? m2 / n : A(0); }
+};
+
+/// Moments of a long contiguous span, run by cache-sized run.
+template <typename A, typename T>
+inline void add_span(Moments<A>& m, const T* x, int64_t count) {
+  constexpr int64_t kRun = 2048;  // 16 KB of float32: stays in L1 between the two passes
+  for (int64_t i = 0; i < count; i += kRun) m.add_run(x + i, count - i < kRun ? count - i : kRun);
+}
+
+}  // namespace minidl
