@@ -76,4 +76,26 @@ inline double max_rel_error(const minidl::Tensor& a, const minidl::Tensor& refer
   return diff / scale;
 }
 
+/// gradcheck(fn, inputs) in float64 passes with max relative error below `max_rel`.
+inline void check_gradcheck(const minidl::GradcheckFn& fn, const std::vector<minidl::Tensor>& inputs,
+                            double max_rel = 1e-6) {
+  const minidl::GradcheckReport r = minidl::gradcheck(fn, inputs);
+  INFO(r.summary());
+  CHECK(r.ok());
+  CHECK(r.max_rel_error() < max_rel);
+}
+
+/// A layer in float64 passes gradcheck with respect to its input and every one of its parameters.
+inline void check_layer_gradcheck(minidl::Module& layer, const minidl::Tensor& x, double max_rel = 1e-6) {
+  layer.to(minidl::kFloat64);
+  minidl::Tensor input = x.detach().clone().requires_grad_();
+  std::vector<minidl::Tensor> leaves{input};
+  for (const minidl::Tensor& p : layer.parameters()) leaves.push_back(p);
+  const minidl::GradcheckReport r = minidl::gradcheck_in_place([&] { return layer(input); }, leaves);
+  INFO(layer);
+  INFO(r.summary());
+  CHECK(r.ok());
+  CHECK(r.max_rel_error() < max_rel);
+}
+
 }  // namespace test

@@ -1,63 +1,21 @@
-// conv2d's CPU paths against a plain-loop convolution computed in double: the stride-1
-// "shifted windows" path (core/cpu/conv.cpp: forward, backward-data as a flipped convolution,
-// weight gradient by row dots over chunks of samples) and the im2col path, on shapes that
-// exercise their edges: batch 1 (one GEMM split between threads) and batches larger than a
-// chunk, more input channels than one GEMM k-slab (C·R·S > 384), padding smaller than R − 1,
-// rectangular images, kernels of 1, 3 and 5.
-#include <minidl/autograd/functional.h>
-
-#include "helpers.h"
+// conv2d on every device against a plain-loop convolution in double (reference.h), PyTorch's
+// fixtures, gradcheck and its errors. On the CPU the shapes exercise the edges of both paths of
+// core/cpu/conv.cpp — the stride-1 "shifted windows" path (forward, backward-data as a flipped
+// convolution, weight gradient by row dots over chunks of samples) and the im2col path: batch 1
+// (one GEMM split between threads) and batches larger than a chunk, more input channels than one
+// GEMM k-slab (C·R·S > 384), padding smaller than R − 1, rectangular images, kernels of 1, 3, 5, 7.
+#include "devices.h"
+#include "fixtures.h"
+#include "reference.h"
 
 using namespace minidl;
 
 namespace {
 
-struct ConvCase {
-  int64_t n, c, h, w, k, r, stride, pad;
-};
+using In = const std::vector<Tensor>&;
+using test::reference::ConvShape;
 
-// y, dx, dw, dbias of y = conv(x, w) + b with upstream gradient g, in plain loops.
-struct Reference {
-  std::vector<double> y, dx, dw, db;
-};
-
-Reference reference(const ConvCase& cc, const std::vector<double>& x, const std::vector<double>& w,
-                    const std::vector<double>& b, const std::vector<double>& g, int64_t P, int64_t Q) {
-  Reference out{std::vector<double>(cc.n * cc.k * P * Q), std::vector<double>(x.size()), std::vector<double>(w.size()),
-                std::vector<double>(cc.k)};
-  for (int64_t n = 0; n < cc.n; ++n)
-    for (int64_t k = 0; k < cc.k; ++k)
-      for (int64_t p = 0; p < P; ++p)
-        for (int64_t q = 0; q < Q; ++q) {
-          const int64_t yi = ((n * cc.k + k) * P + p) * Q + q;
-          double sum = b[k];
-          out.db[k] += g[yi];
-          for (int64_t c = 0; c < cc.c; ++c)
-            for (int64_t r = 0; r < cc.r; ++r)
-              for (int64_t s = 0; s < cc.r; ++s) {
-                const int64_t h = p * cc.stride - cc.pad + r, ww = q * cc.stride - cc.pad + s;
-                if (h < 0 || h >= cc.h || ww < 0 || ww >= cc.w) continue;
-                const int64_t xi = ((n * cc.c + c) * cc.h + h) * cc.w + ww, wi = ((k * cc.c + c) * cc.r + r) * cc.r + s;
-                sum += w[wi] * x[xi];
-                out.dx[xi] += w[wi] * g[yi];
-                out.dw[wi] += x[xi] * g[yi];
-              }
-          out.y[yi] = sum;
-        }
-  return out;
-}
-
-void check_close(const Tensor& got, const std::vector<double>& expected, double tol, const char* what) {
-  const std::vector<double> values = got.to(kFloat64).to_vector<double>();
-  REQUIRE(values.size() == expected.size());
-  double worst = 0, scale = 1;
-  for (double e : expected) scale = std::max(scale, std::abs(e));
-  for (size_t i = 0; i < values.size(); ++i) worst = std::max(worst, std::abs(values[i] - expected[i]) / scale);
-  INFO(what);
-  CHECK(worst < tol);
-}
-
-void check_case(const ConvCase& cc, DType dtype) {
+void check_case(const test::Target& target, const ConvShape& cc) {
   CAPTURE(cc.n);
   CAPTURE(cc.c);
   CAPTURE(cc.h);
@@ -70,25 +28,24 @@ void check_case(const ConvCase& cc, DType dtype) {
   const Tensor x = randn({cc.n, cc.c, cc.h, cc.w}, kFloat64, gen);
   const Tensor w = randn({cc.k, cc.c, cc.r, cc.r}, kFloat64, gen);
   const Tensor b = randn({cc.k}, kFloat64, gen);
-  const int64_t P = (cc.h + 2 * cc.pad - cc.r) / cc.stride + 1, Q = (cc.w + 2 * cc.pad - cc.r) / cc.stride + 1;
-  const Tensor g = randn({cc.n, cc.k, P, Q}, kFloat64, gen);
-  const Reference ref = reference(cc, x.to_vector<double>(), w.to_vector<double>(), b.to_vector<double>(),
-                                  g.to_vector<double>(), P, Q);
+  const Tensor g = randn({cc.n, cc.k, cc.p(), cc.q()}, kFloat64, gen);
+  auto rounded = [&](const Tensor& t) { return t.to(target.dtype).to_vector<double>(); };
+  const test::reference::ConvResult ref = test::reference::conv2d(cc, rounded(x), rounded(w), rounded(b), rounded(g));
 
-  Tensor xt = x.to(dtype).requires_grad_(), wt = w.to(dtype).requires_grad_(), bt = b.to(dtype).requires_grad_();
+  Tensor xt = target.put(x, true), wt = target.put(w, true), bt = target.put(b, true);
   Tensor y = conv2d(xt, wt, bt, cc.stride, cc.pad);
-  y.backward(g.to(dtype));
-  const double tol = dtype == kFloat32 ? 1e-5 : 1e-12;
-  check_close(y, ref.y, tol, "y");
-  check_close(xt.grad(), ref.dx, tol, "dx");
-  check_close(wt.grad(), ref.dw, tol, "dw");
-  check_close(bt.grad(), ref.db, tol, "dbias");
+  y.backward(target.put(g));
+  const double tol = target.tolerance();
+  test::check_close(y, from_vector(ref.y, y.shape()), tol, "y");
+  test::check_close(xt.grad(), from_vector(ref.dx, x.shape()), tol, "dx");
+  test::check_close(wt.grad(), from_vector(ref.dw, w.shape()), tol, "dw");
+  test::check_close(bt.grad(), from_vector(ref.db, b.shape()), tol, "dbias");
 }
 
 }  // namespace
 
-TEST_CASE("conv2d equals a plain-loop convolution on the stride-1 and im2col paths, float32 and float64") {
-  const ConvCase cases[] = {
+TEST_CASE_ON_DEVICES("conv2d equals a plain-loop convolution, forward and backward") {
+  const ConvShape cases[] = {
       {1, 3, 9, 7, 5, 3, 1, 1},     // batch 1: the GEMMs are split between threads
       {5, 3, 9, 7, 5, 3, 1, 1},     // batches split between threads
       {2, 50, 6, 5, 9, 3, 1, 1},    // C·R·S = 450: two k-slabs
@@ -98,9 +55,62 @@ TEST_CASE("conv2d equals a plain-loop convolution on the stride-1 and im2col pat
       {40, 2, 4, 3, 3, 3, 1, 1},    // more samples than one weight-gradient chunk
       {3, 5, 9, 8, 4, 3, 2, 1},     // stride 2: im2col
       {2, 3, 10, 9, 4, 1, 2, 0},    // 1x1 stride 2: im2col
+      {3, 8, 10, 10, 16, 3, 2, 1},  // stride 2, more channels
+      {1, 3, 16, 16, 8, 7, 2, 3},   // the ResNet stem: 7x7 stride 2 padding 3
   };
-  for (const ConvCase& cc : cases) {
-    check_case(cc, kFloat32);
-    check_case(cc, kFloat64);
+  for (const ConvShape& cc : cases) check_case(target, cc);
+}
+
+TEST_CASE_ON_DEVICES("conv2d of an empty batch is empty, and its weight gradient is zero") {
+  Tensor x = target.put(zeros({0, 3, 5, 5}), true), w = target.put(ones({4, 3, 3, 3}), true);
+  Tensor y = conv2d(x, w, Tensor(), 1, 1);
+  CHECK(to_string(y.shape()) == "[0, 4, 5, 5]");
+  sum(y).backward();
+  CHECK(w.grad().to_vector<double>() == std::vector<double>(108, 0.0));
+}
+
+TEST_CASE_ON_DEVICES_WITH("conv2d matches PyTorch: 3x3 stride 1/2 padding 0/1, 1x1, 7x7 stride 2 padding 3", kFloat32) {
+  struct Case {
+    const char* name;
+    int64_t stride, padding;
+    bool bias;
+  };
+  for (const Case& c : {Case{"3x3_s1_p1_bias", 1, 1, true}, Case{"3x3_s1_p0", 1, 0, false},
+                        Case{"3x3_s2_p1_bias", 2, 1, true}, Case{"3x3_s2_p0", 2, 0, false}, Case{"1x1_s2", 2, 0, false},
+                        Case{"1x1_s1_bias", 1, 0, true}, Case{"7x7_s2_p3", 2, 3, false}}) {
+    test::compare_with_torch("layers", std::string("conv_") + c.name, c.bias ? 3 : 2,
+                             [&](In x) { return conv2d(x[0], x[1], c.bias ? x[2] : Tensor(), c.stride, c.padding); },
+                             target.device);
   }
+}
+
+TEST_CASE("gradcheck: conv2d with every stride, padding and kernel size, and the layer") {
+  Generator gen(1);
+  const Tensor x = randn({2, 3, 7, 6}, kFloat64, gen);
+  for (int64_t k : {1, 3, 5}) {
+    for (int64_t stride : {1, 2}) {
+      for (int64_t padding : {int64_t{0}, k / 2}) {
+        CAPTURE(k);
+        CAPTURE(stride);
+        CAPTURE(padding);
+        const Tensor w = randn({4, 3, k, k}, kFloat64, gen) * 0.3, b = randn({4}, kFloat64, gen);
+        test::check_gradcheck([=](In in) { return conv2d(in[0], in[1], in[2], stride, padding); }, {x, w, b});
+      }
+    }
+  }
+  test::check_gradcheck([](In in) { return conv2d(in[0], in[1], Tensor(), 2, 3); },
+                        {randn({1, 2, 9, 9}, kFloat64, gen), randn({3, 2, 7, 7}, kFloat64, gen) * 0.2});
+  Conv2d conv(3, 4, 3, 2, 1);
+  test::check_layer_gradcheck(conv, randn({2, 3, 6, 5}, kFloat64, gen));
+}
+
+TEST_CASE("conv2d rejects mismatched shapes") {
+  CHECK_ERROR(conv2d(zeros({2, 3, 8, 8}), zeros({4, 2, 3, 3})),
+              "conv2d: input has 3 channels but the weight expects 2 (input [2, 3, 8, 8], weight [4, 2, 3, 3])");
+  CHECK_ERROR(conv2d(zeros({3, 8, 8}), zeros({4, 3, 3, 3})), "conv2d: expected a 4-D input [N, C, H, W], found shape [3, 8, 8]");
+  CHECK_ERROR(conv2d(zeros({1, 3, 8, 8}), zeros({4, 3, 3, 3}), zeros({5})), "conv2d: expected bias of shape [4], found [5]");
+  CHECK_ERROR(conv2d(zeros({1, 3, 4, 4}), zeros({4, 3, 7, 7})), "conv2d: a 7x7 window with padding 0 does not fit a 4x4 input");
+  CHECK_ERROR(conv2d(zeros({1, 3, 8, 8}), zeros({4, 3, 3, 3}), Tensor(), 0), "conv2d: expected kernel > 0, stride > 0");
+  CHECK_ERROR(conv2d(zeros({1, 3, 8, 8}), zeros({4, 3, 3, 3}, kFloat64)), "conv2d: weight has dtype float64, the input float32");
+  CHECK_ERROR(Conv2d(3, 0, 3), "Conv2d: expected positive channels");
 }

@@ -1,7 +1,9 @@
 // Elementwise ops: forward values computed by hand, broadcasting, and errors.
 #include <cmath>
 
-#include "helpers.h"
+#include <minidl/core/kernels.h>
+
+#include "devices.h"
 
 using namespace minidl;
 
@@ -65,4 +67,38 @@ TEST_CASE("elementwise ops reject mismatched shapes, dtypes and non-float tensor
   CHECK_ERROR(zeros({2}) - zeros({2}, kFloat64), "sub: expected both tensors of one dtype, found float32 and float64");
   CHECK_ERROR(exp(from_vector<int64_t>({1})), "exp: expected dtype float32 or float64, found int64");
   CHECK_ERROR(zeros({2}) / Tensor(), "div: expected a defined tensor");
+}
+
+namespace {
+using In = const std::vector<Tensor>&;
+}  // namespace
+
+TEST_CASE_ON_DEVICES("binary and unary ops, pow, casts and broadcasting equal the float64 CPU op") {
+  Generator gen(5);
+  const Tensor a = randn({4, 3, 5, 6}, kFloat64, gen), b = randn({1, 3, 1, 1}, kFloat64, gen) + 3.0;
+  const double tol = target.tolerance();
+  test::check_against_cpu_float64(target, {a, b}, [](In x) { return x[0] + x[1]; }, tol);
+  test::check_against_cpu_float64(target, {b, a}, [](In x) { return x[0] - x[1]; }, tol);
+  test::check_against_cpu_float64(target, {a, b}, [](In x) { return x[0] * x[1]; }, tol);
+  test::check_against_cpu_float64(target, {a, b}, [](In x) { return x[0] / x[1]; }, tol);
+  test::check_against_cpu_float64(target, {b, a}, [](In x) { return x[1] / x[0]; }, tol);
+  const Tensor positive = exp(a);
+  test::check_against_cpu_float64(target, {a}, [](In x) { return -x[0]; }, tol);
+  test::check_against_cpu_float64(target, {a}, [](In x) { return relu(x[0] * 2.0); }, tol);
+  test::check_against_cpu_float64(target, {a}, [](In x) { return exp(x[0]); }, tol);
+  test::check_against_cpu_float64(target, {positive}, [](In x) { return log(x[0]); }, tol);
+  test::check_against_cpu_float64(target, {positive}, [](In x) { return sqrt(x[0]); }, tol);
+  test::check_against_cpu_float64(target, {positive}, [](In x) { return pow(x[0], 1.5); }, tol);
+  // The kernels autograd does not reach directly: Eq, ReluGrad, broadcast_to, casts.
+  for (auto op : {kernels::BinaryOp::Eq, kernels::BinaryOp::ReluGrad}) {
+    CAPTURE(static_cast<int>(op));
+    const Tensor half = relu(a);  // equal to a where a > 0
+    test::check_close(kernels::binary(op, target.put(a), target.put(half)),
+                      kernels::binary(op, a.to(target.dtype).to(kFloat64), half.to(target.dtype).to(kFloat64)), 1e-300,
+                      "eq / relu_backward");
+  }
+  test::check_close(kernels::broadcast_to(target.put(b), a.shape()),
+                    kernels::broadcast_to(b.to(target.dtype).to(kFloat64), a.shape()), 1e-300, "broadcast_to");
+  test::check_close(target.put(a).to(kFloat64).to(kFloat32).to(target.dtype), a.to(kFloat32).to(target.dtype).to(kFloat64),
+                    1e-300, "casts");
 }

@@ -197,3 +197,12 @@ TEST_CASE("Module::to converts parameters and buffers in place") {
   CHECK(net.state_dict()[5].second.dtype() == kInt64);  // integer buffers stay
   CHECK(net(randn({2, 4, 3, 3}, kFloat64)).dtype() == kFloat64);
 }
+
+TEST_CASE("gradcheck: a Sequential of every layer kind, through its parameters") {
+  Generator gen(30);
+  Sequential net({std::make_shared<Conv2d>(2, 4, 3, 1, 1), std::make_shared<GroupNorm>(2, 4), std::make_shared<ReLU>(),
+                  std::make_shared<MaxPool2d>(2), std::make_shared<AvgPool2d>(1), std::make_shared<AdaptiveAvgPool2d>(),
+                  std::make_shared<Flatten>(), std::make_shared<Identity>(), std::make_shared<Linear>(4, 3)});
+  test::check_layer_gradcheck(net, randn({2, 2, 6, 6}, kFloat64, gen));
+  test::check_gradcheck([](const std::vector<Tensor>& in) { return flatten(in[0]); }, {randn({2, 3, 2, 2}, kFloat64, gen)});
+}

@@ -1,7 +1,8 @@
 // Optimizers and schedules: parameter groups, exact resume from a state dict, schedule values.
 #include <cmath>
 
-#include "helpers.h"
+#include "devices.h"
+#include "fixtures.h"
 
 using namespace minidl;
 
@@ -112,4 +113,53 @@ TEST_CASE("learning-rate schedules follow their closed forms") {
   warm.load_state_dict(state);
   CHECK(warm.last_step() == 5);
   CHECK(opt3.lr() == doctest::Approx(0.05));
+}
+
+TEST_CASE_ON_DEVICES_WITH("SGD (momentum, weight decay, Nesterov), Adam and AdamW steps match PyTorch", kFloat32) {
+  auto fixture = [](const std::string& name) { return test::fixture("layers", name); };
+  auto run = [&](const std::string& name, auto make) {
+    CAPTURE(name);
+    Tensor p = fixture("optim_param").to(target.device).detach().requires_grad_();
+    auto opt = make(std::vector<Tensor>{p});
+    for (int step = 1; step <= 2; ++step) {
+      // A gradient as backward would leave it: d(sum(p·g))/dp = g.
+      p.zero_grad();
+      sum(p * fixture("optim_grad" + std::to_string(step)).to(target.device)).backward();
+      opt.step();
+      CHECK(p.device() == target.device);
+      test::check_matches(p, fixture(name + "_step" + std::to_string(step)), "parameter after step " + std::to_string(step));
+    }
+  };
+  run("sgd", [](std::vector<Tensor> ps) { return SGD(ps, {.lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4}); });
+  run("sgd_nesterov", [](std::vector<Tensor> ps) { return SGD(ps, {.lr = 0.1, .momentum = 0.9, .nesterov = true}); });
+  run("adam", [](std::vector<Tensor> ps) { return Adam(ps, {.lr = 0.01, .weight_decay = 1e-2}); });
+  run("adamw", [](std::vector<Tensor> ps) { return AdamW(ps, {.lr = 0.01, .weight_decay = 1e-2}); });
+}
+
+TEST_CASE_ON_DEVICES("SGD and AdamW steps on a Linear layer equal the float64 CPU steps") {
+  for (bool adam : {false, true}) {
+    CAPTURE(adam);
+    Linear reference(6, 4), layer(6, 4);
+    reference.to(kFloat64);
+    layer.load_state_dict(reference.state_dict());
+    layer.to(target.dtype);
+    layer.to(target.device);
+    auto make = [adam](std::vector<Tensor> ps) -> std::unique_ptr<Optimizer> {
+      if (adam) return std::make_unique<AdamW>(ps, AdamOptions{.lr = 0.01, .weight_decay = 0.1});
+      return std::make_unique<SGD>(ps, SGDOptions{.lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4, .nesterov = true});
+    };
+    std::unique_ptr<Optimizer> opt_ref = make(reference.parameters()), opt = make(layer.parameters());
+    Generator gen(3);
+    const Tensor x = randn({5, 6}, kFloat64, gen);
+    for (int step = 0; step < 3; ++step) {
+      opt_ref->zero_grad();
+      opt->zero_grad();
+      sum(reference(x) * reference(x)).backward();
+      sum(layer(target.put(x)) * layer(target.put(x))).backward();
+      opt_ref->step();
+      opt->step();
+    }
+    for (size_t i = 0; i < reference.parameters().size(); ++i)
+      test::check_close(layer.parameters()[i], reference.parameters()[i], target.tolerance(), "parameter after 3 steps");
+  }
 }

@@ -1,5 +1,5 @@
 // Reductions: sum, mean, max over dims, keepdim, and errors.
-#include "helpers.h"
+#include "devices.h"
 
 using namespace minidl;
 
@@ -39,4 +39,20 @@ TEST_CASE("reductions reject bad dims") {
   CHECK_ERROR(sum(x, {1, -1}), "sum: dim -1 appears more than once");
   CHECK_ERROR(max(zeros({0, 3}), {0}), "max: cannot reduce over dim 0 of size 0 in shape [0, 3]");
   CHECK_ERROR(mean(x, {5}), "mean: dim 5 is out of range");
+}
+
+TEST_CASE_ON_DEVICES("sum, mean and max over dims equal the float64 CPU op, forward and backward") {
+  Generator gen(9);
+  const Tensor x = randn({3, 4, 5, 6}, kFloat64, gen);  // no ties: max's gradient is one-hot
+  for (const std::vector<int64_t>& dims : std::vector<std::vector<int64_t>>{{}, {0}, {1, 3}, {0, 2, 3}, {3}}) {
+    CAPTURE(dims.size());
+    test::check_against_cpu_float64(target, {x}, [&](const std::vector<Tensor>& in) { return sum(in[0], dims, true); },
+                                    target.tolerance());
+    test::check_against_cpu_float64(target, {x}, [&](const std::vector<Tensor>& in) { return mean(in[0], dims); },
+                                    target.tolerance());
+    test::check_against_cpu_float64(target, {x}, [&](const std::vector<Tensor>& in) { return max(in[0], dims); },
+                                    target.tolerance());
+  }
+  // A sum over no values is zero on every device.
+  test::check_close(sum(target.put(zeros({0, 3})), {0}), zeros({3}, kFloat64), 1e-300, "empty sum");
 }
