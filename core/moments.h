@@ -6,9 +6,9 @@
 // LeVeque 1979):  n = na + nb,  δ = mean_b − mean_a,  mean = mean_a + δ·nb/n,
 //                 M2 = M2_a + M2_b + δ²·na·nb/n.
 // Values enter one at a time (Welford's update: each GPU thread over its strided share) or as
-// a short contiguous run by two passes over it while it is in cache (the CPU): the run's mean,
-// then Σ(x − mean)². Neither forms Σx² − n·mean², which cancels when |mean| ≫ std: for float32
-// data with mean 1000 and std 1, Σx² in float loses every digit of the variance.
+// a short contiguous run in one pass of sums shifted by the run's first value (the CPU, in
+// double; add_run). Neither forms Σx² − n·mean², which cancels when |mean| ≫ std: for float32
+// data with mean 1000 and std 1, Σx² in float keeps about one digit of the variance.
 #pragma once
 
 #include <cstdint>
@@ -29,24 +29,27 @@ struct Moments {
     m2 += d * (x - mean);
   }
 
-  /// Adds a contiguous run of values by two passes over it (the run should fit in cache).
+  /// Adds a contiguous run of values in one pass, shifted by its first value k:
+  /// mean = k + Σd/n and M2 = Σd² − (Σd)²/n with d = x − k. The subtraction cancels only as much
+  /// as (mean − k)² exceeds the variance — a digit or so for k one value of the set — where
+  /// Σx² − n·mean² cancels by (mean/std)². Runs are kept short (add_span), so the runs' merges
+  /// carry the rest.
   template <typename T>
   void add_run(const T* x, int64_t count) {
     if (count <= 0) return;
-    A s = 0;
-#pragma omp simd reduction(+ : s)
-    for (int64_t i = 0; i < count; ++i) s += static_cast<A>(x[i]);
-    Moments run;
-    run.n = static_cast<A>(count);
-    run.mean = s / run.n;
-    A ss = 0;
-    const A mu = run.mean;
-#pragma omp simd reduction(+ : ss)
+    const A k = static_cast<A>(x[0]);
+    A s = 0, ss = 0;
+#pragma omp simd reduction(+ : s, ss)
     for (int64_t i = 0; i < count; ++i) {
-      const A d = static_cast<A>(x[i]) - mu;
+      const A d = static_cast<A>(x[i]) - k;
+      s += d;
       ss += d * d;
     }
-    run.m2 = ss;
+    Moments run;
+    run.n = static_cast<A>(count);
+    run.mean = k + s / run.n;
+    const A m2 = ss - s * (s / run.n);
+    run.m2 = m2 > 0 ? m2 : A(0);
     merge(run);
   }
 
@@ -70,7 +73,7 @@ struct Moments {
 /// Moments of a long contiguous span, run by cache-sized run.
 template <typename A, typename T>
 inline void add_span(Moments<A>& m, const T* x, int64_t count) {
-  constexpr int64_t kRun = 2048;  // 16 KB of float32: stays in L1 between the two passes
+  constexpr int64_t kRun = 4096;
   for (int64_t i = 0; i < count; i += kRun) m.add_run(x + i, count - i < kRun ? count - i : kRun);
 }
 

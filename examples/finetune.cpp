@@ -5,7 +5,6 @@
 //   3. fine-tuning at batch 4 (by default) of (a) the calibrated GN model, (b) the copied GN model
 //      and (c) the original BN model, with no weight decay on the norms' γ and β;
 //   4. a table of accuracy after the swap, after fine-tuning and the time, also written as CSV.
-#include <omp.h>
 
 #include <fstream>
 
@@ -22,12 +21,6 @@ struct Row {
   double after_swap = 0, after_finetune = 0, seconds = 0;
 };
 
-std::shared_ptr<Module> load_model(const ModelFlags& flags, const std::string& checkpoint) {
-  std::shared_ptr<Module> m = build_model(flags.options());
-  load_checkpoint(*m, checkpoint);
-  return m;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -35,27 +28,25 @@ int main(int argc, char** argv) {
                "GN models and the original BN model at a small batch, and prints the accuracies as a table (and CSV). "
                "The model's arch, norm and shape come from the checkpoint's metadata when it has them."};
   std::string checkpoint = std::string(MINIDL_SOURCE_DIR) + "/models/pretrained/resnet20_bn_fashion_mnist.safetensors";
-  std::string data_spec = "fashion-mnist", csv_path = "finetune.csv";
-  int64_t groups = 8, batch = 4, steps = 500, calibration_images = 256, limit_test = 0, seed = 0, image_size = 32;
+  std::string csv_path = "finetune.csv";
+  int64_t groups = 8, batch = 4, steps = 500, calibration_images = 256;
   double lr = 0.002, momentum = 0.9, weight_decay = 1e-4;
-  int threads = omp_get_max_threads();
   app.add_option("--checkpoint", checkpoint, "pretrained BatchNorm model (safetensors state dict)")->capture_default_str();
-  app.add_option("--data", data_spec, "fashion-mnist | cifar10:DIR | folder:DIR")->capture_default_str();
-  app.add_option("--image-size", image_size, "side of folder images")->capture_default_str();
+  DataFlags data;
+  data.add_to(app);
+  RunFlags run;
+  run.add_to(app, "seed for shuffling and augmentation");
   app.add_option("--groups", groups, "GroupNorm groups")->capture_default_str();
   app.add_option("--batch", batch, "fine-tuning batch size")->capture_default_str();
   app.add_option("--steps", steps, "fine-tuning steps per model")->capture_default_str();
   app.add_option("--lr", lr, "fine-tuning learning rate (constant)")->capture_default_str();
   app.add_option("--weight-decay", weight_decay, "on conv and linear weights only (none on γ, β and biases)")->capture_default_str();
   app.add_option("--calibration-images", calibration_images, "training images used to calibrate GN")->capture_default_str();
-  app.add_option("--limit-test", limit_test, "evaluate on the first N test images (0: all)")->capture_default_str();
   app.add_option("--csv", csv_path, "where to write the table")->capture_default_str();
-  app.add_option("--seed", seed, "seed for shuffling and augmentation")->capture_default_str();
-  app.add_option("--threads", threads, "CPU threads")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   try {
-    omp_set_num_threads(threads);
+    run.apply();
     const SafetensorsFile pretrained = load_safetensors(checkpoint);
     ModelFlags flags;
     auto meta = [&](const char* key, const std::string& fallback) {
@@ -67,9 +58,7 @@ int main(int argc, char** argv) {
     flags.num_classes = std::stoll(meta("num_classes", "10"));
     MINIDL_CHECK(flags.norm == "bn", checkpoint, ": expected a BatchNorm model, found norm \"", flags.norm, "\"");
 
-    const ImageDataset train_data = load_dataset(data_spec, true, image_size);
-    ImageDataset test_data = load_dataset(data_spec, false, image_size);
-    if (limit_test > 0) test_data = test_data.head(limit_test);
+    const ImageDataset train_data = data.train(), test_data = data.test();
     MINIDL_CHECK(train_data.channels == flags.in_channels && train_data.num_classes == flags.num_classes, checkpoint,
                  ": the model takes ", flags.in_channels, " channels and ", flags.num_classes, " classes, the data has ",
                  train_data.channels, " and ", train_data.num_classes);
@@ -104,7 +93,7 @@ int main(int argc, char** argv) {
       o.lr = lr;
       o.momentum = momentum;
       SGD opt(split_weight_decay(model->named_parameters(), weight_decay), o);
-      DataLoader loader(train_data, batch, true, true, default_transform(train_data, true), static_cast<uint64_t>(seed));
+      DataLoader loader(train_data, batch, true, true, default_transform(train_data, true), static_cast<uint64_t>(run.seed));
       const Metrics m = train_steps(*model, opt, loader, steps, "fine-tune " + name);
       row.after_finetune = evaluate(*model, test_data).accuracy;
       row.seconds = m.seconds;

@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
   app.add_option("--tolerance", tolerance,
                  "with --reference or --device cuda: allowed error per tensor, relative to its largest value")
       ->capture_default_str();
-  app.add_option("--device", device_name, "cpu | cuda")->capture_default_str();
+  add_device_option(app, device_name);
   CLI11_PARSE(app, argc, argv);
   try {
     const Device device = parse_device(device_name);

@@ -19,17 +19,13 @@ int main(int argc, char** argv) {
   app.add_option("--input", input, "input batch, float32 [N, C, H, W] .npy")->required();
   app.add_option("--labels", labels_path, "labels [N], int64 or int32 .npy")->required();
   app.add_option("--dump", dump, "output safetensors file")->required();
-  app.add_option("--device", device_name, "cpu | cuda")->capture_default_str();
+  add_device_option(app, device_name);
   CLI11_PARSE(app, argc, argv);
   try {
     const Device device = parse_device(device_name);
-    std::shared_ptr<Module> model = build_model(flags.options());
-    if (!checkpoint.empty()) load_checkpoint(*model, checkpoint);
-    model->to(device);
+    std::shared_ptr<Module> model = load_model(flags, checkpoint, device);
     model->train();
-    const Tensor x = load_npy(input), labels = load_npy(labels_path);
-    MINIDL_CHECK(x.dtype() == kFloat32 && x.dim() == 4 && x.size(1) == flags.in_channels, input,
-                 ": expected a float32 [N, ", flags.in_channels, ", H, W] batch, found ", x.dtype(), " ", to_string(x.shape()));
+    const Tensor x = load_input_batch(input, flags.in_channels), labels = load_npy(labels_path);
     const Tensor logits = (*model)(x.to(device));
     Tensor loss;
     try {

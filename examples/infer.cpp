@@ -18,18 +18,13 @@ int main(int argc, char** argv) {
   app.add_option("--input", input, "input batch, float32 [N, C, H, W] .npy")->required();
   app.add_option("--output", output, "where to write the logits (.npy)")->required();
   app.add_flag("--train-mode", train_mode, "normalize with batch statistics (BatchNorm in training mode)");
-  app.add_option("--device", device_name, "cpu | cuda")->capture_default_str();
+  add_device_option(app, device_name);
   CLI11_PARSE(app, argc, argv);
   try {
     const Device device = parse_device(device_name);
-    std::shared_ptr<Module> model = build_model(flags.options());
-    load_checkpoint(*model, checkpoint);
-    model->to(device);
+    std::shared_ptr<Module> model = load_model(flags, checkpoint, device);
     model->train(train_mode);
-    const Tensor x = load_npy(input);
-    MINIDL_CHECK(x.dtype() == kFloat32 && x.dim() == 4 && x.size(1) == flags.in_channels, input,
-                 ": expected a float32 [N, ", flags.in_channels, ", H, W] batch, found ", x.dtype(), " ",
-                 to_string(x.shape()));
+    const Tensor x = load_input_batch(input, flags.in_channels);
     NoGradGuard no_grad;
     const Tensor logits = (*model)(x.to(device));
     save_npy(output, logits);

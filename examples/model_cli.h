@@ -1,5 +1,8 @@
-// The command-line options every program uses to name a model, and the checkpoint files.
+// The command-line options the programs share — the model, the data, threads and seed, the
+// device — and the checkpoint files. Each option is declared here once.
 #pragma once
+
+#include <omp.h>
 
 #include <CLI/CLI.hpp>
 #include <map>
@@ -43,6 +46,42 @@ struct ModelFlags {
   }
 };
 
+/// --data, --image-size and --limit-test: where the images come from (train, finetune, sweep).
+struct DataFlags {
+  std::string spec = "fashion-mnist";
+  int64_t image_size = 32, limit_test = 0;
+
+  void add_to(CLI::App& app, bool with_image_size = true) {
+    app.add_option("--data", spec, "fashion-mnist | cifar10:DIR | folder:DIR")->capture_default_str();
+    if (with_image_size)
+      app.add_option("--image-size", image_size, "side of folder images after resize + center crop")->capture_default_str();
+    app.add_option("--limit-test", limit_test, "evaluate on the first N test images (0: all)")->capture_default_str();
+  }
+  ImageDataset train() const { return load_dataset(spec, true, image_size); }
+  /// The test images, cut to --limit-test.
+  ImageDataset test() const {
+    ImageDataset d = load_dataset(spec, false, image_size);
+    return limit_test > 0 ? d.head(limit_test) : d;
+  }
+};
+
+/// --threads and --seed.
+struct RunFlags {
+  int threads = omp_get_max_threads();
+  int64_t seed = 0;
+
+  void add_to(CLI::App& app, const std::string& seed_help) {
+    app.add_option("--threads", threads, "CPU threads")->capture_default_str();
+    app.add_option("--seed", seed, seed_help)->capture_default_str();
+  }
+  void apply() const { omp_set_num_threads(threads); }
+};
+
+/// --device.
+inline void add_device_option(CLI::App& app, std::string& device) {
+  app.add_option("--device", device, "cpu | cuda[:N]")->capture_default_str();
+}
+
 /// The companion file of a model checkpoint: training state next to run.safetensors is
 /// run.train.safetensors.
 inline std::string training_state_path(const std::string& checkpoint) {
@@ -67,6 +106,24 @@ inline void load_checkpoint(Module& model, const std::string& path) {
   } catch (const Error& e) {
     MINIDL_FAIL(path, ": ", e.what());
   }
+}
+
+/// The model `flags` describe, with the checkpoint's weights (fresh ones when `checkpoint` is
+/// empty), on `device`.
+inline std::shared_ptr<Module> load_model(const ModelFlags& flags, const std::string& checkpoint,
+                                          Device device = Device::cpu()) {
+  std::shared_ptr<Module> model = build_model(flags.options());
+  if (!checkpoint.empty()) load_checkpoint(*model, checkpoint);
+  model->to(device);
+  return model;
+}
+
+/// An NCHW float32 batch from .npy, with the model's number of channels.
+inline Tensor load_input_batch(const std::string& path, int64_t in_channels) {
+  const Tensor x = load_npy(path);
+  MINIDL_CHECK(x.dtype() == kFloat32 && x.dim() == 4 && x.size(1) == in_channels, path, ": expected a float32 [N, ",
+               in_channels, ", H, W] batch, found ", x.dtype(), " ", to_string(x.shape()));
+  return x;
 }
 
 }  // namespace minidl::examples

@@ -1,7 +1,6 @@
 // sweep: the batch-size figure of the GroupNorm paper at our scale. The same ResNet with BN and
 // with GN, the same seed and the same number of training images in every run, the learning
 // rate scaled linearly with the batch; test error per run to CSV. scripts/plot_sweep.py draws it.
-#include <omp.h>
 
 #include <fstream>
 #include <sstream>
@@ -34,32 +33,29 @@ int main(int argc, char** argv) {
                "to CSV. --quick runs a few hundred images per run (what the tests run)."};
   ModelFlags flags;
   flags.add_to(app, /*with_shape=*/false);
-  std::string data_spec = "fashion-mnist", batches_text = "64,32,16,8,4,2", csv_path = "sweep.csv";
-  int64_t images = 12800, limit_test = 0, seed = 0, lr_batch = 64;
+  DataFlags data;
+  data.add_to(app);
+  RunFlags run;
+  run.add_to(app, "seed shared by every run");
+  std::string batches_text = "64,32,16,8,4,2", csv_path = "sweep.csv";
+  int64_t images = 12800, lr_batch = 64;
   double lr = 0.1, momentum = 0.9, weight_decay = 5e-4;
-  int threads = omp_get_max_threads();
   bool quick = false;
-  app.add_option("--data", data_spec, "fashion-mnist | cifar10:DIR | folder:DIR")->capture_default_str();
   app.add_option("--batches", batches_text, "batch sizes, comma-separated")->capture_default_str();
   app.add_option("--images", images, "training images per run (steps = images / batch)")->capture_default_str();
   app.add_option("--lr", lr, "learning rate at batch --lr-batch")->capture_default_str();
   app.add_option("--lr-batch", lr_batch, "the batch size --lr is given for")->capture_default_str();
-  app.add_option("--limit-test", limit_test, "evaluate on the first N test images (0: all)")->capture_default_str();
   app.add_option("--csv", csv_path, "output CSV")->capture_default_str();
-  app.add_option("--seed", seed, "seed shared by every run")->capture_default_str();
-  app.add_option("--threads", threads, "CPU threads")->capture_default_str();
   app.add_flag("--quick", quick, "256 images per run, 500 test images");
   CLI11_PARSE(app, argc, argv);
   try {
-    omp_set_num_threads(threads);
+    run.apply();
     if (quick) {
       images = 256;
-      limit_test = 500;
+      data.limit_test = 500;
     }
     const std::vector<int64_t> batches = parse_list(batches_text);
-    const ImageDataset train_data = load_dataset(data_spec, true);
-    ImageDataset test_data = load_dataset(data_spec, false);
-    if (limit_test > 0) test_data = test_data.head(limit_test);
+    const ImageDataset train_data = data.train(), test_data = data.test();
     flags.in_channels = train_data.channels;
     flags.num_classes = train_data.num_classes;
 
@@ -70,7 +66,7 @@ int main(int argc, char** argv) {
     for (const std::string norm : {"bn", "gn"}) {
       for (int64_t batch : batches) {
         flags.norm = norm;
-        manual_seed(static_cast<uint64_t>(seed));  // the same initial weights for every run of a norm
+        manual_seed(static_cast<uint64_t>(run.seed));  // the same initial weights for every run of a norm
         std::shared_ptr<Module> model = build_model(flags.options());
         const double run_lr = lr * static_cast<double>(batch) / static_cast<double>(lr_batch);
         const int64_t steps = std::max<int64_t>(images / batch, 1);
@@ -79,7 +75,7 @@ int main(int argc, char** argv) {
         o.momentum = momentum;
         SGD opt(split_weight_decay(model->named_parameters(), weight_decay), o);
         CosineAnnealingLR schedule(opt, steps);
-        DataLoader loader(train_data, batch, true, true, default_transform(train_data, true), static_cast<uint64_t>(seed));
+        DataLoader loader(train_data, batch, true, true, default_transform(train_data, true), static_cast<uint64_t>(run.seed));
         const Metrics m = train_steps(*model, opt, loader, steps, norm + " batch " + std::to_string(batch), &schedule);
         const Metrics test = evaluate(*model, test_data);
         std::printf("%-5s %6lld %9.5f %7lld %11.2f%% %9.1f\n", norm.c_str(), static_cast<long long>(batch), run_lr,

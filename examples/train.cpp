@@ -1,7 +1,6 @@
 // train: trains a ResNet on Fashion-MNIST, CIFAR-10 or an image folder, with a progress bar,
 // test accuracy after each epoch, a CSV log and an atomically written checkpoint.
 //   build/bin/train --arch resnet20 --norm gn --epochs 15 --save run.safetensors --log run.csv
-#include <omp.h>
 
 #include <cstdio>
 #include <fstream>
@@ -19,13 +18,14 @@ int main(int argc, char** argv) {
                "DIR/test; images resized and center-cropped to --image-size)."};
   ModelFlags model_flags;
   model_flags.add_to(app, /*with_shape=*/false);
-  std::string data_spec = "fashion-mnist", optim = "sgd", schedule = "cosine", device_name = "cpu", save, resume, log;
-  int64_t batch = 128, epochs = 15, seed = 0, limit_train = 0, limit_test = 0, image_size = 32, warmup = 0;
+  DataFlags data;
+  data.add_to(app);
+  RunFlags run;
+  run.add_to(app, "seed for weights, shuffling and augmentation");
+  std::string optim = "sgd", schedule = "cosine", device_name = "cpu", save, resume, log;
+  int64_t batch = 128, epochs = 15, limit_train = 0, warmup = 0;
   double lr = 0.1, momentum = 0.9, weight_decay = 5e-4, label_smoothing = 0;
-  int threads = omp_get_max_threads();
   bool zero_init = false;
-  app.add_option("--data", data_spec, "fashion-mnist | cifar10:DIR | folder:DIR")->capture_default_str();
-  app.add_option("--image-size", image_size, "side of folder images after resize + center crop")->capture_default_str();
   app.add_option("--batch", batch, "batch size")->capture_default_str();
   app.add_option("--epochs", epochs, "epochs")->capture_default_str();
   app.add_option("--lr", lr, "peak learning rate")->capture_default_str();
@@ -37,29 +37,25 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", warmup, "linear warm-up iterations")->capture_default_str();
   app.add_option("--label-smoothing", label_smoothing, "cross-entropy label smoothing")->capture_default_str();
   app.add_flag("--zero-init-residual", zero_init, "γ = 0 in the last norm of every residual block");
-  app.add_option("--device", device_name, "cpu | cuda")->capture_default_str();
-  app.add_option("--threads", threads, "CPU threads")->capture_default_str();
-  app.add_option("--seed", seed, "seed for weights, shuffling and augmentation")->capture_default_str();
+  add_device_option(app, device_name);
   app.add_option("--save", save, "checkpoint (model state dict, safetensors) written after every epoch; the training "
                                  "state goes to <name>.train.safetensors");
   app.add_option("--resume", resume, "continue from this checkpoint (and its .train.safetensors)");
   app.add_option("--log", log, "CSV log, one row per epoch");
   app.add_option("--limit-train", limit_train, "use only the first N training images (0: all)");
-  app.add_option("--limit-test", limit_test, "use only the first N test images (0: all)");
   CLI11_PARSE(app, argc, argv);
 
   try {
-    omp_set_num_threads(threads);
+    run.apply();
     const Device device = parse_device(device_name);
     MINIDL_CHECK(optim == "sgd" || optim == "adamw", "--optim: expected sgd or adamw, found ", optim);
     MINIDL_CHECK(schedule == "cosine" || schedule == "step" || schedule == "none",
                  "--schedule: expected cosine, step or none, found ", schedule);
-    manual_seed(static_cast<uint64_t>(seed));
+    manual_seed(static_cast<uint64_t>(run.seed));
 
-    ImageDataset train_data = load_dataset(data_spec, true, image_size);
-    ImageDataset test_data = load_dataset(data_spec, false, image_size);
+    ImageDataset train_data = data.train();
+    const ImageDataset test_data = data.test();
     if (limit_train > 0) train_data = train_data.head(limit_train);
-    if (limit_test > 0) test_data = test_data.head(limit_test);
     model_flags.in_channels = train_data.channels;
     model_flags.num_classes = train_data.num_classes;
     ModelOptions options = model_flags.options();
@@ -82,7 +78,7 @@ int main(int argc, char** argv) {
       opt = std::make_unique<AdamW>(groups, o);
     }
     DataLoader loader(train_data, batch, /*shuffle=*/true, /*drop_last=*/true, default_transform(train_data, true),
-                      static_cast<uint64_t>(seed));
+                      static_cast<uint64_t>(run.seed));
     const int64_t steps_per_epoch = loader.batches_per_epoch(), total_steps = steps_per_epoch * epochs;
     MINIDL_CHECK(steps_per_epoch > 0, "train: ", train_data.size(), " training images make no batch of ", batch);
     std::shared_ptr<LRScheduler> sched;
@@ -139,8 +135,8 @@ int main(int argc, char** argv) {
         if (sched)
           for (auto& [name, t] : sched->state_dict()) state.emplace_back("scheduler." + name, t);
         meta["epoch"] = std::to_string(epoch);
-        meta["data"] = data_spec;
-        meta["seed"] = std::to_string(seed);
+        meta["data"] = data.spec;
+        meta["seed"] = std::to_string(run.seed);
         meta["batch"] = std::to_string(batch);
         save_safetensors(training_state_path(save), state, meta);
       }

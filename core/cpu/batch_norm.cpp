@@ -78,6 +78,7 @@ void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bia
                out.mean.data<T>(), out.rstd.data<T>());
   });
 }
+MINIDL_REGISTER_KERNEL(batch_norm_forward_kernel, CPU, batch_norm_forward);
 
 void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                          const Tensor& weight, bool training, kernels::NormGrads& grads) {
@@ -89,10 +90,8 @@ void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, 
                 data_or_null<T>(grads.dbias));
   });
 }
+MINIDL_REGISTER_KERNEL(batch_norm_backward_kernel, CPU, batch_norm_backward);
 
 }  // namespace
-
-MINIDL_REGISTER_KERNEL(batch_norm_forward_kernel, CPU, batch_norm_forward);
-MINIDL_REGISTER_KERNEL(batch_norm_backward_kernel, CPU, batch_norm_backward);
 
 }  // namespace minidl::cpu

@@ -410,6 +410,7 @@ void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const 
     forward<T>(x.data<T>(), w.data<T>(), bias.defined() ? bias.data<T>() : nullptr, g, y.data<T>());
   });
 }
+MINIDL_REGISTER_KERNEL(conv2d_forward_kernel, CPU, conv2d_forward);
 
 void conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const kernels::Window2d& win,
                      kernels::Conv2dGrads& grads) {
@@ -420,10 +421,8 @@ void conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const k
                 data_or_null<T>(grads.dbias));
   });
 }
+MINIDL_REGISTER_KERNEL(conv2d_backward_kernel, CPU, conv2d_backward);
 
 }  // namespace
-
-MINIDL_REGISTER_KERNEL(conv2d_forward_kernel, CPU, conv2d_forward);
-MINIDL_REGISTER_KERNEL(conv2d_backward_kernel, CPU, conv2d_backward);
 
 }  // namespace minidl::cpu

@@ -58,6 +58,7 @@ void binary(kernels::BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out)
     ops::with_binary<T>(op, [&](auto f) { broadcast_loop(a.data<T>(), b.data<T>(), out.data<T>(), plan, f); });
   });
 }
+MINIDL_REGISTER_KERNEL(binary_kernel, CPU, binary);
 
 void broadcast_to(const Tensor& x, Tensor& out) {
   const BroadcastPlan plan = plan_broadcast(x.shape(), x.shape(), out.shape());
@@ -66,6 +67,7 @@ void broadcast_to(const Tensor& x, Tensor& out) {
     broadcast_loop(x.data<T>(), x.data<T>(), out.data<T>(), plan, ops::First<T>{});
   });
 }
+MINIDL_REGISTER_KERNEL(broadcast_to_kernel, CPU, broadcast_to);
 
 void unary(kernels::UnaryOp op, const Tensor& x, Tensor& out) {
   dispatch_floating(x.dtype(), "unary", [&](auto v) {
@@ -73,6 +75,7 @@ void unary(kernels::UnaryOp op, const Tensor& x, Tensor& out) {
     ops::with_unary<T>(op, [&](auto f) { map(x.data<T>(), out.data<T>(), x.numel(), f); });
   });
 }
+MINIDL_REGISTER_KERNEL(unary_kernel, CPU, unary);
 
 void pow(const Tensor& x, double exponent, Tensor& out) {
   dispatch_floating(x.dtype(), "pow", [&](auto v) {
@@ -80,6 +83,7 @@ void pow(const Tensor& x, double exponent, Tensor& out) {
     ops::with_pow<T>(exponent, [&](auto f) { map(x.data<T>(), out.data<T>(), x.numel(), f); });
   });
 }
+MINIDL_REGISTER_KERNEL(pow_kernel, CPU, pow);
 
 void cast(const Tensor& x, Tensor& out) {
   if (x.dtype() == out.dtype()) {
@@ -94,13 +98,8 @@ void cast(const Tensor& x, Tensor& out) {
     });
   });
 }
+MINIDL_REGISTER_KERNEL(cast_kernel, CPU, cast);
 
 }  // namespace
-
-MINIDL_REGISTER_KERNEL(binary_kernel, CPU, binary);
-MINIDL_REGISTER_KERNEL(unary_kernel, CPU, unary);
-MINIDL_REGISTER_KERNEL(pow_kernel, CPU, pow);
-MINIDL_REGISTER_KERNEL(broadcast_to_kernel, CPU, broadcast_to);
-MINIDL_REGISTER_KERNEL(cast_kernel, CPU, cast);
 
 }  // namespace minidl::cpu

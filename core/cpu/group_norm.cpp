@@ -85,6 +85,7 @@ void group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bia
                out.y.data<T>(), out.mean.data<T>(), out.rstd.data<T>());
   });
 }
+MINIDL_REGISTER_KERNEL(group_norm_forward_kernel, CPU, group_norm_forward);
 
 void group_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                          const Tensor& weight, int64_t groups, kernels::NormGrads& grads) {
@@ -96,10 +97,8 @@ void group_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, 
                 data_or_null<T>(grads.dbias));
   });
 }
+MINIDL_REGISTER_KERNEL(group_norm_backward_kernel, CPU, group_norm_backward);
 
 }  // namespace
-
-MINIDL_REGISTER_KERNEL(group_norm_forward_kernel, CPU, group_norm_forward);
-MINIDL_REGISTER_KERNEL(group_norm_backward_kernel, CPU, group_norm_backward);
 
 }  // namespace minidl::cpu

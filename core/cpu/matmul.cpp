@@ -67,6 +67,7 @@ void matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
                      out.data<T>(), n);
   });
 }
+MINIDL_REGISTER_KERNEL(matmul_kernel, CPU, matmul);
 
 void transpose(const Tensor& x, Tensor& out) {
   const int64_t rows = x.size(0), cols = x.size(1);
@@ -82,10 +83,8 @@ void transpose(const Tensor& x, Tensor& out) {
           for (int64_t j = j0; j < std::min(j0 + kTile, cols); ++j) po[j * rows + i] = px[i * cols + j];
   });
 }
+MINIDL_REGISTER_KERNEL(transpose_kernel, CPU, transpose);
 
 }  // namespace
-
-MINIDL_REGISTER_KERNEL(matmul_kernel, CPU, matmul);
-MINIDL_REGISTER_KERNEL(transpose_kernel, CPU, transpose);
 
 }  // namespace minidl::cpu

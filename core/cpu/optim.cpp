@@ -20,6 +20,7 @@ void sgd_step(Tensor& param, const Tensor& grad, Tensor& buf, double lr, double 
     for (int64_t i = 0; i < n; ++i) update(p[i], g[i], b ? b + i : nullptr);
   });
 }
+MINIDL_REGISTER_KERNEL(sgd_step_kernel, CPU, sgd_step);
 
 void adam_step(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq, int64_t step, double lr,
                double beta1, double beta2, double eps, double weight_decay, bool decoupled) {
@@ -35,10 +36,8 @@ void adam_step(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_a
     for (int64_t i = 0; i < n; ++i) update(p[i], g[i], m[i], s[i]);
   });
 }
+MINIDL_REGISTER_KERNEL(adam_step_kernel, CPU, adam_step);
 
 }  // namespace
-
-MINIDL_REGISTER_KERNEL(sgd_step_kernel, CPU, sgd_step);
-MINIDL_REGISTER_KERNEL(adam_step_kernel, CPU, adam_step);
 
 }  // namespace minidl::cpu

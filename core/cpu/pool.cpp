@@ -63,6 +63,7 @@ void max_pool2d_forward(const Tensor& x, const Window2d& win, kernels::MaxPoolFo
     });
   });
 }
+MINIDL_REGISTER_KERNEL(max_pool2d_forward_kernel, CPU, max_pool2d_forward);
 
 void max_pool2d_backward(const Tensor& dy, const Tensor& indices, Tensor& dx) {
   const Shape& x_shape = dx.shape();
@@ -80,6 +81,7 @@ void max_pool2d_backward(const Tensor& dy, const Tensor& indices, Tensor& dx) {
     }
   });
 }
+MINIDL_REGISTER_KERNEL(max_pool2d_backward_kernel, CPU, max_pool2d_backward);
 
 void avg_pool2d_forward(const Tensor& x, const Window2d& win, Tensor& y) {
   const Planes g = planes_of(x.shape(), y.size(2), y.size(3));
@@ -96,6 +98,7 @@ void avg_pool2d_forward(const Tensor& x, const Window2d& win, Tensor& y) {
     });
   });
 }
+MINIDL_REGISTER_KERNEL(avg_pool2d_forward_kernel, CPU, avg_pool2d_forward);
 
 void avg_pool2d_backward(const Tensor& dy, const Window2d& win, Tensor& dx) {
   const Planes g = planes_of(dx.shape(), dy.size(2), dy.size(3));
@@ -113,6 +116,7 @@ void avg_pool2d_backward(const Tensor& dy, const Window2d& win, Tensor& dx) {
     });
   });
 }
+MINIDL_REGISTER_KERNEL(avg_pool2d_backward_kernel, CPU, avg_pool2d_backward);
 
 void adaptive_avg_pool2d_forward(const Tensor& x, Tensor& y) {
   const Planes g = planes_of(x.shape(), y.size(2), y.size(3));
@@ -137,6 +141,7 @@ void adaptive_avg_pool2d_forward(const Tensor& x, Tensor& y) {
     }
   });
 }
+MINIDL_REGISTER_KERNEL(adaptive_avg_pool2d_forward_kernel, CPU, adaptive_avg_pool2d_forward);
 
 void adaptive_avg_pool2d_backward(const Tensor& dy, Tensor& dx) {
   const Planes g = planes_of(dx.shape(), dy.size(2), dy.size(3));
@@ -160,14 +165,8 @@ void adaptive_avg_pool2d_backward(const Tensor& dy, Tensor& dx) {
     }
   });
 }
+MINIDL_REGISTER_KERNEL(adaptive_avg_pool2d_backward_kernel, CPU, adaptive_avg_pool2d_backward);
 
 }  // namespace
-
-MINIDL_REGISTER_KERNEL(max_pool2d_forward_kernel, CPU, max_pool2d_forward);
-MINIDL_REGISTER_KERNEL(max_pool2d_backward_kernel, CPU, max_pool2d_backward);
-MINIDL_REGISTER_KERNEL(avg_pool2d_forward_kernel, CPU, avg_pool2d_forward);
-MINIDL_REGISTER_KERNEL(avg_pool2d_backward_kernel, CPU, avg_pool2d_backward);
-MINIDL_REGISTER_KERNEL(adaptive_avg_pool2d_forward_kernel, CPU, adaptive_avg_pool2d_forward);
-MINIDL_REGISTER_KERNEL(adaptive_avg_pool2d_backward_kernel, CPU, adaptive_avg_pool2d_backward);
 
 }  // namespace minidl::cpu

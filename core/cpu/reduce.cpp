@@ -84,9 +84,8 @@ void reduce(kernels::Reduction how, const Tensor& x, const std::vector<bool>& re
     for (size_t i = 0; i < acc.size(); ++i) po[i] = static_cast<T>(acc[i]);
   });
 }
+MINIDL_REGISTER_KERNEL(reduce_kernel, CPU, reduce);
 
 }  // namespace
-
-MINIDL_REGISTER_KERNEL(reduce_kernel, CPU, reduce);
 
 }  // namespace minidl::cpu

@@ -33,6 +33,7 @@ void log_softmax_forward(const Tensor& x, Tensor& y) {
     for_each_row(rows, k, [&](int64_t i) { log_softmax_row(px + i * k, k, py + i * k); });
   });
 }
+MINIDL_REGISTER_KERNEL(log_softmax_forward_kernel, CPU, log_softmax_forward);
 
 void log_softmax_backward(const Tensor& dy, const Tensor& y, Tensor& dx) {
   const int64_t k = y.size(-1), rows = y.numel() / std::max<int64_t>(k, 1);
@@ -47,6 +48,7 @@ void log_softmax_backward(const Tensor& dy, const Tensor& y, Tensor& dx) {
     });
   });
 }
+MINIDL_REGISTER_KERNEL(log_softmax_backward_kernel, CPU, log_softmax_backward);
 
 // loss = (1/N) Σ_n −[(1 − ε)·log p[n, label] + (ε/K)·Σ_k log p[n, k]]
 void cross_entropy_forward(const Tensor& logits, const Tensor& labels, double smoothing,
@@ -67,6 +69,7 @@ void cross_entropy_forward(const Tensor& logits, const Tensor& labels, double sm
     out.loss.data<T>()[0] = static_cast<T>(total / n);
   });
 }
+MINIDL_REGISTER_KERNEL(cross_entropy_forward_kernel, CPU, cross_entropy_forward);
 
 // dlogits[n, k] = dloss/N · (p[n, k] − t[n, k]), t the smoothed one-hot target
 void cross_entropy_backward(const Tensor& dloss, const Tensor& log_probs, const Tensor& labels, double smoothing,
@@ -86,12 +89,8 @@ void cross_entropy_backward(const Tensor& dloss, const Tensor& log_probs, const 
     });
   });
 }
+MINIDL_REGISTER_KERNEL(cross_entropy_backward_kernel, CPU, cross_entropy_backward);
 
 }  // namespace
-
-MINIDL_REGISTER_KERNEL(log_softmax_forward_kernel, CPU, log_softmax_forward);
-MINIDL_REGISTER_KERNEL(log_softmax_backward_kernel, CPU, log_softmax_backward);
-MINIDL_REGISTER_KERNEL(cross_entropy_forward_kernel, CPU, cross_entropy_forward);
-MINIDL_REGISTER_KERNEL(cross_entropy_backward_kernel, CPU, cross_entropy_backward);
 
 }  // namespace minidl::cpu

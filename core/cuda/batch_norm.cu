@@ -96,6 +96,7 @@ void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bia
     MINIDL_CUDA_CHECK(cudaGetLastError(), "batch_norm");
   });
 }
+MINIDL_REGISTER_KERNEL(batch_norm_forward_kernel, CUDA, batch_norm_forward);
 
 void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                          const Tensor& weight, bool training, kernels::NormGrads& grads) {
@@ -117,10 +118,8 @@ void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, 
     MINIDL_CUDA_CHECK(cudaGetLastError(), "batch_norm_backward");
   });
 }
+MINIDL_REGISTER_KERNEL(batch_norm_backward_kernel, CUDA, batch_norm_backward);
 
 }  // namespace
-
-MINIDL_REGISTER_KERNEL(batch_norm_forward_kernel, CUDA, batch_norm_forward);
-MINIDL_REGISTER_KERNEL(batch_norm_backward_kernel, CUDA, batch_norm_backward);
 
 }  // namespace minidl::cuda

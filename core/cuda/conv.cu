@@ -176,6 +176,7 @@ void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const 
   if (bias.defined())
     MINIDL_CUDNN_CHECK(cudnnAddTensor(h, one, d.bias, bias.raw_data(), one, d.y, y.raw_data()), "conv2d");
 }
+MINIDL_REGISTER_KERNEL(conv2d_forward_kernel, CUDA, conv2d_forward);
 
 void conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const Window2d& win,
                      kernels::Conv2dGrads& grads) {
@@ -219,10 +220,8 @@ void conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const W
     MINIDL_CUDNN_CHECK(cudnnConvolutionBackwardBias(h, one, d.y, dy.raw_data(), zero, d.bias, grads.dbias.raw_data()),
                        "conv2d_backward");
 }
+MINIDL_REGISTER_KERNEL(conv2d_backward_kernel, CUDA, conv2d_backward);
 
 }  // namespace
-
-MINIDL_REGISTER_KERNEL(conv2d_forward_kernel, CUDA, conv2d_forward);
-MINIDL_REGISTER_KERNEL(conv2d_backward_kernel, CUDA, conv2d_backward);
 
 }  // namespace minidl::cuda

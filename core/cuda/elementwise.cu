@@ -86,6 +86,7 @@ void binary(kernels::BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out)
     ops::with_binary<T>(op, [&](auto f) { broadcast(a.data<T>(), b.data<T>(), out, plan, f, "binary"); });
   });
 }
+MINIDL_REGISTER_KERNEL(binary_kernel, CUDA, binary);
 
 void broadcast_to(const Tensor& x, Tensor& out) {
   const BroadcastPlan plan = plan_broadcast(x.shape(), x.shape(), out.shape());
@@ -94,6 +95,7 @@ void broadcast_to(const Tensor& x, Tensor& out) {
     broadcast(x.data<T>(), x.data<T>(), out, plan, ops::First<T>{}, "broadcast_to");
   });
 }
+MINIDL_REGISTER_KERNEL(broadcast_to_kernel, CUDA, broadcast_to);
 
 void unary(kernels::UnaryOp op, const Tensor& x, Tensor& out) {
   dispatch_floating(x.dtype(), "unary", [&](auto v) {
@@ -101,6 +103,7 @@ void unary(kernels::UnaryOp op, const Tensor& x, Tensor& out) {
     ops::with_unary<T>(op, [&](auto f) { map<T, T>(x, out, f, "unary"); });
   });
 }
+MINIDL_REGISTER_KERNEL(unary_kernel, CUDA, unary);
 
 void pow(const Tensor& x, double exponent, Tensor& out) {
   dispatch_floating(x.dtype(), "pow", [&](auto v) {
@@ -108,6 +111,7 @@ void pow(const Tensor& x, double exponent, Tensor& out) {
     ops::with_pow<T>(exponent, [&](auto f) { map<T, T>(x, out, f, "pow"); });
   });
 }
+MINIDL_REGISTER_KERNEL(pow_kernel, CUDA, pow);
 
 void cast(const Tensor& x, Tensor& out) {
   if (x.dtype() == out.dtype()) {
@@ -124,13 +128,8 @@ void cast(const Tensor& x, Tensor& out) {
     });
   });
 }
+MINIDL_REGISTER_KERNEL(cast_kernel, CUDA, cast);
 
 }  // namespace
-
-MINIDL_REGISTER_KERNEL(binary_kernel, CUDA, binary);
-MINIDL_REGISTER_KERNEL(broadcast_to_kernel, CUDA, broadcast_to);
-MINIDL_REGISTER_KERNEL(unary_kernel, CUDA, unary);
-MINIDL_REGISTER_KERNEL(pow_kernel, CUDA, pow);
-MINIDL_REGISTER_KERNEL(cast_kernel, CUDA, cast);
 
 }  // namespace minidl::cuda

@@ -114,6 +114,7 @@ void group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bia
     MINIDL_CUDA_CHECK(cudaGetLastError(), "group_norm");
   });
 }
+MINIDL_REGISTER_KERNEL(group_norm_forward_kernel, CUDA, group_norm_forward);
 
 void group_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                          const Tensor& weight, int64_t groups, kernels::NormGrads& grads) {
@@ -135,10 +136,8 @@ void group_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, 
     MINIDL_CUDA_CHECK(cudaGetLastError(), "group_norm_backward");
   });
 }
+MINIDL_REGISTER_KERNEL(group_norm_backward_kernel, CUDA, group_norm_backward);
 
 }  // namespace
-
-MINIDL_REGISTER_KERNEL(group_norm_forward_kernel, CUDA, group_norm_forward);
-MINIDL_REGISTER_KERNEL(group_norm_backward_kernel, CUDA, group_norm_backward);
 
 }  // namespace minidl::cuda

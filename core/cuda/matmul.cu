@@ -46,9 +46,8 @@ void matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
                         "matmul");
   }
 }
+MINIDL_REGISTER_KERNEL(matmul_kernel, CUDA, matmul);
 
 }  // namespace
-
-MINIDL_REGISTER_KERNEL(matmul_kernel, CUDA, matmul);
 
 }  // namespace minidl::cuda

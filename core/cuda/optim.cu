@@ -37,6 +37,7 @@ void sgd_step(Tensor& param, const Tensor& grad, Tensor& buf, double lr, double 
   });
   MINIDL_CUDA_CHECK(cudaGetLastError(), "sgd_step");
 }
+MINIDL_REGISTER_KERNEL(sgd_step_kernel, CUDA, sgd_step);
 
 void adam_step(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq, int64_t step, double lr,
                double beta1, double beta2, double eps, double weight_decay, bool decoupled) {
@@ -50,10 +51,8 @@ void adam_step(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_a
   });
   MINIDL_CUDA_CHECK(cudaGetLastError(), "adam_step");
 }
+MINIDL_REGISTER_KERNEL(adam_step_kernel, CUDA, adam_step);
 
 }  // namespace
-
-MINIDL_REGISTER_KERNEL(sgd_step_kernel, CUDA, sgd_step);
-MINIDL_REGISTER_KERNEL(adam_step_kernel, CUDA, adam_step);
 
 }  // namespace minidl::cuda

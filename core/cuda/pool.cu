@@ -133,6 +133,7 @@ void max_pool2d_forward(const Tensor& x, const Window2d& win, kernels::MaxPoolFo
     });
   });
 }
+MINIDL_REGISTER_KERNEL(max_pool2d_forward_kernel, CUDA, max_pool2d_forward);
 
 void max_pool2d_backward(const Tensor& dy, const Tensor& indices, Tensor& dx) {
   run(dy, "max_pool2d_backward", [&](cudaStream_t s) {
@@ -145,6 +146,7 @@ void max_pool2d_backward(const Tensor& dy, const Tensor& indices, Tensor& dx) {
     });
   });
 }
+MINIDL_REGISTER_KERNEL(max_pool2d_backward_kernel, CUDA, max_pool2d_backward);
 
 void avg_pool2d_forward(const Tensor& x, const Window2d& win, Tensor& y) {
   const int64_t H = x.size(2), W = x.size(3), P = y.size(2), Q = y.size(3);
@@ -155,6 +157,7 @@ void avg_pool2d_forward(const Tensor& x, const Window2d& win, Tensor& y) {
     });
   });
 }
+MINIDL_REGISTER_KERNEL(avg_pool2d_forward_kernel, CUDA, avg_pool2d_forward);
 
 void avg_pool2d_backward(const Tensor& dy, const Window2d& win, Tensor& dx) {
   run(dy, "avg_pool2d_backward", [&](cudaStream_t s) {
@@ -166,6 +169,7 @@ void avg_pool2d_backward(const Tensor& dy, const Window2d& win, Tensor& dx) {
     });
   });
 }
+MINIDL_REGISTER_KERNEL(avg_pool2d_backward_kernel, CUDA, avg_pool2d_backward);
 
 void adaptive_avg_pool2d_forward(const Tensor& x, Tensor& y) {
   run(x, "adaptive_avg_pool2d", [&](cudaStream_t s) {
@@ -176,6 +180,7 @@ void adaptive_avg_pool2d_forward(const Tensor& x, Tensor& y) {
     });
   });
 }
+MINIDL_REGISTER_KERNEL(adaptive_avg_pool2d_forward_kernel, CUDA, adaptive_avg_pool2d_forward);
 
 void adaptive_avg_pool2d_backward(const Tensor& dy, Tensor& dx) {
   run(dy, "adaptive_avg_pool2d_backward", [&](cudaStream_t s) {
@@ -187,14 +192,8 @@ void adaptive_avg_pool2d_backward(const Tensor& dy, Tensor& dx) {
     });
   });
 }
+MINIDL_REGISTER_KERNEL(adaptive_avg_pool2d_backward_kernel, CUDA, adaptive_avg_pool2d_backward);
 
 }  // namespace
-
-MINIDL_REGISTER_KERNEL(max_pool2d_forward_kernel, CUDA, max_pool2d_forward);
-MINIDL_REGISTER_KERNEL(max_pool2d_backward_kernel, CUDA, max_pool2d_backward);
-MINIDL_REGISTER_KERNEL(avg_pool2d_forward_kernel, CUDA, avg_pool2d_forward);
-MINIDL_REGISTER_KERNEL(avg_pool2d_backward_kernel, CUDA, avg_pool2d_backward);
-MINIDL_REGISTER_KERNEL(adaptive_avg_pool2d_forward_kernel, CUDA, adaptive_avg_pool2d_forward);
-MINIDL_REGISTER_KERNEL(adaptive_avg_pool2d_backward_kernel, CUDA, adaptive_avg_pool2d_backward);
 
 }  // namespace minidl::cuda

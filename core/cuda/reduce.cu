@@ -89,6 +89,7 @@ void reduce(kernels::Reduction how, const Tensor& x, const std::vector<bool>& re
   });
   MINIDL_CUDA_CHECK(cudaGetLastError(), is_max ? "max" : "sum");
 }
+MINIDL_REGISTER_KERNEL(reduce_kernel, CUDA, reduce);
 
 void transpose(const Tensor& x, Tensor& out) {
   const int device = x.device().index;
@@ -100,10 +101,8 @@ void transpose(const Tensor& x, Tensor& out) {
   });
   MINIDL_CUDA_CHECK(cudaGetLastError(), "transpose");
 }
+MINIDL_REGISTER_KERNEL(transpose_kernel, CUDA, transpose);
 
 }  // namespace
-
-MINIDL_REGISTER_KERNEL(reduce_kernel, CUDA, reduce);
-MINIDL_REGISTER_KERNEL(transpose_kernel, CUDA, transpose);
 
 }  // namespace minidl::cuda

@@ -77,6 +77,7 @@ void log_softmax_forward(const Tensor& x, Tensor& y) {
   });
   MINIDL_CUDA_CHECK(cudaGetLastError(), "log_softmax");
 }
+MINIDL_REGISTER_KERNEL(log_softmax_forward_kernel, CUDA, log_softmax_forward);
 
 void log_softmax_backward(const Tensor& dy, const Tensor& y, Tensor& dx) {
   const int device = y.device().index;
@@ -89,6 +90,7 @@ void log_softmax_backward(const Tensor& dy, const Tensor& y, Tensor& dx) {
   });
   MINIDL_CUDA_CHECK(cudaGetLastError(), "log_softmax_backward");
 }
+MINIDL_REGISTER_KERNEL(log_softmax_backward_kernel, CUDA, log_softmax_backward);
 
 void cross_entropy_forward(const Tensor& logits, const Tensor& labels, double smoothing,
                            kernels::CrossEntropyForward& out) {
@@ -103,6 +105,7 @@ void cross_entropy_forward(const Tensor& logits, const Tensor& labels, double sm
   });
   MINIDL_CUDA_CHECK(cudaGetLastError(), "cross_entropy");
 }
+MINIDL_REGISTER_KERNEL(cross_entropy_forward_kernel, CUDA, cross_entropy_forward);
 
 void cross_entropy_backward(const Tensor& dloss, const Tensor& log_probs, const Tensor& labels, double smoothing,
                             Tensor& dx) {
@@ -116,12 +119,8 @@ void cross_entropy_backward(const Tensor& dloss, const Tensor& log_probs, const 
   });
   MINIDL_CUDA_CHECK(cudaGetLastError(), "cross_entropy_backward");
 }
+MINIDL_REGISTER_KERNEL(cross_entropy_backward_kernel, CUDA, cross_entropy_backward);
 
 }  // namespace
-
-MINIDL_REGISTER_KERNEL(log_softmax_forward_kernel, CUDA, log_softmax_forward);
-MINIDL_REGISTER_KERNEL(log_softmax_backward_kernel, CUDA, log_softmax_backward);
-MINIDL_REGISTER_KERNEL(cross_entropy_forward_kernel, CUDA, cross_entropy_forward);
-MINIDL_REGISTER_KERNEL(cross_entropy_backward_kernel, CUDA, cross_entropy_backward);
 
 }  // namespace minidl::cuda

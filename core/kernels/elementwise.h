@@ -28,15 +28,15 @@ Tensor reshape(const Tensor& x, const Shape& shape);
 // ---- kernels: inputs on one device and of one floating dtype (cast: any dtypes); `out`
 // ---- allocated with the result's shape, never empty ----
 using BinaryKernel = void(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out);
-using UnaryKernel = void(UnaryOp op, const Tensor& x, Tensor& out);
-using PowKernel = void(const Tensor& x, double exponent, Tensor& out);
-using BroadcastToKernel = void(const Tensor& x, Tensor& out);
-using CastKernel = void(const Tensor& x, Tensor& out);
-
 extern KernelTable<BinaryKernel> binary_kernel;
+using UnaryKernel = void(UnaryOp op, const Tensor& x, Tensor& out);
 extern KernelTable<UnaryKernel> unary_kernel;
+using PowKernel = void(const Tensor& x, double exponent, Tensor& out);
 extern KernelTable<PowKernel> pow_kernel;
+using BroadcastToKernel = void(const Tensor& x, Tensor& out);
 extern KernelTable<BroadcastToKernel> broadcast_to_kernel;
+using CastKernel = void(const Tensor& x, Tensor& out);
 extern KernelTable<CastKernel> cast_kernel;
+
 
 }  // namespace minidl::kernels

@@ -13,8 +13,8 @@ Tensor transpose(const Tensor& x);
 
 // ---- kernels: out allocated [M, N] (matmul; not empty, inner size K ≥ 1) or [cols, rows] ----
 using MatmulKernel = void(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b, Tensor& out);
-using TransposeKernel = void(const Tensor& x, Tensor& out);
 extern KernelTable<MatmulKernel> matmul_kernel;
+using TransposeKernel = void(const Tensor& x, Tensor& out);
 extern KernelTable<TransposeKernel> transpose_kernel;
 
 }  // namespace minidl::kernels

@@ -7,11 +7,6 @@
 
 namespace minidl::kernels {
 
-KernelTable<GroupNormForwardKernel> group_norm_forward_kernel{"group_norm"};
-KernelTable<GroupNormBackwardKernel> group_norm_backward_kernel{"group_norm_backward"};
-KernelTable<BatchNormForwardKernel> batch_norm_forward_kernel{"batch_norm"};
-KernelTable<BatchNormBackwardKernel> batch_norm_backward_kernel{"batch_norm_backward"};
-
 namespace {
 
 // y like x, mean and rstd of `stats` shape (zeros when x is empty).
@@ -36,6 +31,7 @@ NormGrads allocate_grads(const Tensor& x, bool need_dx, bool need_dparams) {
 
 }  // namespace
 
+KernelTable<GroupNormForwardKernel> group_norm_forward_kernel{"group_norm"};
 NormForward group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups, double eps) {
   checks::floating_like(x, {&weight, &bias}, "group_norm");
   NormForward out = allocate_forward(x, {x.size(0), groups});
@@ -43,6 +39,7 @@ NormForward group_norm_forward(const Tensor& x, const Tensor& weight, const Tens
   return out;
 }
 
+KernelTable<GroupNormBackwardKernel> group_norm_backward_kernel{"group_norm_backward"};
 NormGrads group_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                               const Tensor& weight, int64_t groups, bool need_dx, bool need_dparams) {
   checks::floating_like(x, {&dy, &mean, &rstd, &weight}, "group_norm_backward");
@@ -52,6 +49,7 @@ NormGrads group_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& m
   return grads;
 }
 
+KernelTable<BatchNormForwardKernel> batch_norm_forward_kernel{"batch_norm"};
 NormForward batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
                                Tensor& running_var, bool training, double momentum, double eps) {
   checks::floating_like(x, {&weight, &bias, &running_mean, &running_var}, "batch_norm");
@@ -61,6 +59,7 @@ NormForward batch_norm_forward(const Tensor& x, const Tensor& weight, const Tens
   return out;
 }
 
+KernelTable<BatchNormBackwardKernel> batch_norm_backward_kernel{"batch_norm_backward"};
 NormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                               const Tensor& weight, bool training, bool need_dx, bool need_dparams) {
   checks::floating_like(x, {&dy, &mean, &rstd, &weight}, "batch_norm_backward");

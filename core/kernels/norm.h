@@ -23,16 +23,16 @@ NormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& m
 // ---- defined members allocated (dweight and dbias together); x not empty ----
 using GroupNormForwardKernel = void(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups,
                                     double eps, NormForward& out);
+extern KernelTable<GroupNormForwardKernel> group_norm_forward_kernel;
 using GroupNormBackwardKernel = void(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                                      const Tensor& weight, int64_t groups, NormGrads& grads);
+extern KernelTable<GroupNormBackwardKernel> group_norm_backward_kernel;
 using BatchNormForwardKernel = void(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
                                     Tensor& running_var, bool training, double momentum, double eps,
                                     NormForward& out);
+extern KernelTable<BatchNormForwardKernel> batch_norm_forward_kernel;
 using BatchNormBackwardKernel = void(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                                      const Tensor& weight, bool training, NormGrads& grads);
-extern KernelTable<GroupNormForwardKernel> group_norm_forward_kernel;
-extern KernelTable<GroupNormBackwardKernel> group_norm_backward_kernel;
-extern KernelTable<BatchNormForwardKernel> batch_norm_forward_kernel;
 extern KernelTable<BatchNormBackwardKernel> batch_norm_backward_kernel;
 
 }  // namespace minidl::kernels

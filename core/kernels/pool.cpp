@@ -6,13 +6,6 @@
 
 namespace minidl::kernels {
 
-KernelTable<MaxPool2dForwardKernel> max_pool2d_forward_kernel{"max_pool2d"};
-KernelTable<MaxPool2dBackwardKernel> max_pool2d_backward_kernel{"max_pool2d_backward"};
-KernelTable<AvgPool2dForwardKernel> avg_pool2d_forward_kernel{"avg_pool2d"};
-KernelTable<AvgPool2dBackwardKernel> avg_pool2d_backward_kernel{"avg_pool2d_backward"};
-KernelTable<AdaptiveAvgPool2dForwardKernel> adaptive_avg_pool2d_forward_kernel{"adaptive_avg_pool2d"};
-KernelTable<AdaptiveAvgPool2dBackwardKernel> adaptive_avg_pool2d_backward_kernel{"adaptive_avg_pool2d_backward"};
-
 namespace {
 
 Shape pooled_shape(const Tensor& x, const Window2d& win) {
@@ -27,6 +20,7 @@ Tensor allocate_dx(const Tensor& dy, const Shape& x_shape) {
 
 }  // namespace
 
+KernelTable<MaxPool2dForwardKernel> max_pool2d_forward_kernel{"max_pool2d"};
 MaxPoolForward max_pool2d_forward(const Tensor& x, const Window2d& win) {
   checks::floating(x, "max_pool2d");
   const Shape shape = pooled_shape(x, win);
@@ -35,6 +29,7 @@ MaxPoolForward max_pool2d_forward(const Tensor& x, const Window2d& win) {
   return out;
 }
 
+KernelTable<MaxPool2dBackwardKernel> max_pool2d_backward_kernel{"max_pool2d_backward"};
 Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape) {
   checks::floating(dy, "max_pool2d_backward");
   checks::like(dy, {&indices}, "max_pool2d_backward", /*same_dtype=*/false);
@@ -43,6 +38,7 @@ Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape&
   return dx;
 }
 
+KernelTable<AvgPool2dForwardKernel> avg_pool2d_forward_kernel{"avg_pool2d"};
 Tensor avg_pool2d_forward(const Tensor& x, const Window2d& win) {
   checks::floating(x, "avg_pool2d");
   Tensor y = Tensor::empty(pooled_shape(x, win), x.dtype(), x.device());
@@ -50,6 +46,7 @@ Tensor avg_pool2d_forward(const Tensor& x, const Window2d& win) {
   return y;
 }
 
+KernelTable<AvgPool2dBackwardKernel> avg_pool2d_backward_kernel{"avg_pool2d_backward"};
 Tensor avg_pool2d_backward(const Tensor& dy, const Shape& x_shape, const Window2d& win) {
   checks::floating(dy, "avg_pool2d_backward");
   Tensor dx = allocate_dx(dy, x_shape);
@@ -57,6 +54,7 @@ Tensor avg_pool2d_backward(const Tensor& dy, const Shape& x_shape, const Window2
   return dx;
 }
 
+KernelTable<AdaptiveAvgPool2dForwardKernel> adaptive_avg_pool2d_forward_kernel{"adaptive_avg_pool2d"};
 Tensor adaptive_avg_pool2d_forward(const Tensor& x, int64_t out_h, int64_t out_w) {
   checks::floating(x, "adaptive_avg_pool2d");
   Tensor y = Tensor::empty({x.size(0), x.size(1), out_h, out_w}, x.dtype(), x.device());
@@ -64,6 +62,7 @@ Tensor adaptive_avg_pool2d_forward(const Tensor& x, int64_t out_h, int64_t out_w
   return y;
 }
 
+KernelTable<AdaptiveAvgPool2dBackwardKernel> adaptive_avg_pool2d_backward_kernel{"adaptive_avg_pool2d_backward"};
 Tensor adaptive_avg_pool2d_backward(const Tensor& dy, const Shape& x_shape) {
   checks::floating(dy, "adaptive_avg_pool2d_backward");
   Tensor dx = allocate_dx(dy, x_shape);

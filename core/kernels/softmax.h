@@ -17,14 +17,14 @@ Tensor cross_entropy_backward(const Tensor& dloss, const Tensor& log_probs, cons
 
 // ---- kernels: outputs allocated, inputs not empty ----
 using LogSoftmaxForwardKernel = void(const Tensor& x, Tensor& y);
+extern KernelTable<LogSoftmaxForwardKernel> log_softmax_forward_kernel;
 using LogSoftmaxBackwardKernel = void(const Tensor& dy, const Tensor& y, Tensor& dx);
+extern KernelTable<LogSoftmaxBackwardKernel> log_softmax_backward_kernel;
 using CrossEntropyForwardKernel = void(const Tensor& logits, const Tensor& labels, double label_smoothing,
                                        CrossEntropyForward& out);
+extern KernelTable<CrossEntropyForwardKernel> cross_entropy_forward_kernel;
 using CrossEntropyBackwardKernel = void(const Tensor& dloss, const Tensor& log_probs, const Tensor& labels,
                                         double label_smoothing, Tensor& dlogits);
-extern KernelTable<LogSoftmaxForwardKernel> log_softmax_forward_kernel;
-extern KernelTable<LogSoftmaxBackwardKernel> log_softmax_backward_kernel;
-extern KernelTable<CrossEntropyForwardKernel> cross_entropy_forward_kernel;
 extern KernelTable<CrossEntropyBackwardKernel> cross_entropy_backward_kernel;
 
 }  // namespace minidl::kernels
