@@ -90,7 +90,7 @@ void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bia
                                             data_or_null<T>(running_mean), data_or_null<T>(running_var),
                                             out.mean.data<T>(), out.rstd.data<T>());
     MINIDL_CUDA_CHECK(cudaGetLastError(), "batch_norm");
-    normalize<T><<<grid_for(x.numel()), kThreads, 0, s>>>(x.data<T>(), out.mean.data<T>(), out.rstd.data<T>(),
+    normalize<T><<<blocks_for(x.numel()), kThreads, 0, s>>>(x.data<T>(), out.mean.data<T>(), out.rstd.data<T>(),
                                                           data_or_null<T>(weight), data_or_null<T>(bias),
                                                           x.numel(), C, HW, ChannelOf{}, out.y.data<T>());
     MINIDL_CUDA_CHECK(cudaGetLastError(), "batch_norm");
@@ -113,7 +113,7 @@ void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, 
                                             coef.data<T>());
     MINIDL_CUDA_CHECK(cudaGetLastError(), "batch_norm_backward");
     if (!grads.dx.defined()) return;
-    input_grad<T><<<grid_for(x.numel()), kThreads, 0, s>>>(dy.data<T>(), x.data<T>(), coef.data<T>(), x.numel(), C,
+    input_grad<T><<<blocks_for(x.numel()), kThreads, 0, s>>>(dy.data<T>(), x.data<T>(), coef.data<T>(), x.numel(), C,
                                                            HW, grads.dx.data<T>());
     MINIDL_CUDA_CHECK(cudaGetLastError(), "batch_norm_backward");
   });

@@ -6,12 +6,11 @@
 #include "../broadcast.h"
 #include "../elementwise_ops.h"
 #include "../kernels/elementwise.h"
-#include "runtime.h"
+#include "launch.cuh"
 
 namespace minidl::cuda {
 namespace {
 
-constexpr int kThreads = 256;
 constexpr int kMaxDims = 8;
 
 // A broadcast plan by value, for a kernel argument.
@@ -53,28 +52,18 @@ __global__ void map_kernel(const In* x, Out* out, int64_t total, F f) {
     out[i] = f(x[i]);
 }
 
-int blocks_for(int64_t total) { return static_cast<int>(std::min<int64_t>((total + kThreads - 1) / kThreads, 65535)); }
-
-// Launches on the stream of out's device and checks the launch.
-template <typename Launch>
-void launch(const Tensor& out, const char* op, Launch l) {
-  const int device = out.device().index;
-  set_device(device, op);
-  l(stream(device));
-  MINIDL_CUDA_CHECK(cudaGetLastError(), op);
-}
 
 template <typename T, typename F>
 void broadcast(const T* a, const T* b, Tensor& out, const BroadcastPlan& plan, F f, const char* op) {
   const DevicePlan p = to_device_plan(plan, op);
-  launch(out, op, [&](cudaStream_t s) {
+  launch(out.device().index, op, [&](cudaStream_t s) {
     broadcast_kernel<<<blocks_for(out.numel()), kThreads, 0, s>>>(a, b, out.data<T>(), out.numel(), p, f);
   });
 }
 
 template <typename In, typename Out, typename F>
 void map(const Tensor& x, Tensor& out, F f, const char* op) {
-  launch(out, op, [&](cudaStream_t s) {
+  launch(out.device().index, op, [&](cudaStream_t s) {
     map_kernel<<<blocks_for(x.numel()), kThreads, 0, s>>>(x.data<In>(), out.data<Out>(), x.numel(), f);
   });
 }
@@ -115,7 +104,7 @@ MINIDL_REGISTER_KERNEL(pow_kernel, CUDA, pow);
 
 void cast(const Tensor& x, Tensor& out) {
   if (x.dtype() == out.dtype()) {
-    launch(out, "to", [&](cudaStream_t s) {
+    launch(out.device().index, "to", [&](cudaStream_t s) {
       MINIDL_CUDA_CHECK(cudaMemcpyAsync(out.raw_data(), x.raw_data(), x.nbytes(), cudaMemcpyDeviceToDevice, s), "to");
     });
     return;

@@ -108,7 +108,7 @@ void group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bia
     using T = decltype(v);
     group_stats<T><<<N * groups, kThreads, 0, s>>>(x.data<T>(), cg * HW, eps, out.mean.data<T>(), out.rstd.data<T>());
     MINIDL_CUDA_CHECK(cudaGetLastError(), "group_norm");
-    normalize<T><<<grid_for(x.numel()), kThreads, 0, s>>>(x.data<T>(), out.mean.data<T>(), out.rstd.data<T>(),
+    normalize<T><<<blocks_for(x.numel()), kThreads, 0, s>>>(x.data<T>(), out.mean.data<T>(), out.rstd.data<T>(),
                                                           data_or_null<T>(weight), data_or_null<T>(bias), x.numel(), C,
                                                           HW, GroupOf{cg}, out.y.data<T>());
     MINIDL_CUDA_CHECK(cudaGetLastError(), "group_norm");

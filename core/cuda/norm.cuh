@@ -6,12 +6,10 @@
 
 #include "../kernels/types.h"
 #include "../moments.h"
+#include "launch.cuh"
 
 namespace minidl::cuda {
 
-constexpr int kThreads = 256;
-
-inline int64_t grid_for(int64_t total) { return std::min<int64_t>((total + kThreads - 1) / kThreads, 65535); }
 
 
 template <typename T>

@@ -4,12 +4,11 @@
 
 #include "../optim_math.h"
 #include "../kernels/optim.h"
-#include "runtime.h"
+#include "launch.cuh"
 
 namespace minidl::cuda {
 namespace {
 
-constexpr int kThreads = 256;
 
 template <typename T>
 __global__ void sgd_kernel(T* p, const T* g, T* buf, int64_t n, optim_math::SgdUpdate<T> update) {
@@ -23,7 +22,6 @@ __global__ void adam_kernel(T* p, const T* g, T* m, T* v, int64_t n, optim_math:
     update(p[i], g[i], m[i], v[i]);
 }
 
-int blocks_for(int64_t n) { return static_cast<int>(std::min<int64_t>((n + kThreads - 1) / kThreads, 65535)); }
 
 void sgd_step(Tensor& param, const Tensor& grad, Tensor& buf, double lr, double momentum, double dampening,
               double weight_decay, bool nesterov, bool first_step) {

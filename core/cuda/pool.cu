@@ -7,15 +7,13 @@
 
 #include "../pool_math.h"
 #include "../kernels/pool.h"
-#include "runtime.h"
+#include "launch.cuh"
 
 namespace minidl::cuda {
 namespace {
 
 using kernels::Window2d;
-constexpr int kThreads = 256;
 
-int blocks_for(int64_t n) { return static_cast<int>(std::min<int64_t>((n + kThreads - 1) / kThreads, 65535)); }
 
 // The output element i of planes × P × Q: its plane and position, and its window.
 struct At {
@@ -28,9 +26,6 @@ __device__ At locate(int64_t i, int64_t H, int64_t W, int64_t P, int64_t Q, Wind
   return {plane, p, q,
           pool_math::window_at(p, q, H, W, win.kernel_h, win.kernel_w, win.stride_h, win.stride_w, win.pad_h, win.pad_w)};
 }
-
-#define MINIDL_FOR_EACH(i, n) \
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
 
 template <typename T>
 __global__ void max_forward(const T* x, int64_t total, int64_t H, int64_t W, int64_t P, int64_t Q, Window2d win, T* y,
@@ -110,22 +105,13 @@ __global__ void adaptive_backward(const T* dy, int64_t total, int64_t H, int64_t
   }
 }
 
-// Sets the device, runs `launch` on its stream, checks the launch.
-template <typename F>
-void run(const Tensor& t, const char* op, F launch) {
-  const int device = t.device().index;
-  set_device(device, op);
-  launch(stream(device));
-  MINIDL_CUDA_CHECK(cudaGetLastError(), op);
-}
-
 void zero(Tensor& t, cudaStream_t s, const char* op) {
   MINIDL_CUDA_CHECK(cudaMemsetAsync(t.raw_data(), 0, t.nbytes(), s), op);
 }
 
 void max_pool2d_forward(const Tensor& x, const Window2d& win, kernels::MaxPoolForward& out) {
   const int64_t H = x.size(2), W = x.size(3), P = out.y.size(2), Q = out.y.size(3);
-  run(x, "max_pool2d", [&](cudaStream_t s) {
+  launch(x.device().index, "max_pool2d", [&](cudaStream_t s) {
     dispatch_floating(x.dtype(), "max_pool2d", [&](auto v) {
       using T = decltype(v);
       max_forward<T><<<blocks_for(out.y.numel()), kThreads, 0, s>>>(x.data<T>(), out.y.numel(), H, W, P, Q, win,
@@ -136,7 +122,7 @@ void max_pool2d_forward(const Tensor& x, const Window2d& win, kernels::MaxPoolFo
 MINIDL_REGISTER_KERNEL(max_pool2d_forward_kernel, CUDA, max_pool2d_forward);
 
 void max_pool2d_backward(const Tensor& dy, const Tensor& indices, Tensor& dx) {
-  run(dy, "max_pool2d_backward", [&](cudaStream_t s) {
+  launch(dy.device().index, "max_pool2d_backward", [&](cudaStream_t s) {
     zero(dx, s, "max_pool2d_backward");
     dispatch_floating(dy.dtype(), "max_pool2d_backward", [&](auto v) {
       using T = decltype(v);
@@ -150,7 +136,7 @@ MINIDL_REGISTER_KERNEL(max_pool2d_backward_kernel, CUDA, max_pool2d_backward);
 
 void avg_pool2d_forward(const Tensor& x, const Window2d& win, Tensor& y) {
   const int64_t H = x.size(2), W = x.size(3), P = y.size(2), Q = y.size(3);
-  run(x, "avg_pool2d", [&](cudaStream_t s) {
+  launch(x.device().index, "avg_pool2d", [&](cudaStream_t s) {
     dispatch_floating(x.dtype(), "avg_pool2d", [&](auto v) {
       using T = decltype(v);
       avg_forward<T><<<blocks_for(y.numel()), kThreads, 0, s>>>(x.data<T>(), y.numel(), H, W, P, Q, win, y.data<T>());
@@ -160,7 +146,7 @@ void avg_pool2d_forward(const Tensor& x, const Window2d& win, Tensor& y) {
 MINIDL_REGISTER_KERNEL(avg_pool2d_forward_kernel, CUDA, avg_pool2d_forward);
 
 void avg_pool2d_backward(const Tensor& dy, const Window2d& win, Tensor& dx) {
-  run(dy, "avg_pool2d_backward", [&](cudaStream_t s) {
+  launch(dy.device().index, "avg_pool2d_backward", [&](cudaStream_t s) {
     zero(dx, s, "avg_pool2d_backward");
     dispatch_floating(dy.dtype(), "avg_pool2d_backward", [&](auto v) {
       using T = decltype(v);
@@ -172,7 +158,7 @@ void avg_pool2d_backward(const Tensor& dy, const Window2d& win, Tensor& dx) {
 MINIDL_REGISTER_KERNEL(avg_pool2d_backward_kernel, CUDA, avg_pool2d_backward);
 
 void adaptive_avg_pool2d_forward(const Tensor& x, Tensor& y) {
-  run(x, "adaptive_avg_pool2d", [&](cudaStream_t s) {
+  launch(x.device().index, "adaptive_avg_pool2d", [&](cudaStream_t s) {
     dispatch_floating(x.dtype(), "adaptive_avg_pool2d", [&](auto v) {
       using T = decltype(v);
       adaptive_forward<T><<<blocks_for(y.numel()), kThreads, 0, s>>>(x.data<T>(), y.numel(), x.size(2), x.size(3),
@@ -183,7 +169,7 @@ void adaptive_avg_pool2d_forward(const Tensor& x, Tensor& y) {
 MINIDL_REGISTER_KERNEL(adaptive_avg_pool2d_forward_kernel, CUDA, adaptive_avg_pool2d_forward);
 
 void adaptive_avg_pool2d_backward(const Tensor& dy, Tensor& dx) {
-  run(dy, "adaptive_avg_pool2d_backward", [&](cudaStream_t s) {
+  launch(dy.device().index, "adaptive_avg_pool2d_backward", [&](cudaStream_t s) {
     zero(dx, s, "adaptive_avg_pool2d_backward");
     dispatch_floating(dy.dtype(), "adaptive_avg_pool2d_backward", [&](auto v) {
       using T = decltype(v);

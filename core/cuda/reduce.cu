@@ -5,12 +5,11 @@
 
 #include "../kernels/matmul.h"
 #include "../kernels/reduce.h"
-#include "runtime.h"
+#include "launch.cuh"
 
 namespace minidl::cuda {
 namespace {
 
-constexpr int kThreads = 256;
 constexpr int kMaxDims = 8;
 
 // x's dims split into kept ones (enumerated by the output index) and reduced ones.

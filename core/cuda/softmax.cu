@@ -5,14 +5,12 @@
 #include <cmath>
 
 #include "../kernels/softmax.h"
-#include "runtime.h"
+#include "launch.cuh"
 
 namespace minidl::cuda {
 namespace {
 
-constexpr int kThreads = 256;
 
-int blocks_for(int64_t n) { return static_cast<int>(std::min<int64_t>((n + kThreads - 1) / kThreads, 65535)); }
 
 template <typename T>
 __global__ void log_softmax_rows(const T* x, int64_t rows, int64_t k, T* y) {

@@ -1,8 +1,10 @@
-// The argument checks the dispatchers (core/kernels/*.cpp) share. Each names the op.
+// What the dispatchers (core/kernels/*.cpp) share: argument checks, each naming the op, and the
+// allocation of outputs.
 #pragma once
 
 #include <initializer_list>
 
+#include "../factory.h"
 #include "types.h"
 
 namespace minidl::kernels::checks {
@@ -43,6 +45,12 @@ inline void like(const Tensor& x, std::initializer_list<const Tensor*> others, c
 inline void floating_like(const Tensor& x, std::initializer_list<const Tensor*> others, const char* op) {
   floating(x, op);
   like(x, others, op);
+}
+
+/// An output of `shape` like `like` (dtype, device) for a kernel to fill — or zeros, for the sums
+/// over no values that an empty input gives (a gradient, a statistic), which no kernel sees.
+inline Tensor output(const Shape& shape, const Tensor& like, bool zeros_instead = false) {
+  return zeros_instead ? zeros(shape, like.dtype(), like.device()) : Tensor::empty(shape, like.dtype(), like.device());
 }
 
 }  // namespace minidl::kernels::checks

@@ -1,7 +1,6 @@
 // The convolution's dispatcher.
 #include "conv.h"
 
-#include "../factory.h"
 #include "checks.h"
 
 namespace minidl::kernels {
@@ -22,13 +21,10 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, 
   checks::floating_like(x, {&dy, &w}, "conv2d_backward");
   // Sums over no values (an empty batch) are zero gradients.
   const bool empty = x.numel() == 0 || dy.numel() == 0;
-  auto make = [&](const Shape& shape) {
-    return empty ? zeros(shape, x.dtype(), x.device()) : Tensor::empty(shape, x.dtype(), x.device());
-  };
   Conv2dGrads grads;
-  if (need_dx) grads.dx = make(x.shape());
-  if (need_dw) grads.dw = make(w.shape());
-  if (need_dbias) grads.dbias = make({w.size(0)});
+  if (need_dx) grads.dx = checks::output(x.shape(), x, empty);
+  if (need_dw) grads.dw = checks::output(w.shape(), x, empty);
+  if (need_dbias) grads.dbias = checks::output({w.size(0)}, x, empty);
   if (!empty && (need_dx || need_dw || need_dbias)) conv2d_backward_kernel.at(x.device())(dy, x, w, win, grads);
   return grads;
 }

@@ -15,9 +15,8 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
   const int64_t kb = transpose_b ? b.size(1) : b.size(0), n = transpose_b ? b.size(0) : b.size(1);
   MINIDL_CHECK(k == kb, "matmul: inner sizes differ: ", to_string(a.shape()), (transpose_a ? "ᵀ" : ""),
                " · ", to_string(b.shape()), (transpose_b ? "ᵀ" : ""), " (", k, " vs ", kb, ")");
-  if (k == 0) return zeros({m, n}, a.dtype(), a.device());  // empty sums
-  Tensor out = Tensor::empty({m, n}, a.dtype(), a.device());
-  if (out.numel() > 0) matmul_kernel.at(a.device())(a, b, transpose_a, transpose_b, out);
+  Tensor out = checks::output({m, n}, a, k == 0);  // an inner size of 0: empty sums
+  if (out.numel() > 0 && k > 0) matmul_kernel.at(a.device())(a, b, transpose_a, transpose_b, out);
   return out;
 }
 

@@ -2,7 +2,6 @@
 // parameter gradients (sums over no values) are zeros, and the running statistics stay as they are.
 #include "norm.h"
 
-#include "../factory.h"
 #include "checks.h"
 
 namespace minidl::kernels {
@@ -11,22 +10,26 @@ namespace {
 
 // y like x, mean and rstd of `stats` shape (zeros when x is empty).
 NormForward allocate_forward(const Tensor& x, const Shape& stats) {
-  auto make = [&](const Shape& shape) {
-    return x.numel() == 0 ? zeros(shape, x.dtype(), x.device()) : Tensor::empty(shape, x.dtype(), x.device());
-  };
-  return {Tensor::empty(x.shape(), x.dtype(), x.device()), make(stats), make(stats)};
+  const bool empty = x.numel() == 0;
+  return {checks::output(x.shape(), x), checks::output(stats, x, empty), checks::output(stats, x, empty)};
 }
 
-// dx like x, dweight and dbias [C], as asked for (zeros when x is empty).
-NormGrads allocate_grads(const Tensor& x, bool need_dx, bool need_dparams) {
+// Checks a backward's arguments; dx like x, dweight and dbias [C], as asked for (zeros when x is empty).
+NormGrads prepare_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
+                           const Tensor& weight, bool need_dx, bool need_dparams, const char* op) {
+  checks::floating_like(x, {&dy, &mean, &rstd, &weight}, op);
   NormGrads grads;
-  if (need_dx) grads.dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (need_dx) grads.dx = checks::output(x.shape(), x);
   if (need_dparams) {
-    const Shape c{x.size(1)};
-    grads.dweight = x.numel() == 0 ? zeros(c, x.dtype(), x.device()) : Tensor::empty(c, x.dtype(), x.device());
-    grads.dbias = x.numel() == 0 ? zeros(c, x.dtype(), x.device()) : Tensor::empty(c, x.dtype(), x.device());
+    grads.dweight = checks::output({x.size(1)}, x, x.numel() == 0);
+    grads.dbias = checks::output({x.size(1)}, x, x.numel() == 0);
   }
   return grads;
+}
+
+// A backward kernel runs when x has values and some gradient is asked for.
+bool has_work(const Tensor& x, const NormGrads& grads) {
+  return x.numel() > 0 && (grads.dx.defined() || grads.dweight.defined());
 }
 
 }  // namespace
@@ -42,10 +45,8 @@ NormForward group_norm_forward(const Tensor& x, const Tensor& weight, const Tens
 KernelTable<GroupNormBackwardKernel> group_norm_backward_kernel{"group_norm_backward"};
 NormGrads group_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                               const Tensor& weight, int64_t groups, bool need_dx, bool need_dparams) {
-  checks::floating_like(x, {&dy, &mean, &rstd, &weight}, "group_norm_backward");
-  NormGrads grads = allocate_grads(x, need_dx, need_dparams);
-  if (x.numel() > 0 && (need_dx || need_dparams))
-    group_norm_backward_kernel.at(x.device())(dy, x, mean, rstd, weight, groups, grads);
+  NormGrads grads = prepare_backward(dy, x, mean, rstd, weight, need_dx, need_dparams, "group_norm_backward");
+  if (has_work(x, grads)) group_norm_backward_kernel.at(x.device())(dy, x, mean, rstd, weight, groups, grads);
   return grads;
 }
 
@@ -62,10 +63,8 @@ NormForward batch_norm_forward(const Tensor& x, const Tensor& weight, const Tens
 KernelTable<BatchNormBackwardKernel> batch_norm_backward_kernel{"batch_norm_backward"};
 NormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                               const Tensor& weight, bool training, bool need_dx, bool need_dparams) {
-  checks::floating_like(x, {&dy, &mean, &rstd, &weight}, "batch_norm_backward");
-  NormGrads grads = allocate_grads(x, need_dx, need_dparams);
-  if (x.numel() > 0 && (need_dx || need_dparams))
-    batch_norm_backward_kernel.at(x.device())(dy, x, mean, rstd, weight, training, grads);
+  NormGrads grads = prepare_backward(dy, x, mean, rstd, weight, need_dx, need_dparams, "batch_norm_backward");
+  if (has_work(x, grads)) batch_norm_backward_kernel.at(x.device())(dy, x, mean, rstd, weight, training, grads);
   return grads;
 }
 

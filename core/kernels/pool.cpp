@@ -1,7 +1,6 @@
 // The pooling dispatcher. Backward of an empty output is a zero gradient.
 #include "pool.h"
 
-#include "../factory.h"
 #include "checks.h"
 
 namespace minidl::kernels {
@@ -13,10 +12,6 @@ Shape pooled_shape(const Tensor& x, const Window2d& win) {
           Window2d::out_size(x.size(3), win.kernel_w, win.stride_w, win.pad_w)};
 }
 
-// dx of x_shape: zeros when dy is empty, else for the kernel to fill.
-Tensor allocate_dx(const Tensor& dy, const Shape& x_shape) {
-  return dy.numel() == 0 ? zeros(x_shape, dy.dtype(), dy.device()) : Tensor::empty(x_shape, dy.dtype(), dy.device());
-}
 
 }  // namespace
 
@@ -33,7 +28,7 @@ KernelTable<MaxPool2dBackwardKernel> max_pool2d_backward_kernel{"max_pool2d_back
 Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape) {
   checks::floating(dy, "max_pool2d_backward");
   checks::like(dy, {&indices}, "max_pool2d_backward", /*same_dtype=*/false);
-  Tensor dx = allocate_dx(dy, x_shape);
+  Tensor dx = checks::output(x_shape, dy, dy.numel() == 0);
   if (dy.numel() > 0) max_pool2d_backward_kernel.at(dy.device())(dy, indices, dx);
   return dx;
 }
@@ -49,7 +44,7 @@ Tensor avg_pool2d_forward(const Tensor& x, const Window2d& win) {
 KernelTable<AvgPool2dBackwardKernel> avg_pool2d_backward_kernel{"avg_pool2d_backward"};
 Tensor avg_pool2d_backward(const Tensor& dy, const Shape& x_shape, const Window2d& win) {
   checks::floating(dy, "avg_pool2d_backward");
-  Tensor dx = allocate_dx(dy, x_shape);
+  Tensor dx = checks::output(x_shape, dy, dy.numel() == 0);
   if (dy.numel() > 0) avg_pool2d_backward_kernel.at(dy.device())(dy, win, dx);
   return dx;
 }
@@ -65,7 +60,7 @@ Tensor adaptive_avg_pool2d_forward(const Tensor& x, int64_t out_h, int64_t out_w
 KernelTable<AdaptiveAvgPool2dBackwardKernel> adaptive_avg_pool2d_backward_kernel{"adaptive_avg_pool2d_backward"};
 Tensor adaptive_avg_pool2d_backward(const Tensor& dy, const Shape& x_shape) {
   checks::floating(dy, "adaptive_avg_pool2d_backward");
-  Tensor dx = allocate_dx(dy, x_shape);
+  Tensor dx = checks::output(x_shape, dy, dy.numel() == 0);
   if (dy.numel() > 0) adaptive_avg_pool2d_backward_kernel.at(dy.device())(dy, dx);
   return dx;
 }

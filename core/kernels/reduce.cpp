@@ -36,7 +36,7 @@ Tensor reduce(Reduction how, const Tensor& x, const std::vector<int64_t>& dims, 
     }
   }
   // A sum over no values is 0 (max over none was refused above).
-  Tensor out = x.numel() == 0 ? zeros(kept, x.dtype(), x.device()) : Tensor::empty(kept, x.dtype(), x.device());
+  Tensor out = checks::output(kept, x, x.numel() == 0);
   if (x.numel() > 0) reduce_kernel.at(x.device())(how, x, mask, out);
   return keepdim ? out : reshape(out, squeezed);
 }
