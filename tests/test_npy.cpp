@@ -78,24 +78,20 @@ TEST_CASE("npy rejects malformed files, naming the file and the byte offset") {
   std::string version = good;
   version[6] = 9;
   CHECK_ERROR(load_bytes(version), "unsupported format version 9.0 at byte offset 6");
-  std::string dtype = good;
-  replace(dtype, "'<f4'", "'|u1'");
-  CHECK_ERROR(load_bytes(dtype), "unsupported dtype '|u1' (expected little-endian '<f4', '<f8', '<i4' or '<i8')");
-  std::string big_endian = good;
-  replace(big_endian, "'<f4'", "'>f4'");
-  CHECK_ERROR(load_bytes(big_endian), "unsupported dtype '>f4'");
-  std::string fortran = good;
-  replace(fortran, "False", "True ");
-  CHECK_ERROR(load_bytes(fortran), "Fortran-order arrays are not supported");
-  std::string shape = good;
-  replace(shape, "(2, 3)", "(2, 4)");
-  CHECK_ERROR(load_bytes(shape), "truncated data: shape [2, 4] needs 32 bytes");
-  std::string garbled = good;
-  replace(garbled, "'shape': (", "'shape': [");
-  CHECK_ERROR(load_bytes(garbled), "malformed header: expected '(' at byte offset 60");
-  std::string unknown = good;
-  replace(unknown, "'descr'", "'dtype'");
-  CHECK_ERROR(load_bytes(unknown), "malformed header: unknown key 'dtype'");
+  // The good file with one piece of its header replaced, and the error that must name it.
+  struct Edit {
+    const char *from, *to, *error;
+  };
+  for (const Edit& e : {Edit{"'<f4'", "'|u1'", "unsupported dtype '|u1' (expected little-endian '<f4', '<f8', '<i4' or '<i8')"},
+                        Edit{"'<f4'", "'>f4'", "unsupported dtype '>f4'"},
+                        Edit{"False", "True ", "Fortran-order arrays are not supported"},
+                        Edit{"(2, 3)", "(2, 4)", "truncated data: shape [2, 4] needs 32 bytes"},
+                        Edit{"'shape': (", "'shape': [", "malformed header: expected '(' at byte offset 60"},
+                        Edit{"'descr'", "'dtype'", "malformed header: unknown key 'dtype'"}}) {
+    std::string edited = good;
+    replace(edited, e.from, e.to);
+    CHECK_ERROR(load_bytes(edited), e.error);
+  }
 }
 
 TEST_CASE("save_npy never leaves a partial file in place of a good one") {

@@ -37,8 +37,17 @@ int64_t padded_area(const Planes& g, const Window2d& win, int64_t p, int64_t q) 
                                 win.pad_w);
 }
 
-using pool_math::bin_end;
-using pool_math::bin_start;
+// Calls f(plane, p, q, h0, h1, w0, w1) for every output element of adaptive pooling, with
+// [h0, h1) × [w0, w1) its bin (PyTorch's edges, core/pool_math.h); planes run in parallel.
+template <typename F>
+void for_each_bin(const Planes& g, F f) {
+#pragma omp parallel for if (g.planes * g.H * g.W > kParallelGrain)
+  for (int64_t plane = 0; plane < g.planes; ++plane)
+    for (int64_t p = 0; p < g.P; ++p)
+      for (int64_t q = 0; q < g.Q; ++q)
+        f(plane, p, q, pool_math::bin_start(p, g.H, g.P), pool_math::bin_end(p, g.H, g.P),
+          pool_math::bin_start(q, g.W, g.Q), pool_math::bin_end(q, g.W, g.Q));
+}
 
 void max_pool2d_forward(const Tensor& x, const Window2d& win, kernels::MaxPoolForward& out) {
   const Planes g = planes_of(x.shape(), out.y.size(2), out.y.size(3));
@@ -124,21 +133,14 @@ void adaptive_avg_pool2d_forward(const Tensor& x, Tensor& y) {
     using T = decltype(v);
     const T* px = x.data<T>();
     T* py = y.data<T>();
-#pragma omp parallel for if (x.numel() > kParallelGrain)
-    for (int64_t plane = 0; plane < g.planes; ++plane) {
+    for_each_bin(g, [&](int64_t plane, int64_t p, int64_t q, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
       const T* xp = px + plane * g.H * g.W;
-      for (int64_t p = 0; p < g.P; ++p) {
-        const int64_t h0 = bin_start(p, g.H, g.P), h1 = bin_end(p, g.H, g.P);
-        for (int64_t q = 0; q < g.Q; ++q) {
-          const int64_t w0 = bin_start(q, g.W, g.Q), w1 = bin_end(q, g.W, g.Q);
-          double total = 0;
-          for (int64_t h = h0; h < h1; ++h)
+      double total = 0;
+      for (int64_t h = h0; h < h1; ++h)
 #pragma omp simd reduction(+ : total)
-            for (int64_t w = w0; w < w1; ++w) total += xp[h * g.W + w];
-          py[(plane * g.P + p) * g.Q + q] = static_cast<T>(total / ((h1 - h0) * (w1 - w0)));
-        }
-      }
-    }
+        for (int64_t w = w0; w < w1; ++w) total += xp[h * g.W + w];
+      py[(plane * g.P + p) * g.Q + q] = static_cast<T>(total / ((h1 - h0) * (w1 - w0)));
+    });
   });
 }
 MINIDL_REGISTER_KERNEL(adaptive_avg_pool2d_forward_kernel, CPU, adaptive_avg_pool2d_forward);
@@ -149,20 +151,14 @@ void adaptive_avg_pool2d_backward(const Tensor& dy, Tensor& dx) {
     using T = decltype(v);
     const T* pdy = dy.data<T>();
     T* pdx = dx.data<T>();
-#pragma omp parallel for if (dx.numel() > kParallelGrain)
-    for (int64_t plane = 0; plane < g.planes; ++plane) {
+    std::fill(pdx, pdx + dx.numel(), T(0));
+    // Planes are independent, so each thread adds into its own planes only.
+    for_each_bin(g, [&](int64_t plane, int64_t p, int64_t q, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
+      const T share = pdy[(plane * g.P + p) * g.Q + q] / static_cast<T>((h1 - h0) * (w1 - w0));
       T* d = pdx + plane * g.H * g.W;
-      std::fill(d, d + g.H * g.W, T(0));
-      for (int64_t p = 0; p < g.P; ++p) {
-        const int64_t h0 = bin_start(p, g.H, g.P), h1 = bin_end(p, g.H, g.P);
-        for (int64_t q = 0; q < g.Q; ++q) {
-          const int64_t w0 = bin_start(q, g.W, g.Q), w1 = bin_end(q, g.W, g.Q);
-          const T share = pdy[(plane * g.P + p) * g.Q + q] / static_cast<T>((h1 - h0) * (w1 - w0));
-          for (int64_t h = h0; h < h1; ++h)
-            for (int64_t w = w0; w < w1; ++w) d[h * g.W + w] += share;
-        }
-      }
-    }
+      for (int64_t h = h0; h < h1; ++h)
+        for (int64_t w = w0; w < w1; ++w) d[h * g.W + w] += share;
+    });
   });
 }
 MINIDL_REGISTER_KERNEL(adaptive_avg_pool2d_backward_kernel, CPU, adaptive_avg_pool2d_backward);

@@ -5,7 +5,6 @@
 
 namespace minidl::kernels {
 
-KernelTable<Conv2dForwardKernel> conv2d_forward_kernel{"conv2d"};
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Window2d& win) {
   checks::floating_like(x, {&w, &bias}, "conv2d");
   const int64_t P = Window2d::out_size(x.size(2), w.size(2), win.stride_h, win.pad_h);
@@ -15,7 +14,6 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, cons
   return y;
 }
 
-KernelTable<Conv2dBackwardKernel> conv2d_backward_kernel{"conv2d_backward"};
 Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const Window2d& win, bool need_dx,
                             bool need_dw, bool need_dbias) {
   checks::floating_like(x, {&dy, &w}, "conv2d_backward");

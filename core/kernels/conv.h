@@ -13,10 +13,9 @@ Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, 
                             bool need_dw, bool need_dbias);
 
 // ---- kernels: y allocated; grads' defined members allocated and to be filled; no tensor empty ----
-using Conv2dForwardKernel = void(const Tensor& x, const Tensor& w, const Tensor& bias, const Window2d& win, Tensor& y);
-extern KernelTable<Conv2dForwardKernel> conv2d_forward_kernel;
-using Conv2dBackwardKernel = void(const Tensor& dy, const Tensor& x, const Tensor& w, const Window2d& win,
-                                  Conv2dGrads& grads);
-extern KernelTable<Conv2dBackwardKernel> conv2d_backward_kernel;
+inline KernelTable<void(const Tensor& x, const Tensor& w, const Tensor& bias, const Window2d& win, Tensor& y)>
+    conv2d_forward_kernel{"conv2d"};
+inline KernelTable<void(const Tensor& dy, const Tensor& x, const Tensor& w, const Window2d& win, Conv2dGrads& grads)>
+    conv2d_backward_kernel{"conv2d_backward"};
 
 }  // namespace minidl::kernels

@@ -33,7 +33,6 @@ const char* name(UnaryOp op) {
 
 }  // namespace
 
-KernelTable<BinaryKernel> binary_kernel{"binary"};
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   checks::same(a, b, name(op));
   Tensor out = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), name(op)), a.dtype(), a.device());
@@ -41,7 +40,6 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   return out;
 }
 
-KernelTable<UnaryKernel> unary_kernel{"unary"};
 Tensor unary(UnaryOp op, const Tensor& x) {
   checks::floating(x, name(op));
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
@@ -49,7 +47,6 @@ Tensor unary(UnaryOp op, const Tensor& x) {
   return out;
 }
 
-KernelTable<PowKernel> pow_kernel{"pow"};
 Tensor pow(const Tensor& x, double exponent) {
   checks::floating(x, "pow");
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
@@ -62,7 +59,6 @@ Tensor scale(const Tensor& x, double s) {
   return binary(BinaryOp::Mul, x, scalar_tensor(s, x.dtype(), x.device()));
 }
 
-KernelTable<BroadcastToKernel> broadcast_to_kernel{"broadcast_to"};
 Tensor broadcast_to(const Tensor& x, const Shape& shape) {
   checks::floating(x, "broadcast_to");
   MINIDL_CHECK(broadcast_shapes(x.shape(), shape, "broadcast_to") == shape, "broadcast_to: shape ",
@@ -72,7 +68,6 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
   return out;
 }
 
-KernelTable<CastKernel> cast_kernel{"to"};
 Tensor cast(const Tensor& x, DType dtype) {
   checks::defined(x, "to");
   Tensor out = Tensor::empty(x.shape(), dtype, x.device());

@@ -27,16 +27,11 @@ Tensor reshape(const Tensor& x, const Shape& shape);
 
 // ---- kernels: inputs on one device and of one floating dtype (cast: any dtypes); `out`
 // ---- allocated with the result's shape, never empty ----
-using BinaryKernel = void(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out);
-extern KernelTable<BinaryKernel> binary_kernel;
-using UnaryKernel = void(UnaryOp op, const Tensor& x, Tensor& out);
-extern KernelTable<UnaryKernel> unary_kernel;
-using PowKernel = void(const Tensor& x, double exponent, Tensor& out);
-extern KernelTable<PowKernel> pow_kernel;
-using BroadcastToKernel = void(const Tensor& x, Tensor& out);
-extern KernelTable<BroadcastToKernel> broadcast_to_kernel;
-using CastKernel = void(const Tensor& x, Tensor& out);
-extern KernelTable<CastKernel> cast_kernel;
+inline KernelTable<void(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out)> binary_kernel{"binary"};
+inline KernelTable<void(UnaryOp op, const Tensor& x, Tensor& out)> unary_kernel{"unary"};
+inline KernelTable<void(const Tensor& x, double exponent, Tensor& out)> pow_kernel{"pow"};
+inline KernelTable<void(const Tensor& x, Tensor& out)> broadcast_to_kernel{"broadcast_to"};
+inline KernelTable<void(const Tensor& x, Tensor& out)> cast_kernel{"to"};
 
 
 }  // namespace minidl::kernels

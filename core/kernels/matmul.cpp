@@ -6,7 +6,6 @@
 
 namespace minidl::kernels {
 
-KernelTable<MatmulKernel> matmul_kernel{"matmul"};
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
   checks::same(a, b, "matmul");
   MINIDL_CHECK(a.dim() == 2 && b.dim() == 2, "matmul: expected two 2-D tensors, found shapes ",
@@ -20,7 +19,6 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
   return out;
 }
 
-KernelTable<TransposeKernel> transpose_kernel{"transpose"};
 Tensor transpose(const Tensor& x) {
   checks::floating(x, "transpose");
   MINIDL_CHECK(x.dim() == 2, "transpose: expected a 2-D tensor, found shape ", to_string(x.shape()));

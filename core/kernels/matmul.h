@@ -12,9 +12,8 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool t
 Tensor transpose(const Tensor& x);
 
 // ---- kernels: out allocated [M, N] (matmul; not empty, inner size K ≥ 1) or [cols, rows] ----
-using MatmulKernel = void(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b, Tensor& out);
-extern KernelTable<MatmulKernel> matmul_kernel;
-using TransposeKernel = void(const Tensor& x, Tensor& out);
-extern KernelTable<TransposeKernel> transpose_kernel;
+inline KernelTable<void(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b, Tensor& out)>
+    matmul_kernel{"matmul"};
+inline KernelTable<void(const Tensor& x, Tensor& out)> transpose_kernel{"transpose"};
 
 }  // namespace minidl::kernels

@@ -34,7 +34,6 @@ bool has_work(const Tensor& x, const NormGrads& grads) {
 
 }  // namespace
 
-KernelTable<GroupNormForwardKernel> group_norm_forward_kernel{"group_norm"};
 NormForward group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups, double eps) {
   checks::floating_like(x, {&weight, &bias}, "group_norm");
   NormForward out = allocate_forward(x, {x.size(0), groups});
@@ -42,7 +41,6 @@ NormForward group_norm_forward(const Tensor& x, const Tensor& weight, const Tens
   return out;
 }
 
-KernelTable<GroupNormBackwardKernel> group_norm_backward_kernel{"group_norm_backward"};
 NormGrads group_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                               const Tensor& weight, int64_t groups, bool need_dx, bool need_dparams) {
   NormGrads grads = prepare_backward(dy, x, mean, rstd, weight, need_dx, need_dparams, "group_norm_backward");
@@ -50,7 +48,6 @@ NormGrads group_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& m
   return grads;
 }
 
-KernelTable<BatchNormForwardKernel> batch_norm_forward_kernel{"batch_norm"};
 NormForward batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
                                Tensor& running_var, bool training, double momentum, double eps) {
   checks::floating_like(x, {&weight, &bias, &running_mean, &running_var}, "batch_norm");
@@ -60,7 +57,6 @@ NormForward batch_norm_forward(const Tensor& x, const Tensor& weight, const Tens
   return out;
 }
 
-KernelTable<BatchNormBackwardKernel> batch_norm_backward_kernel{"batch_norm_backward"};
 NormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                               const Tensor& weight, bool training, bool need_dx, bool need_dparams) {
   NormGrads grads = prepare_backward(dy, x, mean, rstd, weight, need_dx, need_dparams, "batch_norm_backward");

@@ -21,18 +21,17 @@ NormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& m
 
 // ---- kernels: out.y like x, out.mean and out.rstd [N, G] (GN) or [C] (BN) allocated; grads'
 // ---- defined members allocated (dweight and dbias together); x not empty ----
-using GroupNormForwardKernel = void(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups,
-                                    double eps, NormForward& out);
-extern KernelTable<GroupNormForwardKernel> group_norm_forward_kernel;
-using GroupNormBackwardKernel = void(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
-                                     const Tensor& weight, int64_t groups, NormGrads& grads);
-extern KernelTable<GroupNormBackwardKernel> group_norm_backward_kernel;
-using BatchNormForwardKernel = void(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
-                                    Tensor& running_var, bool training, double momentum, double eps,
-                                    NormForward& out);
-extern KernelTable<BatchNormForwardKernel> batch_norm_forward_kernel;
-using BatchNormBackwardKernel = void(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
-                                     const Tensor& weight, bool training, NormGrads& grads);
-extern KernelTable<BatchNormBackwardKernel> batch_norm_backward_kernel;
+inline KernelTable<void(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups, double eps,
+                        NormForward& out)>
+    group_norm_forward_kernel{"group_norm"};
+inline KernelTable<void(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd, const Tensor& weight,
+                        int64_t groups, NormGrads& grads)>
+    group_norm_backward_kernel{"group_norm_backward"};
+inline KernelTable<void(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
+                        Tensor& running_var, bool training, double momentum, double eps, NormForward& out)>
+    batch_norm_forward_kernel{"batch_norm"};
+inline KernelTable<void(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd, const Tensor& weight,
+                        bool training, NormGrads& grads)>
+    batch_norm_backward_kernel{"batch_norm_backward"};
 
 }  // namespace minidl::kernels

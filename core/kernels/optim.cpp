@@ -5,7 +5,6 @@
 
 namespace minidl::kernels {
 
-KernelTable<SgdStepKernel> sgd_step_kernel{"sgd_step"};
 void sgd_step(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, double lr, double momentum,
               double dampening, double weight_decay, bool nesterov, bool first_step) {
   checks::floating_like(param, {&grad, &momentum_buffer}, "sgd_step");
@@ -14,7 +13,6 @@ void sgd_step(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, double
                                      first_step);
 }
 
-KernelTable<AdamStepKernel> adam_step_kernel{"adam_step"};
 void adam_step(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq, int64_t step, double lr,
                double beta1, double beta2, double eps, double weight_decay, bool decoupled) {
   checks::floating_like(param, {&grad, &exp_avg, &exp_avg_sq}, "adam_step");

@@ -16,11 +16,11 @@ void adam_step(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_a
                double beta1, double beta2, double eps, double weight_decay, bool decoupled);
 
 // ---- kernels: the same arguments, all tensors on one device, param not empty ----
-using SgdStepKernel = void(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, double lr, double momentum,
-                           double dampening, double weight_decay, bool nesterov, bool first_step);
-extern KernelTable<SgdStepKernel> sgd_step_kernel;
-using AdamStepKernel = void(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq, int64_t step,
-                            double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled);
-extern KernelTable<AdamStepKernel> adam_step_kernel;
+inline KernelTable<void(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, double lr, double momentum,
+                        double dampening, double weight_decay, bool nesterov, bool first_step)>
+    sgd_step_kernel{"sgd_step"};
+inline KernelTable<void(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq, int64_t step, double lr,
+                        double beta1, double beta2, double eps, double weight_decay, bool decoupled)>
+    adam_step_kernel{"adam_step"};
 
 }  // namespace minidl::kernels

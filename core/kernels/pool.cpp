@@ -15,7 +15,6 @@ Shape pooled_shape(const Tensor& x, const Window2d& win) {
 
 }  // namespace
 
-KernelTable<MaxPool2dForwardKernel> max_pool2d_forward_kernel{"max_pool2d"};
 MaxPoolForward max_pool2d_forward(const Tensor& x, const Window2d& win) {
   checks::floating(x, "max_pool2d");
   const Shape shape = pooled_shape(x, win);
@@ -24,7 +23,6 @@ MaxPoolForward max_pool2d_forward(const Tensor& x, const Window2d& win) {
   return out;
 }
 
-KernelTable<MaxPool2dBackwardKernel> max_pool2d_backward_kernel{"max_pool2d_backward"};
 Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape& x_shape) {
   checks::floating(dy, "max_pool2d_backward");
   checks::like(dy, {&indices}, "max_pool2d_backward", /*same_dtype=*/false);
@@ -33,7 +31,6 @@ Tensor max_pool2d_backward(const Tensor& dy, const Tensor& indices, const Shape&
   return dx;
 }
 
-KernelTable<AvgPool2dForwardKernel> avg_pool2d_forward_kernel{"avg_pool2d"};
 Tensor avg_pool2d_forward(const Tensor& x, const Window2d& win) {
   checks::floating(x, "avg_pool2d");
   Tensor y = Tensor::empty(pooled_shape(x, win), x.dtype(), x.device());
@@ -41,7 +38,6 @@ Tensor avg_pool2d_forward(const Tensor& x, const Window2d& win) {
   return y;
 }
 
-KernelTable<AvgPool2dBackwardKernel> avg_pool2d_backward_kernel{"avg_pool2d_backward"};
 Tensor avg_pool2d_backward(const Tensor& dy, const Shape& x_shape, const Window2d& win) {
   checks::floating(dy, "avg_pool2d_backward");
   Tensor dx = checks::output(x_shape, dy, dy.numel() == 0);
@@ -49,7 +45,6 @@ Tensor avg_pool2d_backward(const Tensor& dy, const Shape& x_shape, const Window2
   return dx;
 }
 
-KernelTable<AdaptiveAvgPool2dForwardKernel> adaptive_avg_pool2d_forward_kernel{"adaptive_avg_pool2d"};
 Tensor adaptive_avg_pool2d_forward(const Tensor& x, int64_t out_h, int64_t out_w) {
   checks::floating(x, "adaptive_avg_pool2d");
   Tensor y = Tensor::empty({x.size(0), x.size(1), out_h, out_w}, x.dtype(), x.device());
@@ -57,7 +52,6 @@ Tensor adaptive_avg_pool2d_forward(const Tensor& x, int64_t out_h, int64_t out_w
   return y;
 }
 
-KernelTable<AdaptiveAvgPool2dBackwardKernel> adaptive_avg_pool2d_backward_kernel{"adaptive_avg_pool2d_backward"};
 Tensor adaptive_avg_pool2d_backward(const Tensor& dy, const Shape& x_shape) {
   checks::floating(dy, "adaptive_avg_pool2d_backward");
   Tensor dx = checks::output(x_shape, dy, dy.numel() == 0);

@@ -17,17 +17,15 @@ Tensor adaptive_avg_pool2d_backward(const Tensor& dy, const Shape& x_shape);
 
 // ---- kernels: outputs allocated ([N, C, P, Q] forward, x's shape backward), none empty; a
 // ---- backward kernel writes every element of dx (zeros where no window reaches) ----
-using MaxPool2dForwardKernel = void(const Tensor& x, const Window2d& win, MaxPoolForward& out);
-extern KernelTable<MaxPool2dForwardKernel> max_pool2d_forward_kernel;
-using MaxPool2dBackwardKernel = void(const Tensor& dy, const Tensor& indices, Tensor& dx);
-extern KernelTable<MaxPool2dBackwardKernel> max_pool2d_backward_kernel;
-using AvgPool2dForwardKernel = void(const Tensor& x, const Window2d& win, Tensor& y);
-extern KernelTable<AvgPool2dForwardKernel> avg_pool2d_forward_kernel;
-using AvgPool2dBackwardKernel = void(const Tensor& dy, const Window2d& win, Tensor& dx);
-extern KernelTable<AvgPool2dBackwardKernel> avg_pool2d_backward_kernel;
-using AdaptiveAvgPool2dForwardKernel = void(const Tensor& x, Tensor& y);
-extern KernelTable<AdaptiveAvgPool2dForwardKernel> adaptive_avg_pool2d_forward_kernel;
-using AdaptiveAvgPool2dBackwardKernel = void(const Tensor& dy, Tensor& dx);
-extern KernelTable<AdaptiveAvgPool2dBackwardKernel> adaptive_avg_pool2d_backward_kernel;
+inline KernelTable<void(const Tensor& x, const Window2d& win, MaxPoolForward& out)>
+    max_pool2d_forward_kernel{"max_pool2d"};
+inline KernelTable<void(const Tensor& dy, const Tensor& indices, Tensor& dx)>
+    max_pool2d_backward_kernel{"max_pool2d_backward"};
+inline KernelTable<void(const Tensor& x, const Window2d& win, Tensor& y)> avg_pool2d_forward_kernel{"avg_pool2d"};
+inline KernelTable<void(const Tensor& dy, const Window2d& win, Tensor& dx)>
+    avg_pool2d_backward_kernel{"avg_pool2d_backward"};
+inline KernelTable<void(const Tensor& x, Tensor& y)> adaptive_avg_pool2d_forward_kernel{"adaptive_avg_pool2d"};
+inline KernelTable<void(const Tensor& dy, Tensor& dx)>
+    adaptive_avg_pool2d_backward_kernel{"adaptive_avg_pool2d_backward"};
 
 }  // namespace minidl::kernels

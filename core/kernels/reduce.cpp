@@ -7,7 +7,6 @@
 
 namespace minidl::kernels {
 
-KernelTable<ReduceKernel> reduce_kernel{"reduce"};
 
 namespace {
 

@@ -19,7 +19,7 @@ Tensor sum_to(const Tensor& x, const Shape& shape);
 
 // ---- kernel: `reduced` marks x's reduced dims; out has x's rank with size 1 on them (keepdim
 // ---- layout); x is not empty ----
-using ReduceKernel = void(Reduction how, const Tensor& x, const std::vector<bool>& reduced, Tensor& out);
-extern KernelTable<ReduceKernel> reduce_kernel;
+inline KernelTable<void(Reduction how, const Tensor& x, const std::vector<bool>& reduced, Tensor& out)>
+    reduce_kernel{"reduce"};
 
 }  // namespace minidl::kernels

@@ -8,7 +8,6 @@
 
 namespace minidl::kernels {
 
-KernelTable<LogSoftmaxForwardKernel> log_softmax_forward_kernel{"log_softmax"};
 Tensor log_softmax_forward(const Tensor& x) {
   checks::floating(x, "log_softmax");
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
@@ -16,7 +15,6 @@ Tensor log_softmax_forward(const Tensor& x) {
   return y;
 }
 
-KernelTable<LogSoftmaxBackwardKernel> log_softmax_backward_kernel{"log_softmax_backward"};
 Tensor log_softmax_backward(const Tensor& dy, const Tensor& y) {
   checks::floating_like(y, {&dy}, "log_softmax_backward");
   Tensor dx = Tensor::empty(y.shape(), y.dtype(), y.device());
@@ -24,7 +22,6 @@ Tensor log_softmax_backward(const Tensor& dy, const Tensor& y) {
   return dx;
 }
 
-KernelTable<CrossEntropyForwardKernel> cross_entropy_forward_kernel{"cross_entropy"};
 CrossEntropyForward cross_entropy_forward(const Tensor& logits, const Tensor& labels, double label_smoothing) {
   checks::floating(logits, "cross_entropy");
   checks::like(logits, {&labels}, "cross_entropy", /*same_dtype=*/false);
@@ -36,7 +33,6 @@ CrossEntropyForward cross_entropy_forward(const Tensor& logits, const Tensor& la
   return out;
 }
 
-KernelTable<CrossEntropyBackwardKernel> cross_entropy_backward_kernel{"cross_entropy_backward"};
 Tensor cross_entropy_backward(const Tensor& dloss, const Tensor& log_probs, const Tensor& labels,
                               double label_smoothing) {
   checks::floating_like(log_probs, {&dloss}, "cross_entropy_backward");

@@ -16,15 +16,13 @@ CrossEntropyForward cross_entropy_forward(const Tensor& logits, const Tensor& la
 Tensor cross_entropy_backward(const Tensor& dloss, const Tensor& log_probs, const Tensor& labels, double label_smoothing);
 
 // ---- kernels: outputs allocated, inputs not empty ----
-using LogSoftmaxForwardKernel = void(const Tensor& x, Tensor& y);
-extern KernelTable<LogSoftmaxForwardKernel> log_softmax_forward_kernel;
-using LogSoftmaxBackwardKernel = void(const Tensor& dy, const Tensor& y, Tensor& dx);
-extern KernelTable<LogSoftmaxBackwardKernel> log_softmax_backward_kernel;
-using CrossEntropyForwardKernel = void(const Tensor& logits, const Tensor& labels, double label_smoothing,
-                                       CrossEntropyForward& out);
-extern KernelTable<CrossEntropyForwardKernel> cross_entropy_forward_kernel;
-using CrossEntropyBackwardKernel = void(const Tensor& dloss, const Tensor& log_probs, const Tensor& labels,
-                                        double label_smoothing, Tensor& dlogits);
-extern KernelTable<CrossEntropyBackwardKernel> cross_entropy_backward_kernel;
+inline KernelTable<void(const Tensor& x, Tensor& y)> log_softmax_forward_kernel{"log_softmax"};
+inline KernelTable<void(const Tensor& dy, const Tensor& y, Tensor& dx)>
+    log_softmax_backward_kernel{"log_softmax_backward"};
+inline KernelTable<void(const Tensor& logits, const Tensor& labels, double label_smoothing, CrossEntropyForward& out)>
+    cross_entropy_forward_kernel{"cross_entropy"};
+inline KernelTable<void(const Tensor& dloss, const Tensor& log_probs, const Tensor& labels, double label_smoothing,
+                        Tensor& dlogits)>
+    cross_entropy_backward_kernel{"cross_entropy_backward"};
 
 }  // namespace minidl::kernels

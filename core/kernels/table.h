@@ -1,9 +1,9 @@
 // A kernel's table of implementations, one slot per device type — PyTorch's DispatchStub in
 // plain C++, without its macros.
 //
-// Each op family's header (core/kernels/norm.h, ...) writes a kernel's signature once
-//     using GroupNormForwardKernel = void(const Tensor& x, ..., NormForward& out);
-//     extern KernelTable<GroupNormForwardKernel> group_norm_forward_kernel;
+// Each op family's header (core/kernels/norm.h, ...) writes a kernel's signature once, as the
+// type of its table (a C++17 inline variable: defined once, in the header)
+//     inline KernelTable<void(const Tensor& x, ..., NormForward& out)> group_norm_forward_kernel{"group_norm"};
 // the file that defines a backend's kernel fills its slot
 //     MINIDL_REGISTER_KERNEL(group_norm_forward_kernel, CPU, group_norm_forward);   // core/cpu/group_norm.cpp
 // and the family's dispatcher (core/kernels/norm.cpp) checks the arguments, allocates the
