@@ -1,6 +1,5 @@
 #include "tensor.h"
 
-
 namespace minidl {
 
 Tensor::Tensor(std::shared_ptr<Storage> storage, int64_t offset, Shape shape, DType dtype)
