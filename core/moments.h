@@ -48,8 +48,8 @@ struct Moments {
     Moments run;
     run.n = static_cast<A>(count);
     run.mean = k + s / run.n;
-    const A m2 = ss - s * (s / run.n);
-    run.m2 = m2 > 0 ? m2 : A(0);
+    const A run_m2 = ss - s * (s / run.n);
+    run.m2 = run_m2 > 0 ? run_m2 : A(0);
     merge(run);
   }
 
