@@ -15,12 +15,14 @@ template <typename T> struct Mul { MINIDL_HOST_DEVICE T operator()(T a, T b) con
 template <typename T> struct Div { MINIDL_HOST_DEVICE T operator()(T a, T b) const { return a / b; } };
 template <typename T> struct Eq { MINIDL_HOST_DEVICE T operator()(T a, T b) const { return T(a == b); } };
 /// relu's backward: the gradient where the relu's output y is positive, 0 elsewhere.
-template <typename T> struct ReluGrad { MINIDL_HOST_DEVICE T operator()(T g, T y) const { return y > T(0) ? g : T(0); } };
+/// NaN propagates through relu and its backward, as in PyTorch: relu(NaN) = NaN, and the gradient
+/// passes where y is NaN (PyTorch's threshold_backward: 0 only where y <= 0).
+template <typename T> struct ReluGrad { MINIDL_HOST_DEVICE T operator()(T g, T y) const { return y <= T(0) ? T(0) : g; } };
 /// broadcast_to as a binary op on (x, x).
 template <typename T> struct First { MINIDL_HOST_DEVICE T operator()(T a, T) const { return a; } };
 
 template <typename T> struct Neg { MINIDL_HOST_DEVICE T operator()(T a) const { return -a; } };
-template <typename T> struct Relu { MINIDL_HOST_DEVICE T operator()(T a) const { return a > T(0) ? a : T(0); } };
+template <typename T> struct Relu { MINIDL_HOST_DEVICE T operator()(T a) const { return a <= T(0) ? T(0) : a; } };
 template <typename T> struct Exp { MINIDL_HOST_DEVICE T operator()(T a) const { return std::exp(a); } };
 template <typename T> struct Log { MINIDL_HOST_DEVICE T operator()(T a) const { return std::log(a); } };
 template <typename T> struct Sqrt { MINIDL_HOST_DEVICE T operator()(T a) const { return std::sqrt(a); } };
@@ -65,6 +67,12 @@ template <typename T, typename F>
 void with_pow(double exponent, F&& f) {
   if (exponent == 2.0) return f(Square<T>{});
   f(Pow<T>{static_cast<T>(exponent)});
+}
+
+/// The larger of a and b, NaN if either is (PyTorch's max; std::max and fmax drop a NaN).
+template <typename T>
+MINIDL_HOST_DEVICE inline T max_with_nan(T a, T b) {
+  return (b > a || b != b) ? b : a;
 }
 
 }  // namespace minidl::ops

@@ -143,7 +143,12 @@ Tensor load_npy(const std::string& path) {
                "' (expected little-endian '<f4', '<f8', '<i4' or '<i8')");
 
   const size_t data_at = header_at + header_len;
-  const size_t expected = static_cast<size_t>(numel(h.shape)) * element_size(info->dtype), found = bytes.size() - data_at;
+  const std::string what = "load_npy: " + path + ": shape " + to_string(h.shape);
+  int64_t count = 1;
+  for (int64_t s : h.shape) count = checked_mul(count, s, what);
+  const size_t expected =
+      static_cast<size_t>(checked_mul(count, static_cast<int64_t>(element_size(info->dtype)), what + " in bytes"));
+  const size_t found = bytes.size() - data_at;
   MINIDL_CHECK(found >= expected, "load_npy: ", path, ": truncated data: shape ", to_string(h.shape), " needs ", expected,
                " bytes from byte offset ", data_at, ", found ", found);
   MINIDL_CHECK(found == expected, "load_npy: ", path, ": size disagrees with shape ", to_string(h.shape), ": expected ",

@@ -1,5 +1,7 @@
 #include "safetensors.h"
 
+#include <cstdint>
+
 #include "kernels.h"
 
 #include "atomic_file.h"
@@ -105,7 +107,8 @@ SafetensorsFile load_safetensors(const std::string& path) {
     MINIDL_CHECK(fd != nullptr, where, ": unsupported dtype ", dtype, " (expected F32, F64, F16, BF16, I64 or I32)");
     Shape shape;
     for (const auto& s : entry["shape"]) {
-      MINIDL_CHECK(s.is_number_unsigned(), where, ": shape ", entry["shape"].dump(), " is not a list of sizes");
+      MINIDL_CHECK(s.is_number_unsigned() && s.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX), where, ": shape ",
+                   entry["shape"].dump(), " is not a list of sizes below 2^63");
       shape.push_back(s.get<int64_t>());
     }
     const auto& offs = entry["data_offsets"];
@@ -113,7 +116,10 @@ SafetensorsFile load_safetensors(const std::string& path) {
     const uint64_t begin = offs[0].get<uint64_t>(), end = offs[1].get<uint64_t>();
     MINIDL_CHECK(begin <= end && end <= data_size, where, ": data_offsets [", begin, ", ", end,
                  "] fall outside the ", data_size, " data bytes that start at byte offset ", data_at);
-    const uint64_t expected = static_cast<uint64_t>(numel(shape)) * fd->bytes;
+    const std::string what = where + ": shape " + to_string(shape);
+    int64_t count = 1;
+    for (int64_t s : shape) count = checked_mul(count, s, what);
+    const uint64_t expected = static_cast<uint64_t>(checked_mul(count, static_cast<int64_t>(fd->bytes), what + " in bytes"));
     MINIDL_CHECK(end - begin == expected, where, ": shape ", to_string(shape), " of ", dtype, " needs ", expected,
                  " bytes, data_offsets hold ", end - begin);
     spans.emplace_back(begin, end);

@@ -6,9 +6,16 @@
 
 namespace minidl {
 
+int64_t checked_mul(int64_t a, int64_t b, const std::string& what) {
+  int64_t product = 0;
+  MINIDL_CHECK(!__builtin_mul_overflow(a, b, &product), what, ": ", a, " × ", b, " does not fit in 64 bits");
+  return product;
+}
+
 int64_t numel(const Shape& shape) {
   int64_t n = 1;
-  for (int64_t s : shape) n *= s;
+  for (int64_t s : shape)
+    if (__builtin_mul_overflow(n, s, &n)) MINIDL_FAIL("numel: shape ", to_string(shape), " has more than 2^63 elements");
   return n;
 }
 

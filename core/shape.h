@@ -10,8 +10,11 @@ namespace minidl {
 
 using Shape = std::vector<int64_t>;
 
-/// Product of the sizes; 1 for the empty shape (a scalar).
+/// Product of the sizes; 1 for the empty shape (a scalar). An Error when the product does not fit
+/// in int64 (a shape read from a file can claim anything).
 int64_t numel(const Shape& shape);
+/// a · b for sizes a, b >= 0, or an Error naming `what` when the product does not fit in int64.
+int64_t checked_mul(int64_t a, int64_t b, const std::string& what);
 /// "[32, 64, 32, 32]"; "[]" for a scalar.
 std::string to_string(const Shape& shape);
 /// Row-major strides in elements: {2, 3, 4} -> {12, 4, 1}.

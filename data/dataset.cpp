@@ -6,8 +6,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 #include "../core/error.h"
+#include "../core/shape.h"
 
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_FAILURE_USERMSG
@@ -20,24 +22,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The whole file, gunzipped when it ends in .gz.
+// The whole file (CIFAR-10's batches are plain binaries of fixed-size records).
 std::string read_file(const std::string& path, const char* who) {
   MINIDL_CHECK(fs::exists(path), who, ": ", path, " does not exist");
-  std::string out;
-  if (path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0) {
-    gzFile f = gzopen(path.c_str(), "rb");
-    MINIDL_CHECK(f != nullptr, who, ": cannot open ", path);
-    char buf[1 << 16];
-    int n;
-    while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-    int err = Z_OK;
-    const char* msg = gzerror(f, &err);
-    const std::string message = msg ? msg : "";
-    gzclose(f);
-    MINIDL_CHECK(n == 0 && (err == Z_OK || err == Z_STREAM_END), who, ": ", path, ": corrupt gzip data (", message,
-                 ") after ", out.size(), " decompressed bytes");
-    return out;
-  }
   std::ifstream in(path, std::ios::binary);
   MINIDL_CHECK(in, who, ": cannot open ", path, ": ", std::strerror(errno));
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -49,23 +36,80 @@ uint32_t big_endian32(const std::string& bytes, size_t at) {
   return v;
 }
 
-// Checks an IDX header: magic, rank, sizes; returns the sizes.
-std::vector<int64_t> idx_header(const std::string& bytes, const std::string& path, uint32_t magic, size_t rank) {
-  const size_t header = 4 + 4 * rank;
-  MINIDL_CHECK(bytes.size() >= header, "load_idx: ", path, ": truncated: expected a ", header, "-byte header, found ",
-               bytes.size(), " bytes");
-  MINIDL_CHECK(big_endian32(bytes, 0) == magic, "load_idx: ", path, ": expected magic 0x0000080", magic & 0xf,
-               " at byte offset 0, found 0x", std::hex, big_endian32(bytes, 0));
+// Up to `limit` more bytes of an open zlib stream (which reads plain files as they are).
+std::string read_up_to(gzFile f, const std::string& path, size_t limit) {
+  std::string out;
+  char buf[1 << 16];
+  while (out.size() < limit) {
+    const int n = gzread(f, buf, static_cast<unsigned>(std::min(sizeof buf, limit - out.size())));
+    if (n <= 0) {  // the end, or an error
+      int err = Z_OK;
+      const char* msg = gzerror(f, &err);
+      MINIDL_CHECK(n == 0 && (err == Z_OK || err == Z_STREAM_END), "load_idx: ", path, ": corrupt gzip data (",
+                   msg ? msg : "", ") after ", out.size(), " decompressed bytes");
+      break;
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+// An IDX file, plain or gzipped: magic, `rank` sizes, then their product of one-byte values.
+// The header is read first and the sizes bounded, and no more than the values it declares (and
+// one byte to notice extra data) is read or inflated: a small .gz that inflates to gigabytes is
+// refused after its declared size.
+struct Idx {
   std::vector<int64_t> sizes;
+  std::string values;
+};
+
+Idx read_idx(const std::string& path, uint32_t magic, size_t rank) {
+  MINIDL_CHECK(fs::exists(path), "load_idx: ", path, " does not exist");
+  std::unique_ptr<gzFile_s, int (*)(gzFile)> f(gzopen(path.c_str(), "rb"), gzclose);
+  MINIDL_CHECK(f != nullptr, "load_idx: cannot open ", path);
+  const size_t header = 4 + 4 * rank;
+  const std::string head = read_up_to(f.get(), path, header);
+  MINIDL_CHECK(head.size() == header, "load_idx: ", path, ": truncated: expected a ", header,
+               "-byte header, found ", head.size(), " bytes");
+  MINIDL_CHECK(big_endian32(head, 0) == magic, "load_idx: ", path, ": expected magic 0x0000080", magic & 0xf,
+               " at byte offset 0, found 0x", std::hex, big_endian32(head, 0));
+  Idx idx;
   int64_t total = 1;
   for (size_t i = 0; i < rank; ++i) {
-    sizes.push_back(big_endian32(bytes, 4 + 4 * i));
-    total *= sizes.back();
+    idx.sizes.push_back(big_endian32(head, 4 + 4 * i));
+    total = checked_mul(total, idx.sizes.back(), "load_idx: " + path + ": the header's sizes");
   }
-  MINIDL_CHECK(bytes.size() == header + static_cast<size_t>(total), "load_idx: ", path, ": expected ", header + total,
-               " bytes for ", total, " values after the header, found ", bytes.size(),
-               bytes.size() < header + static_cast<size_t>(total) ? " (truncated)" : "");
-  return sizes;
+  // A data set in memory is bytes: more than 2^40 (1 TiB) of them is a corrupt header.
+  MINIDL_CHECK(total <= (int64_t(1) << 40), "load_idx: ", path, ": the header declares ", total,
+               " values (more than 2^40)");
+  idx.values = read_up_to(f.get(), path, static_cast<size_t>(total) + 1);
+  const size_t found = header + idx.values.size(), expected = header + static_cast<size_t>(total);
+  MINIDL_CHECK(found <= expected, "load_idx: ", path, ": expected ", expected, " bytes for ", total,
+               " values after the header, found more");
+  MINIDL_CHECK(found == expected, "load_idx: ", path, ": expected ", expected, " bytes for ", total,
+               " values after the header, found ", found, " (truncated)");
+  return idx;
+}
+
+// Decoded images are bounded: 2^26 pixels (64 Mpixel, 192 MB as RGB) before and after the resize.
+constexpr int64_t kMaxPixels = int64_t(1) << 26;
+
+// Before decoding: the bytes are the format the extension names (stb decodes any format it
+// knows, whatever the name: TGA bytes in a .png), and the header's size is bounded — a small file
+// can declare a huge image. Sets w and h from the header.
+void check_image_header(const fs::path& file, int& w, int& h) {
+  std::string ext = file.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+  char magic[8] = {};
+  std::ifstream(file, std::ios::binary).read(magic, sizeof magic);
+  const bool png = std::memcmp(magic, "\x89PNG\r\n\x1a\n", 8) == 0, jpeg = std::memcmp(magic, "\xff\xd8\xff", 3) == 0;
+  MINIDL_CHECK(ext == ".png" ? png : jpeg, "load_image_folder: ", file.string(), ": not a ", ext == ".png" ? "PNG" : "JPEG",
+               " file (its first bytes are not the format's signature)");
+  int c = 0;
+  MINIDL_CHECK(stbi_info(file.c_str(), &w, &h, &c) == 1, "load_image_folder: ", file.string(), ": cannot read the header (",
+               stbi_failure_reason(), ")");
+  MINIDL_CHECK(w > 0 && h > 0 && static_cast<int64_t>(w) * h <= kMaxPixels, "load_image_folder: ", file.string(),
+               ": the header declares a ", w, "x", h, " image (expected at most 2^26 pixels)");
 }
 
 // Labels from index `first` on (those `path` added) lie in [0, num_classes).
@@ -86,10 +130,8 @@ ImageDataset ImageDataset::head(int64_t n) const {
 }
 
 ImageDataset load_idx(const std::string& images_path, const std::string& labels_path, int64_t num_classes) {
-  const std::string images = read_file(images_path, "load_idx");
-  const std::string labels = read_file(labels_path, "load_idx");
-  const std::vector<int64_t> isz = idx_header(images, images_path, 0x803, 3);
-  const std::vector<int64_t> lsz = idx_header(labels, labels_path, 0x801, 1);
+  const Idx images = read_idx(images_path, 0x803, 3), labels = read_idx(labels_path, 0x801, 1);
+  const std::vector<int64_t>&isz = images.sizes, &lsz = labels.sizes;
   MINIDL_CHECK(isz[0] == lsz[0], "load_idx: ", images_path, " holds ", isz[0], " images but ", labels_path, " holds ",
                lsz[0], " labels");
   ImageDataset d;
@@ -98,8 +140,8 @@ ImageDataset load_idx(const std::string& images_path, const std::string& labels_
   d.height = isz[1];
   d.width = isz[2];
   d.num_classes = num_classes;
-  d.pixels.assign(images.begin() + 16, images.end());
-  for (size_t i = 8; i < labels.size(); ++i) d.labels.push_back(static_cast<unsigned char>(labels[i]));
+  d.pixels.assign(images.values.begin(), images.values.end());
+  for (char label : labels.values) d.labels.push_back(static_cast<unsigned char>(label));
   check_labels(d, labels_path);
   return d;
 }
@@ -167,17 +209,20 @@ ImageDataset load_image_folder(const std::string& root, int64_t size) {
     std::sort(files.begin(), files.end());
     for (const fs::path& file : files) {
       int w = 0, h = 0, c = 0;
-      stbi_uc* rgb = stbi_load(file.c_str(), &w, &h, &c, 3);
-      MINIDL_CHECK(rgb != nullptr, "load_image_folder: ", file.string(), ": cannot decode (", stbi_failure_reason(), ")");
+      check_image_header(file, w, h);
       // Shorter side to `size`, then the central size × size square.
       const double scale = static_cast<double>(size) / std::min(w, h);
-      const int rw = std::max<int>(static_cast<int>(size), static_cast<int>(w * scale + 0.5));
-      const int rh = std::max<int>(static_cast<int>(size), static_cast<int>(h * scale + 0.5));
-      resized.resize(static_cast<size_t>(rw) * rh * 3);
-      const int ok = stbir_resize_uint8(rgb, w, h, 0, resized.data(), rw, rh, 0, 3);
+      const int64_t rw = std::max<int64_t>(size, static_cast<int64_t>(w * scale + 0.5));
+      const int64_t rh = std::max<int64_t>(size, static_cast<int64_t>(h * scale + 0.5));
+      MINIDL_CHECK(rw * rh <= kMaxPixels, "load_image_folder: ", file.string(), ": a ", w, "x", h,
+                   " image resized to a shorter side of ", size, " would be ", rw, "x", rh, " pixels (more than 2^26)");
+      stbi_uc* rgb = stbi_load(file.c_str(), &w, &h, &c, 3);
+      MINIDL_CHECK(rgb != nullptr, "load_image_folder: ", file.string(), ": cannot decode (", stbi_failure_reason(), ")");
+      resized.resize(static_cast<size_t>(rw * rh * 3));
+      const int ok = stbir_resize_uint8(rgb, w, h, 0, resized.data(), static_cast<int>(rw), static_cast<int>(rh), 0, 3);
       stbi_image_free(rgb);
       MINIDL_CHECK(ok, "load_image_folder: ", file.string(), ": resize failed");
-      const int x0 = (rw - static_cast<int>(size)) / 2, y0 = (rh - static_cast<int>(size)) / 2;
+      const int64_t x0 = (rw - size) / 2, y0 = (rh - size) / 2;
       for (int ch = 0; ch < 3; ++ch)  // interleaved RGB to planar CHW
         for (int64_t y = 0; y < size; ++y)
           for (int64_t x = 0; x < size; ++x) d.pixels.push_back(resized[((y0 + y) * rw + x0 + x) * 3 + ch]);

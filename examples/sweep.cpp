@@ -21,6 +21,7 @@ std::vector<int64_t> parse_list(const std::string& text) {
     MINIDL_CHECK(!item.empty() && item.find_first_not_of("0123456789") == std::string::npos,
                  "--batches: expected a comma-separated list of sizes, found \"", text, "\"");
     out.push_back(std::stoll(item));
+    MINIDL_CHECK(out.back() > 0, "--batches: expected batch sizes > 0, found ", out.back(), " in \"", text, "\"");
   }
   return out;
 }

@@ -70,6 +70,48 @@ TEST_CASE("IDX files load, plain and gzipped, and bad ones are named") {
   CHECK_ERROR(load_idx(dir.file("img6"), dir.file("lab6"), 2), "label 2 of sample 2 is out of range for 2 classes");
 }
 
+TEST_CASE("IDX sizes from the header are bounded before anything is read or inflated") {
+  test::TempDir dir("data");
+  write_idx(dir.file("img"), dir.file("lab"), 5, 4, 3, false);
+  // Sizes whose product overflows int64, and one that wraps to a small number in 64 bits.
+  write(dir.file("overflow"), be32(0x803) + be32(0xffffffff) + be32(0xffffffc3) + be32(0xffffffff));
+  CHECK_ERROR(load_idx(dir.file("overflow"), dir.file("lab")), "overflow: the header's sizes: ");
+  CHECK_ERROR(load_idx(dir.file("overflow"), dir.file("lab")), "does not fit in 64 bits");
+  write(dir.file("wrap"), be32(0x803) + be32(4) + be32(3221422086u) + be32(4294705160u) + std::string(192, '\0'));
+  CHECK_ERROR(load_idx(dir.file("wrap"), dir.file("lab")), "does not fit in 64 bits");
+  // A gzip bomb: the header declares one 1x1 image, the stream inflates to 64 MB. It is refused
+  // after the declared byte and one more, not after inflating it all.
+  const std::string bomb = be32(0x803) + be32(1) + be32(1) + be32(1) + std::string(64 << 20, '\0');
+  write(dir.file("bomb.gz"), bomb, /*gzip=*/true);
+  write(dir.file("one.gz"), be32(0x801) + be32(1) + std::string(1, '\0'), true);
+  CHECK_ERROR(load_idx(dir.file("bomb.gz"), dir.file("one.gz")), "bomb.gz: expected 17 bytes for 1 values after the header, found more");
+  // More bytes than declared in a plain file, too.
+  write(dir.file("long"), be32(0x803) + be32(1) + be32(1) + be32(1) + "xy");
+  CHECK_ERROR(load_idx(dir.file("long"), dir.file("lab")), "long: expected 17 bytes for 1 values after the header, found more");
+}
+
+TEST_CASE("image files are checked before they are decoded: format, declared size, resized size") {
+  test::TempDir dir("data");
+  fs::create_directories(dir.path / "c");
+  // TGA bytes (no signature) under a .png name: stb would decode them as TGA.
+  write(dir.file("c/tga.png"), std::string("\0\0\x02\0\0\0\0\0\0\0\0\0\xff\x7f\xff\x7f\x18\0", 18));
+  CHECK_ERROR(load_image_folder(dir.path.string(), 8), "tga.png: not a PNG file");
+  fs::remove(dir.file("c/tga.png"));
+  // A PNG header (IHDR) that declares a huge image, without its data.
+  auto png_header = [](uint32_t w, uint32_t h) {
+    return std::string("\x89PNG\r\n\x1a\n", 8) + be32(13) + "IHDR" + be32(w) + be32(h) + std::string("\x08\x02\0\0\0", 5) +
+           be32(0);
+  };
+  write(dir.file("c/big.png"), png_header(16384, 16384));
+  CHECK_ERROR(load_image_folder(dir.path.string(), 8), "big.png: the header declares a 16384x16384 image (expected at most 2^26 pixels)");
+  // 1 x 16,777,216 fits, but resized to a shorter side of 8 it would be 8 x 134,217,728.
+  write(dir.file("c/big.png"), png_header(1, 16777216));
+  CHECK_ERROR(load_image_folder(dir.path.string(), 8), "big.png: a 1x16777216 image resized to a shorter side of 8 would be");
+  write(dir.file("c/big.jpg"), "\xff\xd8\xff");
+  fs::remove(dir.file("c/big.png"));
+  CHECK_ERROR(load_image_folder(dir.path.string(), 8), "big.jpg: cannot read the header");
+}
+
 TEST_CASE("Fashion-MNIST from Debian's package") {
   if (!fs::exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")) {
     MESSAGE("dataset-fashion-mnist is not installed; skipped");
@@ -128,7 +170,7 @@ TEST_CASE("image folders: classes from directories, images resized and center-cr
   CHECK(d.pixels[0 * 64 + 7] < 50);         // red channel, right
   CHECK(d.pixels[2 * 64 + 7] > 200);        // blue channel, right
   std::ofstream(dir.file("dog/broken.png")) << "not a png";
-  CHECK_ERROR(load_image_folder(dir.path.string(), 8), "broken.png: cannot decode");
+  CHECK_ERROR(load_image_folder(dir.path.string(), 8), "broken.png: not a PNG file (its first bytes are not the format's signature)");
   CHECK_ERROR(load_image_folder(dir.file("none"), 8), "is not a directory");
   CHECK_ERROR(load_dataset("mnist", true), "data: expected \"fashion-mnist\", \"cifar10:DIR\" or \"folder:DIR\", found \"mnist\"");
 }

@@ -102,3 +102,15 @@ TEST_CASE_ON_DEVICES("binary and unary ops, pow, casts and broadcasting equal th
   test::check_close(target.put(a).to(kFloat64).to(kFloat32).to(target.dtype), a.to(kFloat32).to(target.dtype).to(kFloat64),
                     1e-300, "casts");
 }
+
+TEST_CASE_ON_DEVICES("relu propagates NaN, and its gradient passes where the input is NaN, as in PyTorch") {
+  Tensor x = target.put(from_vector<double>({NAN, -1, 2, 0}), true);
+  Tensor y = relu(x);
+  const std::vector<double> v = y.to_vector<double>();
+  CHECK(std::isnan(v[0]));
+  CHECK(v[1] == 0);
+  CHECK(v[2] == 2);
+  CHECK(v[3] == 0);
+  y.backward(target.put(ones({4}, kFloat64)));
+  CHECK(x.grad().to_vector<double>() == std::vector<double>{1, 0, 1, 0});  // torch.relu's backward gives the same
+}

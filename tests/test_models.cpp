@@ -189,3 +189,21 @@ TEST_CASE("resnet18 and resnet50 have torchvision's state_dict keys and shapes, 
     test::check_matches((*m)(ref.at("input")), ref.at(std::string(arch) + ".logits"), "logits");
   }
 }
+
+TEST_CASE("a NaN pixel makes the logits NaN, as in PyTorch (relu and max no longer hide it)") {
+  for (NormKind norm : {NormKind::BatchNorm, NormKind::GroupNorm}) {
+    CAPTURE(static_cast<int>(norm));
+    ModelOptions o;
+    o.norm = norm;
+    o.in_channels = 1;
+    manual_seed(1);
+    std::shared_ptr<Module> model = build_model(o);
+    model->eval();
+    std::vector<float> pixels(2 * 28 * 28, 0.5f);
+    pixels[100] = NAN;  // one pixel of the first image
+    NoGradGuard no_grad;
+    const std::vector<float> logits = (*model)(from_vector(pixels, {2, 1, 28, 28})).to_vector<float>();
+    CHECK(std::isnan(logits[0]));
+    CHECK(std::isfinite(logits[10]));  // the second image is untouched in eval mode
+  }
+}

@@ -94,6 +94,17 @@ TEST_CASE("npy rejects malformed files, naming the file and the byte offset") {
   }
 }
 
+TEST_CASE("npy shapes whose sizes overflow are refused before any allocation") {
+  test::TempDir dir("npy");
+  const std::string path = dir.file("huge.npy");
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (562949953421312, 32768), }";
+  header += std::string(118 - header.size() - 1, ' ') + "\n";
+  test::write_bytes(path, std::string("\x93NUMPY\x01\x00", 8) + std::string(1, char(118)) + std::string(1, '\0') + header);
+  CHECK_ERROR(load_npy(path), "load_npy: " + path + ": shape [562949953421312, 32768]");
+  CHECK_ERROR(load_npy(path), "does not fit in 64 bits");
+  CHECK_ERROR(numel({int64_t(1) << 32, int64_t(1) << 32}), "numel: shape [4294967296, 4294967296] has more than 2^63 elements");
+}
+
 TEST_CASE("save_npy never leaves a partial file in place of a good one") {
   test::TempDir dir("npy");
   const std::string path = dir.file("keep.npy");

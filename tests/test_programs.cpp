@@ -130,4 +130,6 @@ TEST_CASE("finetune and sweep run end to end on small settings") {
   CHECK(rows.size() == 4);  // bn and gn at batch 8 and 2
   CHECK(run("sweep --batches 8,x", out) == 1);
   CHECK(slurp(out).find("--batches: expected a comma-separated list of sizes") != std::string::npos);
+  CHECK(run("sweep --quick --batches 8,0", out) == 1);  // was SIGFPE (steps = images / 0)
+  CHECK(slurp(out).find("--batches: expected batch sizes > 0, found 0") != std::string::npos);
 }

@@ -56,3 +56,15 @@ TEST_CASE_ON_DEVICES("sum, mean and max over dims equal the float64 CPU op, forw
   // A sum over no values is zero on every device.
   test::check_close(sum(target.put(zeros({0, 3})), {0}), zeros({3}, kFloat64), 1e-300, "empty sum");
 }
+
+TEST_CASE_ON_DEVICES("max propagates NaN, over all dims and over one, as in PyTorch") {
+  const Tensor x = target.put(from_vector<double>({1, NAN, 3, 4, 5, 6}, {2, 3}));
+  CHECK(std::isnan(max(x).item<double>()));
+  const std::vector<double> rows = max(x, {1}).to_vector<double>();
+  CHECK(std::isnan(rows[0]));
+  CHECK(rows[1] == 6);
+  const std::vector<double> cols = max(x, {0}).to_vector<double>();
+  CHECK(cols[0] == 4);
+  CHECK(std::isnan(cols[1]));
+  CHECK(cols[2] == 6);
+}

@@ -76,6 +76,11 @@ TEST_CASE("safetensors rejects malformed files, naming the file") {
               "tensors 'a' and 'b' overlap");
   CHECK_ERROR(load_bytes(make_file(R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", data)), "is not a list of sizes");
   CHECK_ERROR(load_bytes(make_file(R"({"a":{"dtype":"F32"}})", data)), "tensor 'a': expected {\"dtype\", \"shape\", \"data_offsets\"");
+  // Sizes whose product wraps to 0 in 64 bits, with empty data: refused, not a 2^64-element tensor.
+  CHECK_ERROR(load_bytes(make_file(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})", data)),
+              "tensor 'a': shape [4294967296, 4294967296]: 4294967296 × 4294967296 does not fit in 64 bits");
+  CHECK_ERROR(load_bytes(make_file(R"({"a":{"dtype":"F32","shape":[9223372036854775808],"data_offsets":[0,0]}})", data)),
+              "is not a list of sizes below 2^63");
 }
 
 TEST_CASE("save_safetensors replaces a file whole or not at all") {

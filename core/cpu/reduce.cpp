@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "../elementwise_ops.h"
 #include "../kernels/reduce.h"
 #include "parallel.h"
 
@@ -37,7 +38,7 @@ std::vector<Run> merge_runs(const Shape& shape, const std::vector<bool>& reduced
 template <typename T>
 void reduce_typed(kernels::Reduction how, const T* x, int64_t n, const std::vector<Run>& runs, double* acc) {
   const bool is_sum = how == kernels::Reduction::Sum;
-  auto combine = [is_sum](double a, double b) { return is_sum ? a + b : std::max(a, b); };
+  auto combine = [is_sum](double a, double b) { return is_sum ? a + b : ops::max_with_nan(a, b); };
   if (runs.empty()) {  // every dim has size 1
     acc[0] = combine(acc[0], x[0]);
     return;
@@ -58,7 +59,7 @@ void reduce_typed(kernels::Reduction how, const T* x, int64_t n, const std::vect
       if (is_sum) {
         for (int64_t i = 0; i < inner; ++i) a += px[i];
       } else {
-        for (int64_t i = 0; i < inner; ++i) a = std::max(a, static_cast<double>(px[i]));
+        for (int64_t i = 0; i < inner; ++i) a = ops::max_with_nan(a, static_cast<double>(px[i]));
       }
       acc[oo] = a;
     } else {

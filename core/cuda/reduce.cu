@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "../elementwise_ops.h"
 #include "../kernels/matmul.h"
 #include "../kernels/reduce.h"
 #include "launch.cuh"
@@ -36,14 +37,14 @@ __global__ void reduce_kernel(const T* x, Split s, bool is_max, T* out) {
   A acc = is_max ? -INFINITY : A(0);
   for (int64_t r = threadIdx.x; r < s.reduced_count; r += blockDim.x) {
     const A v = x[base + offset_of(r, s.reduced, s.red_sizes, s.red_strides)];
-    acc = is_max ? (acc < v ? v : acc) : acc + v;  // std::max's rule, as on the CPU
+    acc = is_max ? ops::max_with_nan(acc, v) : acc + v;  // NaN propagates, as on the CPU
   }
   partial[threadIdx.x] = acc;
   __syncthreads();
   for (int half = blockDim.x / 2; half > 0; half /= 2) {
     if (threadIdx.x < half) {
       const A o = partial[threadIdx.x + half];
-      partial[threadIdx.x] = is_max ? (partial[threadIdx.x] < o ? o : partial[threadIdx.x]) : partial[threadIdx.x] + o;
+      partial[threadIdx.x] = is_max ? ops::max_with_nan(partial[threadIdx.x], o) : partial[threadIdx.x] + o;
     }
     __syncthreads();
   }
