@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   app.add_option("--csv", csv_path, "where to write the table")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  try {
+  return run_program("finetune", [&] {
     run.apply();
     const SafetensorsFile pretrained = load_safetensors(checkpoint);
     ModelFlags flags;
@@ -112,8 +112,5 @@ int main(int argc, char** argv) {
     }
     std::printf("written to %s\n", csv_path.c_str());
     return 0;
-  } catch (const Error& e) {
-    std::fprintf(stderr, "finetune: %s\n", e.what());
-    return 1;
-  }
+  });
 }

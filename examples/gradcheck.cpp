@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   add_device_option(app, device_name);
   CLI11_PARSE(app, argc, argv);
-  try {
+  return run_program("gradcheck", [&] {
     const Device device = parse_device(device_name);
     manual_seed(static_cast<uint64_t>(seed));
     std::shared_ptr<Module> model = build_model(flags.options());
@@ -102,8 +102,5 @@ int main(int argc, char** argv) {
     }
     std::printf("all %zu modules pass\n", rows.size());
     return 0;
-  } catch (const Error& e) {
-    std::fprintf(stderr, "gradcheck: %s\n", e.what());
-    return 2;
-  }
+  }, /*error_code=*/2);
 }

@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   app.add_option("--dump", dump, "output safetensors file")->required();
   add_device_option(app, device_name);
   CLI11_PARSE(app, argc, argv);
-  try {
+  return run_program("grads", [&] {
     const Device device = parse_device(device_name);
     std::shared_ptr<Module> model = load_model(flags, checkpoint, device);
     model->train();
@@ -42,8 +42,5 @@ int main(int argc, char** argv) {
     std::printf("%s: loss %.6f, %zu gradients written to %s\n", flags.arch.c_str(), loss.item<double>(), out.size() - 2,
                 dump.c_str());
     return 0;
-  } catch (const Error& e) {
-    std::fprintf(stderr, "grads: %s\n", e.what());
-    return 1;
-  }
+  });
 }

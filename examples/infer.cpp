@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   app.add_flag("--train-mode", train_mode, "normalize with batch statistics (BatchNorm in training mode)");
   add_device_option(app, device_name);
   CLI11_PARSE(app, argc, argv);
-  try {
+  return run_program("infer", [&] {
     const Device device = parse_device(device_name);
     std::shared_ptr<Module> model = load_model(flags, checkpoint, device);
     model->train(train_mode);
@@ -30,8 +30,5 @@ int main(int argc, char** argv) {
     save_npy(output, logits);
     std::printf("%s: logits %s written to %s\n", flags.arch.c_str(), to_string(logits.shape()).c_str(), output.c_str());
     return 0;
-  } catch (const Error& e) {
-    std::fprintf(stderr, "infer: %s\n", e.what());
-    return 1;
-  }
+  });
 }

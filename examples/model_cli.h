@@ -5,6 +5,8 @@
 #include <omp.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
+#include <new>
 #include <map>
 #include <string>
 
@@ -80,6 +82,20 @@ struct RunFlags {
 /// --device.
 inline void add_device_option(CLI::App& app, std::string& device) {
   app.add_option("--device", device, "cpu | cuda[:N]")->capture_default_str();
+}
+
+/// Runs a program's body: a minidl::Error or a failed allocation becomes one line on stderr,
+/// "name: what went wrong", and exit code `error_code` (never an uncaught exception's abort).
+template <typename F>
+int run_program(const char* name, F body, int error_code = 1) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    std::fprintf(stderr, "%s: %s\n", name, e.what());
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "%s: out of memory\n", name);
+  }
+  return error_code;
 }
 
 /// The companion file of a model checkpoint: training state next to run.safetensors is

@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   app.add_option("--csv", csv_path, "output CSV")->capture_default_str();
   app.add_flag("--quick", quick, "256 images per run, 500 test images");
   CLI11_PARSE(app, argc, argv);
-  try {
+  return run_program("sweep", [&] {
     run.apply();
     if (quick) {
       images = 256;
@@ -89,8 +89,5 @@ int main(int argc, char** argv) {
     }
     std::printf("written to %s\n", csv_path.c_str());
     return 0;
-  } catch (const Error& e) {
-    std::fprintf(stderr, "sweep: %s\n", e.what());
-    return 1;
-  }
+  });
 }

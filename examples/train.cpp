@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   app.add_option("--limit-train", limit_train, "use only the first N training images (0: all)");
   CLI11_PARSE(app, argc, argv);
 
-  try {
+  return run_program("train", [&] {
     run.apply();
     const Device device = parse_device(device_name);
     MINIDL_CHECK(optim == "sgd" || optim == "adamw", "--optim: expected sgd or adamw, found ", optim);
@@ -142,8 +142,5 @@ int main(int argc, char** argv) {
       }
     }
     return 0;
-  } catch (const Error& e) {
-    std::fprintf(stderr, "train: %s\n", e.what());
-    return 1;
-  }
+  });
 }
