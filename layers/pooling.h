@@ -5,23 +5,28 @@
 
 namespace minidl {
 
-class MaxPool2d : public Module {
+/// What MaxPool2d and AvgPool2d share: a square window (PyTorch's _MaxPoolNd / _AvgPoolNd).
+class Pool2d : public Module {
  public:
   /// stride 0 means stride = kernel_size, as in PyTorch.
-  explicit MaxPool2d(int64_t kernel_size, int64_t stride = 0, int64_t padding = 0);
-  Tensor forward(const Tensor& x) override { return max_pool2d(x, kernel_size, stride, padding); }
-  std::string type_name() const override { return "MaxPool2d"; }
+  explicit Pool2d(int64_t kernel, int64_t stride_or_0 = 0, int64_t pad = 0)
+      : kernel_size(kernel), stride(stride_or_0 == 0 ? kernel : stride_or_0), padding(pad) {}
   std::string extra_repr() const override;
   const int64_t kernel_size, stride, padding;
 };
 
-class AvgPool2d : public Module {
+class MaxPool2d : public Pool2d {
  public:
-  explicit AvgPool2d(int64_t kernel_size, int64_t stride = 0, int64_t padding = 0);
+  using Pool2d::Pool2d;  // MaxPool2d(kernel_size, stride = 0, padding = 0)
+  Tensor forward(const Tensor& x) override { return max_pool2d(x, kernel_size, stride, padding); }
+  std::string type_name() const override { return "MaxPool2d"; }
+};
+
+class AvgPool2d : public Pool2d {
+ public:
+  using Pool2d::Pool2d;  // AvgPool2d(kernel_size, stride = 0, padding = 0)
   Tensor forward(const Tensor& x) override { return avg_pool2d(x, kernel_size, stride, padding); }
   std::string type_name() const override { return "AvgPool2d"; }
-  std::string extra_repr() const override;
-  const int64_t kernel_size, stride, padding;
 };
 
 class AdaptiveAvgPool2d : public Module {

@@ -3,6 +3,7 @@
 #include "../../core/kernels.h"
 #include "../functional.h"
 #include "checks.h"
+#include "norm_node.h"
 
 namespace minidl {
 
@@ -25,13 +26,11 @@ Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, cons
   MINIDL_CHECK(eps > 0, "batch_norm: expected eps > 0, found ", eps);
 
   kernels::NormForward f = kernels::batch_norm_forward(x, weight, bias, running_mean, running_var, training, momentum, eps);
-  return record("BatchNormBackward", f.y, {x, weight, bias},
-                [x = x.detach(), w = weight.defined() ? weight.detach() : Tensor(), mean = f.mean, rstd = f.rstd,
-                 training](const Tensor& g, const Needs& needs) -> Grads {
-                  kernels::NormGrads d =
-                      kernels::batch_norm_backward(g, x, mean, rstd, w, training, needs[0], needs[1] || needs[2]);
-                  return {d.dx, d.dweight, d.dbias};
-                });
+  return record_norm("BatchNormBackward", f, x, weight, bias,
+                     [training](const Tensor& g, const Tensor& xs, const Tensor& mean, const Tensor& rstd,
+                                const Tensor& w, bool need_dx, bool need_dparams) {
+                       return kernels::batch_norm_backward(g, xs, mean, rstd, w, training, need_dx, need_dparams);
+                     });
 }
 
 }  // namespace minidl

@@ -3,6 +3,7 @@
 #include "../../core/kernels.h"
 #include "../functional.h"
 #include "checks.h"
+#include "norm_node.h"
 
 namespace minidl {
 
@@ -18,13 +19,11 @@ Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, con
   MINIDL_CHECK(eps > 0, "group_norm: expected eps > 0, found ", eps);
 
   kernels::NormForward f = kernels::group_norm_forward(x, weight, bias, num_groups, eps);
-  return record("GroupNormBackward", f.y, {x, weight, bias},
-                [x = x.detach(), w = weight.defined() ? weight.detach() : Tensor(), mean = f.mean, rstd = f.rstd,
-                 num_groups](const Tensor& g, const Needs& needs) -> Grads {
-                  kernels::NormGrads d =
-                      kernels::group_norm_backward(g, x, mean, rstd, w, num_groups, needs[0], needs[1] || needs[2]);
-                  return {d.dx, d.dweight, d.dbias};
-                });
+  return record_norm("GroupNormBackward", f, x, weight, bias,
+                     [num_groups](const Tensor& g, const Tensor& xs, const Tensor& mean, const Tensor& rstd,
+                                  const Tensor& w, bool need_dx, bool need_dparams) {
+                       return kernels::group_norm_backward(g, xs, mean, rstd, w, num_groups, need_dx, need_dparams);
+                     });
 }
 
 }  // namespace minidl

@@ -92,74 +92,86 @@ void max_pool2d_backward(const Tensor& dy, const Tensor& indices, Tensor& dx) {
 }
 MINIDL_REGISTER_KERNEL(max_pool2d_backward_kernel, CPU, max_pool2d_backward);
 
-void avg_pool2d_forward(const Tensor& x, const Window2d& win, Tensor& y) {
-  const Planes g = planes_of(x.shape(), y.size(2), y.size(3));
-  dispatch_floating(x.dtype(), "avg_pool2d", [&](auto v) {
+// Average pooling over the windows `each` visits (each(f) calls f(plane, p, q, h0, h1, w0, w1)),
+// divided by area(p, q, h0, h1, w0, w1): forward sums each window, backward spreads each output's
+// gradient evenly over its window. avg_pool2d and adaptive_avg_pool2d differ only in their
+// windows and divisors.
+template <typename Each, typename Area>
+void average_forward(const Tensor& x, const Planes& g, Each each, Area area, Tensor& y, const char* op) {
+  dispatch_floating(x.dtype(), op, [&](auto v) {
     using T = decltype(v);
     const T* px = x.data<T>();
     T* py = y.data<T>();
-    for_each_window(g, win, [&](int64_t plane, int64_t p, int64_t q, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
-      const T* xp = px + plane * g.H * g.W;
-      double total = 0;
-      for (int64_t h = h0; h < h1; ++h)
-        for (int64_t w = w0; w < w1; ++w) total += xp[h * g.W + w];
-      py[(plane * g.P + p) * g.Q + q] = static_cast<T>(total / padded_area(g, win, p, q));
-    });
-  });
-}
-MINIDL_REGISTER_KERNEL(avg_pool2d_forward_kernel, CPU, avg_pool2d_forward);
-
-void avg_pool2d_backward(const Tensor& dy, const Window2d& win, Tensor& dx) {
-  const Planes g = planes_of(dx.shape(), dy.size(2), dy.size(3));
-  dispatch_floating(dy.dtype(), "avg_pool2d_backward", [&](auto v) {
-    using T = decltype(v);
-    const T* pdy = dy.data<T>();
-    T* pdx = dx.data<T>();
-    std::fill(pdx, pdx + dx.numel(), T(0));
-    // Planes are independent, so each thread adds into its own planes only.
-    for_each_window(g, win, [&](int64_t plane, int64_t p, int64_t q, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
-      const T share = pdy[(plane * g.P + p) * g.Q + q] / static_cast<T>(padded_area(g, win, p, q));
-      T* d = pdx + plane * g.H * g.W;
-      for (int64_t h = h0; h < h1; ++h)
-        for (int64_t w = w0; w < w1; ++w) d[h * g.W + w] += share;
-    });
-  });
-}
-MINIDL_REGISTER_KERNEL(avg_pool2d_backward_kernel, CPU, avg_pool2d_backward);
-
-void adaptive_avg_pool2d_forward(const Tensor& x, Tensor& y) {
-  const Planes g = planes_of(x.shape(), y.size(2), y.size(3));
-  dispatch_floating(x.dtype(), "adaptive_avg_pool2d", [&](auto v) {
-    using T = decltype(v);
-    const T* px = x.data<T>();
-    T* py = y.data<T>();
-    for_each_bin(g, [&](int64_t plane, int64_t p, int64_t q, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
+    each([&](int64_t plane, int64_t p, int64_t q, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
       const T* xp = px + plane * g.H * g.W;
       double total = 0;
       for (int64_t h = h0; h < h1; ++h)
 #pragma omp simd reduction(+ : total)
         for (int64_t w = w0; w < w1; ++w) total += xp[h * g.W + w];
-      py[(plane * g.P + p) * g.Q + q] = static_cast<T>(total / ((h1 - h0) * (w1 - w0)));
+      py[(plane * g.P + p) * g.Q + q] = static_cast<T>(total / static_cast<double>(area(p, q, h0, h1, w0, w1)));
     });
   });
 }
-MINIDL_REGISTER_KERNEL(adaptive_avg_pool2d_forward_kernel, CPU, adaptive_avg_pool2d_forward);
 
-void adaptive_avg_pool2d_backward(const Tensor& dy, Tensor& dx) {
-  const Planes g = planes_of(dx.shape(), dy.size(2), dy.size(3));
-  dispatch_floating(dy.dtype(), "adaptive_avg_pool2d_backward", [&](auto v) {
+template <typename Each, typename Area>
+void average_backward(const Tensor& dy, const Planes& g, Each each, Area area, Tensor& dx, const char* op) {
+  dispatch_floating(dy.dtype(), op, [&](auto v) {
     using T = decltype(v);
     const T* pdy = dy.data<T>();
     T* pdx = dx.data<T>();
     std::fill(pdx, pdx + dx.numel(), T(0));
     // Planes are independent, so each thread adds into its own planes only.
-    for_each_bin(g, [&](int64_t plane, int64_t p, int64_t q, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
-      const T share = pdy[(plane * g.P + p) * g.Q + q] / static_cast<T>((h1 - h0) * (w1 - w0));
+    each([&](int64_t plane, int64_t p, int64_t q, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
+      const T share = pdy[(plane * g.P + p) * g.Q + q] / static_cast<T>(area(p, q, h0, h1, w0, w1));
       T* d = pdx + plane * g.H * g.W;
       for (int64_t h = h0; h < h1; ++h)
         for (int64_t w = w0; w < w1; ++w) d[h * g.W + w] += share;
     });
   });
+}
+
+// avg_pool2d: fixed windows; zero padding counts in the divisor (PyTorch's count_include_pad=True).
+struct FixedWindows {
+  const Planes& g;
+  const Window2d& win;
+  template <typename F>
+  void operator()(F f) const { for_each_window(g, win, f); }
+  int64_t operator()(int64_t p, int64_t q, int64_t, int64_t, int64_t, int64_t) const {
+    return padded_area(g, win, p, q);
+  }
+};
+
+// adaptive_avg_pool2d: PyTorch's bins, divided by their size.
+struct AdaptiveBins {
+  const Planes& g;
+  template <typename F>
+  void operator()(F f) const { for_each_bin(g, f); }
+  int64_t operator()(int64_t, int64_t, int64_t h0, int64_t h1, int64_t w0, int64_t w1) const {
+    return (h1 - h0) * (w1 - w0);
+  }
+};
+
+void avg_pool2d_forward(const Tensor& x, const Window2d& win, Tensor& y) {
+  const Planes g = planes_of(x.shape(), y.size(2), y.size(3));
+  average_forward(x, g, FixedWindows{g, win}, FixedWindows{g, win}, y, "avg_pool2d");
+}
+MINIDL_REGISTER_KERNEL(avg_pool2d_forward_kernel, CPU, avg_pool2d_forward);
+
+void avg_pool2d_backward(const Tensor& dy, const Window2d& win, Tensor& dx) {
+  const Planes g = planes_of(dx.shape(), dy.size(2), dy.size(3));
+  average_backward(dy, g, FixedWindows{g, win}, FixedWindows{g, win}, dx, "avg_pool2d_backward");
+}
+MINIDL_REGISTER_KERNEL(avg_pool2d_backward_kernel, CPU, avg_pool2d_backward);
+
+void adaptive_avg_pool2d_forward(const Tensor& x, Tensor& y) {
+  const Planes g = planes_of(x.shape(), y.size(2), y.size(3));
+  average_forward(x, g, AdaptiveBins{g}, AdaptiveBins{g}, y, "adaptive_avg_pool2d");
+}
+MINIDL_REGISTER_KERNEL(adaptive_avg_pool2d_forward_kernel, CPU, adaptive_avg_pool2d_forward);
+
+void adaptive_avg_pool2d_backward(const Tensor& dy, Tensor& dx) {
+  const Planes g = planes_of(dx.shape(), dy.size(2), dy.size(3));
+  average_backward(dy, g, AdaptiveBins{g}, AdaptiveBins{g}, dx, "adaptive_avg_pool2d_backward");
 }
 MINIDL_REGISTER_KERNEL(adaptive_avg_pool2d_backward_kernel, CPU, adaptive_avg_pool2d_backward);
 
