@@ -55,6 +55,7 @@ Grads run_node(Node& node, const Tensor& grad, bool retain_graph) {
     if (!node.needs[i] || !grads[i].defined()) continue;
     MINIDL_CHECK(grads[i].shape() == node.input_shapes[i], "backward: ", node.name, " returned a gradient of shape ",
                  to_string(grads[i].shape()), " for input ", i, " of shape ", to_string(node.input_shapes[i]));
+    if (is_anomaly_enabled()) check_finite(grads[i], "the gradient " + node.name + " returned for input " + std::to_string(i));
   }
   return grads;
 }

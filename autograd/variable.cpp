@@ -1,16 +1,38 @@
 // Tensor's autograd methods, grad mode, and the recording of nodes.
 #include "variable.h"
 
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+
 #include "../core/kernels.h"
 
 namespace minidl {
 namespace {
 thread_local bool grad_enabled = true;
+
+bool anomaly_from_environment() {
+  const char* v = std::getenv("MINIDL_DETECT_ANOMALY");
+  return v != nullptr && std::string(v) != "0" && std::string(v) != "";
+}
+std::atomic<bool> anomaly_enabled{anomaly_from_environment()};
 }  // namespace
 
 bool is_grad_enabled() { return grad_enabled; }
 NoGradGuard::NoGradGuard() : previous_(grad_enabled) { grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { grad_enabled = previous_; }
+
+bool is_anomaly_enabled() { return anomaly_enabled.load(std::memory_order_relaxed); }
+void set_detect_anomaly(bool on) { anomaly_enabled = on; }
+DetectAnomalyGuard::DetectAnomalyGuard() : previous_(anomaly_enabled.exchange(true)) {}
+DetectAnomalyGuard::~DetectAnomalyGuard() { anomaly_enabled = previous_; }
+
+void check_finite(const Tensor& t, const std::string& what) {
+  if (!t.defined() || !is_floating(t.dtype()) || t.numel() == 0) return;
+  // Σ in float64: finite exactly when every element is (a float32 tensor's sum cannot overflow it).
+  const double total = kernels::sum(kernels::cast(t, kFloat64), {}, false).item<double>();
+  MINIDL_CHECK(std::isfinite(total), "detect_anomaly: ", what, " is not finite (shape ", to_string(t.shape()), ")");
+}
 
 Node::~Node() {
   // Detach the nodes that only this one keeps alive onto an explicit stack; each is then
@@ -43,6 +65,7 @@ Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, B
     node->needs.push_back(needs);
   }
   if (!any) return out;
+  if (is_anomaly_enabled()) check_finite(out, std::string(name) + "'s forward output");
   node->name = name;
   node->backward = std::move(backward);
   auto meta = std::make_shared<AutogradMeta>();

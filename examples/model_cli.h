@@ -67,16 +67,23 @@ struct DataFlags {
   }
 };
 
-/// --threads and --seed.
+/// --threads, --seed and --detect-anomaly.
 struct RunFlags {
   int threads = omp_get_max_threads();
   int64_t seed = 0;
+  bool detect_anomaly = false;
 
   void add_to(CLI::App& app, const std::string& seed_help) {
     app.add_option("--threads", threads, "CPU threads")->capture_default_str();
     app.add_option("--seed", seed, seed_help)->capture_default_str();
+    app.add_flag("--detect-anomaly", detect_anomaly,
+                 "stop at the first op whose output or gradient is not finite, naming it (slow; also "
+                 "MINIDL_DETECT_ANOMALY=1)");
   }
-  void apply() const { omp_set_num_threads(threads); }
+  void apply() const {
+    omp_set_num_threads(threads);
+    if (detect_anomaly) set_detect_anomaly(true);
+  }
 };
 
 /// --device.

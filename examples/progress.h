@@ -35,8 +35,16 @@ class Progress {
   }
   /// Ends the bar's line (on a terminal).
   void finish() {
-    if (tty_) std::printf("\n");
+    if (tty_ && !finished_) std::printf("\n");
+    finished_ = true;
   }
+  /// A bar left by an error ends its line too, so that the error starts on one of its own.
+  ~Progress() {
+    finish();
+    std::fflush(stdout);
+  }
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
   double seconds() const { return std::chrono::duration<double>(clock::now() - start_).count(); }
 
   static std::string clock_text(double s) {
@@ -53,6 +61,7 @@ class Progress {
   bool tty_;
   clock::time_point start_;
   int next_percent_ = 10;
+  bool finished_ = false;
 };
 
 }  // namespace minidl::examples

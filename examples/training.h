@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <string>
 
@@ -26,6 +27,25 @@ inline int64_t correct_predictions(const Tensor& gpu_or_cpu_logits, const Tensor
   int64_t correct = 0;
   for (int64_t i = 0; i < n; ++i) correct += std::max_element(p + i * k, p + (i + 1) * k) - (p + i * k) == y[i];
   return correct;
+}
+
+/// Stops training with a minidl::Error at a non-finite loss or gradient, naming the step and the
+/// tensor, before the optimizer writes it into the weights (after that, every step is NaN). The
+/// gradients are checked by one sum over all of them (one wait on a GPU); only when it is not
+/// finite is each looked at, to name it.
+inline void check_finite_step(Module& model, const Tensor& loss, int64_t step) {
+  const double l = loss.item<double>();
+  MINIDL_CHECK(std::isfinite(l), "step ", step + 1, ": the loss is ", std::isnan(l) ? "nan" : l > 0 ? "inf" : "-inf",
+               " (is the learning rate too high?)");
+  NoGradGuard no_grad;
+  Tensor total;
+  for (const Tensor& p : model.parameters())
+    if (p.grad().defined()) total = total.defined() ? total + sum(p.grad()) : sum(p.grad());
+  if (!total.defined() || std::isfinite(total.item<double>())) return;
+  for (const auto& [name, p] : model.named_parameters())
+    MINIDL_CHECK(!p.grad().defined() || std::isfinite(sum(p.grad()).item<double>()), "step ", step + 1,
+                 ": the gradient of ", name, " is not finite (the loss was ", l, ")");
+  MINIDL_FAIL("step ", step + 1, ": the sum of the gradients is not finite (the loss was ", l, ")");
 }
 
 struct Metrics {
@@ -77,6 +97,7 @@ inline Metrics train_steps(Module& model, Optimizer& opt, DataLoader& loader, in
     const Tensor loss = cross_entropy(logits, labels, label_smoothing);
     opt.zero_grad();
     loss.backward();
+    check_finite_step(model, loss, step);
     opt.step();
     if (scheduler) scheduler->step();
     const double n = static_cast<double>(b.labels.numel());

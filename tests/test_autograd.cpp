@@ -128,3 +128,18 @@ TEST_CASE("backward of a leaf sets its own gradient") {
   x.backward();
   test::check_values(x.grad(), {1}, {1});
 }
+
+TEST_CASE("detect_anomaly names the first op whose forward output or gradient is not finite") {
+  {
+    DetectAnomalyGuard anomaly;
+    CHECK(is_anomaly_enabled());
+    Tensor x = from_vector<double>({1, -1}).requires_grad_();
+    CHECK_ERROR(log(x), "detect_anomaly: LogBackward's forward output is not finite (shape [2])");
+    Tensor z = from_vector<double>({0, 4}).requires_grad_();
+    Tensor y = sqrt(z);  // 0 and 2: finite; its gradient 1 / (2·sqrt(z)) is not at 0
+    CHECK_ERROR(sum(y).backward(), "detect_anomaly: the gradient SqrtBackward returned for input 0 is not finite");
+  }
+  CHECK_FALSE(is_anomaly_enabled());
+  Tensor x = from_vector<double>({1, -1}).requires_grad_();
+  CHECK(std::isnan(log(x).to_vector<double>()[1]));  // off: the NaN flows on, as in PyTorch
+}

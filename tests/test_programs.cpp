@@ -97,6 +97,13 @@ TEST_CASE("train, resume, infer and grads work from the command line") {
   CHECK(slurp(out).find("load_cifar10: " + dir.file("nowhere") + " is not a directory") != std::string::npos);
   CHECK(run("train --device cuda:0", out) == 1);
   CHECK(slurp(out).find("--device cuda:0") != std::string::npos);
+  // A learning rate that diverges stops training at the first non-finite step, naming it.
+  CHECK(run("train --epochs 1 --lr 1e30 --arch resnet20 --norm gn --batch 32 --limit-train 128 --limit-test 32 --threads 2", out) == 1);
+  CHECK(slurp(out).find("train: step 2: the loss is nan") != std::string::npos);
+  // With --detect-anomaly the first op whose output is not finite is named instead.
+  CHECK(run("train --epochs 1 --lr 1e30 --arch resnet20 --norm gn --batch 32 --limit-train 128 --limit-test 32 --threads 2"
+            " --detect-anomaly", out) == 1);
+  CHECK(slurp(out).find("': detect_anomaly: Conv2dBackward's forward output is not finite") != std::string::npos);
   CHECK(run("train --help", out) == 0);
   CHECK(slurp(out).find("--norm") != std::string::npos);
 }
