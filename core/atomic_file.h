@@ -10,7 +10,8 @@
 namespace minidl {
 
 /// Calls write(stream) on a temporary file next to `path`, then renames it to `path`. On any
-/// failure the temporary file is removed and an Error names `who` and the file.
+/// failure the temporary file is removed and an Error names `who` and the file. Temporary files
+/// of `path` left by a writer that was killed are removed first (one writer per file).
 void write_file_atomically(const std::string& path, const char* who, const std::function<void(std::ostream&)>& write);
 
 }  // namespace minidl

@@ -121,15 +121,15 @@ inline Device parse_device(const std::string& text) {
   return device;
 }
 
-/// Loads a model checkpoint into `model`, naming the file on a mismatch.
-inline void load_checkpoint(Module& model, const std::string& path) {
-  const SafetensorsFile file = load_safetensors(path);
+/// Loads the tensors of a checkpoint file (read from `path`) into `model`, naming the file on a mismatch.
+inline void load_checkpoint(Module& model, const SafetensorsFile& file, const std::string& path) {
   try {
     model.load_state_dict(file.tensors);
   } catch (const Error& e) {
     MINIDL_FAIL(path, ": ", e.what());
   }
 }
+inline void load_checkpoint(Module& model, const std::string& path) { load_checkpoint(model, load_safetensors(path), path); }
 
 /// The model `flags` describe, with the checkpoint's weights (fresh ones when `checkpoint` is
 /// empty), on `device`.

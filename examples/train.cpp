@@ -6,6 +6,7 @@
 #include <fstream>
 #include <memory>
 
+#include "checkpoint.h"
 #include "model_cli.h"
 #include "training.h"
 
@@ -25,7 +26,7 @@ int main(int argc, char** argv) {
   std::string optim = "sgd", schedule = "cosine", device_name = "cpu", save, resume, log;
   int64_t batch = 128, epochs = 15, limit_train = 0, warmup = 0;
   double lr = 0.1, momentum = 0.9, weight_decay = 5e-4, label_smoothing = 0;
-  bool zero_init = false;
+  bool zero_init = false, resume_without_state = false;
   app.add_option("--batch", batch, "batch size")->capture_default_str();
   app.add_option("--epochs", epochs, "epochs")->capture_default_str();
   app.add_option("--lr", lr, "peak learning rate")->capture_default_str();
@@ -41,6 +42,9 @@ int main(int argc, char** argv) {
   app.add_option("--save", save, "checkpoint (model state dict, safetensors) written after every epoch; the training "
                                  "state goes to <name>.train.safetensors");
   app.add_option("--resume", resume, "continue from this checkpoint (and its .train.safetensors)");
+  app.add_flag("--resume-without-state", resume_without_state,
+               "with --resume: a checkpoint without the training state of its epoch starts a new optimizer and "
+               "schedule from its weights (with a warning) instead of stopping");
   app.add_option("--log", log, "CSV log, one row per epoch");
   app.add_option("--limit-train", limit_train, "use only the first N training images (0: all)");
   CLI11_PARSE(app, argc, argv);
@@ -88,18 +92,23 @@ int main(int argc, char** argv) {
 
     int64_t first_epoch = 0;
     if (!resume.empty()) {
-      load_checkpoint(*model, resume);
-      const SafetensorsFile state = load_safetensors(training_state_path(resume));
-      NamedTensors optimizer_state, scheduler_state;
-      for (const auto& [name, t] : state.tensors) {
-        if (name.rfind("optimizer.", 0) == 0) optimizer_state.emplace_back(name.substr(10), t);
-        if (name.rfind("scheduler.", 0) == 0) scheduler_state.emplace_back(name.substr(10), t);
+      const Generation g = resume_generation(resume, resume_without_state);
+      load_checkpoint(*model, g.model, resume);
+      if (!g.state_path.empty()) {
+        NamedTensors optimizer_state, scheduler_state;
+        for (const auto& [name, t] : g.state.tensors) {
+          if (name.rfind("optimizer.", 0) == 0) optimizer_state.emplace_back(name.substr(10), t);
+          if (name.rfind("scheduler.", 0) == 0) scheduler_state.emplace_back(name.substr(10), t);
+        }
+        opt->load_state_dict(optimizer_state);
+        if (sched && !scheduler_state.empty()) sched->load_state_dict(scheduler_state);
+      } else {
+        std::fprintf(stderr, "train: warning: %s has no training state of its epoch; a new optimizer and schedule start "
+                             "from its weights\n", resume.c_str());
       }
-      opt->load_state_dict(optimizer_state);
-      if (sched && !scheduler_state.empty()) sched->load_state_dict(scheduler_state);
-      MINIDL_CHECK(state.metadata.count("epoch"), training_state_path(resume), ": no 'epoch' in its metadata");
-      first_epoch = std::stoll(state.metadata.at("epoch")) + 1;
+      first_epoch = g.epoch + 1;
       std::printf("resumed from %s after epoch %lld\n", resume.c_str(), static_cast<long long>(first_epoch));
+      if (!log.empty()) truncate_log(log, first_epoch);  // no row repeats an epoch
     }
 
     std::printf("%s (%s, %lld parameters) on %s: %lld training and %lld test images, batch %lld, %s lr %g, %s schedule\n",
@@ -129,16 +138,15 @@ int main(int argc, char** argv) {
       }
       if (!save.empty()) {
         std::map<std::string, std::string> meta = model_flags.metadata();
-        save_safetensors(save, model->state_dict(), meta);
         NamedTensors state;
         for (auto& [name, t] : opt->state_dict()) state.emplace_back("optimizer." + name, t);
         if (sched)
           for (auto& [name, t] : sched->state_dict()) state.emplace_back("scheduler." + name, t);
-        meta["epoch"] = std::to_string(epoch);
-        meta["data"] = data.spec;
-        meta["seed"] = std::to_string(run.seed);
-        meta["batch"] = std::to_string(batch);
-        save_safetensors(training_state_path(save), state, meta);
+        std::map<std::string, std::string> state_meta = meta;
+        state_meta["data"] = data.spec;
+        state_meta["seed"] = std::to_string(run.seed);
+        state_meta["batch"] = std::to_string(batch);
+        save_generation(save, model->state_dict(), meta, state, state_meta, epoch);
       }
     }
     return 0;

@@ -61,11 +61,23 @@ TEST_CASE("train, resume, infer and grads work from the command line") {
   CHECK(slurp(out).find("epoch 2: train loss") != std::string::npos);
   CHECK(fs::exists(dir.file("m.train.safetensors")));
 
+  test::write_bytes(ckpt + ".tmp.999999", "left by a killed writer");
   REQUIRE_MESSAGE(run("train --schedule none --epochs 3 --resume " + ckpt + common, out) == 0, slurp(out));
   CHECK(slurp(out).find("resumed from") != std::string::npos);
   rows = csv_rows(log);
   REQUIRE(rows.size() == 3);
   CHECK(rows[2][0] == 3);
+  CHECK(!fs::exists(ckpt + ".tmp.999999"));  // stale temporaries go at the next write
+  // A model without the training state of its epoch: an error, or with --resume-without-state a
+  // new optimizer and a warning; the log keeps one row per epoch.
+  fs::remove(dir.file("m.train.safetensors"));
+  CHECK(run("train --schedule none --epochs 4 --resume " + ckpt + common, out) == 1);
+  CHECK(slurp(out).find("--resume " + ckpt + ": no training state of its epoch 3 (no state file at all)") != std::string::npos);
+  REQUIRE_MESSAGE(run("train --schedule none --epochs 4 --resume-without-state --resume " + ckpt + common, out) == 0, slurp(out));
+  CHECK(slurp(out).find("has no training state of its epoch; a new optimizer") != std::string::npos);
+  rows = csv_rows(log);
+  REQUIRE(rows.size() == 4);
+  CHECK(rows[3][0] == 4);
 
   save_npy(dir.file("x.npy"), randn({4, 1, 28, 28}));
   save_npy(dir.file("y.npy"), from_vector<int64_t>({0, 1, 2, 9}));

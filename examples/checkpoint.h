@@ -1,0 +1,121 @@
+// Checkpoints of a training run as one generation: the model file (run.safetensors) and its
+// training state (run.train.safetensors: optimizer, schedule) always form a consistent pair,
+// whatever instant the process is killed at.
+//
+// Both files record the epoch they end in their metadata. A save writes the new state beside the
+// old one (run.train.next.safetensors), moves the old state aside (run.train.prev.safetensors),
+// moves the new one in, and only then replaces the model file — the commit point — and drops the
+// previous state. Each step is one atomic rename, so after a kill the model file's epoch is
+// always that of one of the three state files, and resume_generation picks that one.
+#pragma once
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <minidl/core/atomic_file.h>
+#include <minidl/minidl.h>
+
+#include "model_cli.h"
+
+namespace minidl::examples {
+
+/// The state files of `checkpoint`, the current one first, then the new one a save was writing,
+/// then the one it had moved aside.
+inline std::vector<std::string> training_state_candidates(const std::string& checkpoint) {
+  const std::string state = training_state_path(checkpoint);
+  const std::string stem = state.substr(0, state.size() - std::string(".safetensors").size());
+  return {state, stem + ".next.safetensors", stem + ".prev.safetensors"};
+}
+
+/// For the kill test (tests/test_checkpoint_kill.cpp): MINIDL_CHECKPOINT_PAUSE_MS=N sleeps N ms
+/// between the steps of a save, widening the windows a kill must hit to leave a half-saved pair.
+inline void pause_between_steps() {
+  static const int ms = [] {
+    const char* v = std::getenv("MINIDL_CHECKPOINT_PAUSE_MS");
+    return v ? std::atoi(v) : 0;
+  }();
+  if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
+
+inline void rename_or_fail(const std::string& from, const std::string& to) {
+  std::error_code ec;
+  std::filesystem::rename(from, to, ec);
+  MINIDL_CHECK(!ec, "train: cannot rename ", from, " to ", to, ": ", ec.message());
+}
+
+/// Saves one generation: `state` then `model`, both with "epoch" = `epoch` in their metadata.
+inline void save_generation(const std::string& checkpoint, const NamedTensors& model,
+                            std::map<std::string, std::string> model_meta, const NamedTensors& state,
+                            std::map<std::string, std::string> state_meta, int64_t epoch) {
+  model_meta["epoch"] = state_meta["epoch"] = std::to_string(epoch);
+  const std::vector<std::string> files = training_state_candidates(checkpoint);
+  const std::string &current = files[0], &next = files[1], &prev = files[2];
+  save_safetensors(next, state, state_meta);
+  pause_between_steps();
+  if (std::filesystem::exists(current)) rename_or_fail(current, prev);
+  pause_between_steps();
+  rename_or_fail(next, current);
+  pause_between_steps();
+  save_safetensors(checkpoint, model, model_meta);  // the commit point
+  pause_between_steps();
+  std::filesystem::remove(prev);
+}
+
+/// The model checkpoint and the training state that belongs to it.
+struct Generation {
+  SafetensorsFile model, state;
+  std::string state_path;  // empty when there is none (see resume_generation)
+  int64_t epoch = -1;      // the last epoch the pair has finished
+};
+
+/// Loads `checkpoint` and the state file of the same epoch. A model without a matching state is
+/// an error naming what was found — unless `allow_missing_state`, which returns the model alone
+/// (training then starts a new optimizer and schedule, with a warning). Checkpoints from before
+/// generations (no "epoch" in the model file) pair with the current state file as they did.
+inline Generation resume_generation(const std::string& checkpoint, bool allow_missing_state) {
+  Generation g;
+  g.model = load_safetensors(checkpoint);
+  const bool model_has_epoch = g.model.metadata.count("epoch") > 0;
+  const int64_t model_epoch = model_has_epoch ? std::stoll(g.model.metadata.at("epoch")) : -1;
+  std::string found;
+  for (const std::string& path : training_state_candidates(checkpoint)) {
+    if (!std::filesystem::exists(path)) continue;
+    SafetensorsFile state = load_safetensors(path);
+    MINIDL_CHECK(state.metadata.count("epoch"), path, ": no 'epoch' in its metadata");
+    const int64_t epoch = std::stoll(state.metadata.at("epoch"));
+    if (!model_has_epoch || epoch == model_epoch) {
+      g.state = std::move(state);
+      g.state_path = path;
+      g.epoch = epoch;
+      return g;
+    }
+    found += (found.empty() ? "" : ", ") + path + " (epoch " + std::to_string(epoch + 1) + ")";
+  }
+  MINIDL_CHECK(allow_missing_state, "--resume ", checkpoint, ": no training state of its epoch ", model_epoch + 1,
+               found.empty() ? std::string(" (no state file at all)") : "; found " + found,
+               "; --resume-without-state starts a new optimizer from these weights");
+  g.epoch = model_epoch;
+  return g;
+}
+
+/// Rewrites a CSV log to its header and the rows of epochs up to `last_epoch` (1-based in the
+/// file), so that a resumed run appends after them and never repeats a row.
+inline void truncate_log(const std::string& path, int64_t last_epoch) {
+  std::ifstream in(path);
+  if (!in) return;
+  std::string header, line, kept;
+  std::getline(in, header);
+  while (std::getline(in, line))
+    if (!line.empty() && std::stoll(line.substr(0, line.find(','))) <= last_epoch) kept += line + "\n";
+  in.close();
+  write_file_atomically(path, "train", [&](std::ostream& out) { out << header << "\n" << kept; });
+}
+
+}  // namespace minidl::examples
