@@ -1,5 +1,8 @@
-# make run   — install missing Debian packages, build, run the BN → GN fine-tuning demo
-# make test  — install missing Debian packages, build, run every test (ctest)
+# make run       — install missing Debian packages, build, run the BN → GN fine-tuning demo
+# make test      — install missing Debian packages, build, run every test (ctest)
+# make test-asan — the same tests built with ASan + UBSan (build-asan/, CPU only)
+# make fuzz      — the libFuzzer targets of fuzz/ with clang (build-fuzz/fuzz/fuzz_*)
+# make fuzz-smoke — each fuzz target for FUZZ_SECONDS on its seeds and past findings
 # Variables: BUILD (build dir), JOBS (parallel jobs), CMAKE_ARGS (e.g. -DMINIDL_CUDA=OFF)
 
 BUILD ?= build
@@ -8,7 +11,8 @@ CMAKE_ARGS ?=
 PACKAGES := cmake g++ make libopenblas-dev doctest-dev libstb-dev zlib1g-dev nlohmann-json3-dev \
             libcli11-dev dataset-fashion-mnist
 
-.PHONY: all deps configure build run test bench bench-layers bench-layers-cuda torch-check clean
+.PHONY: all deps configure build run test bench bench-layers bench-layers-cuda torch-check clean \
+        fuzz-deps fuzz fuzz-smoke test-asan
 
 all: build
 
@@ -55,5 +59,41 @@ bench-layers-cuda: build
 	python3 bench/torch_layers.py --device cuda | tee $(BUILD)/bench-layers-cuda-torch.jsonl
 	python3 bench/compare.py $(BUILD)/bench-layers-cuda-minidl.jsonl $(BUILD)/bench-layers-cuda-torch.jsonl
 
+# Sanitizers and fuzzing use clang (Debian's clang, libclang-rt-14-dev, libomp-dev) and skip CUDA.
+FUZZ_PACKAGES := clang libclang-rt-14-dev libomp-dev
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS := npy safetensors idx idx_gz cifar image
+SANITIZE_CMAKE := -DMINIDL_CUDA=OFF -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+fuzz-deps: deps
+	@$(MAKE) --no-print-directory deps PACKAGES="$(FUZZ_PACKAGES)"
+
+# The fast tests under ASan + UBSan (the programs' end-to-end runs and the kill test are left to
+# `make test`: they take minutes there); any report fails the run.
+test-asan: fuzz-deps
+	cmake -S . -B build-asan $(SANITIZE_CMAKE) -DMINIDL_SANITIZE=address,undefined
+	cmake --build build-asan -j $(JOBS) --target minidl_tests
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ./bin/minidl_tests --test-case-exclude="*command line*,*end to end*,*killed*,*README*"
+
+fuzz: fuzz-deps
+	cmake -S . -B build-fuzz $(SANITIZE_CMAKE) -DMINIDL_SANITIZE=address,undefined -DMINIDL_FUZZ=ON -DMINIDL_BUILD_TESTS=OFF
+	cmake --build build-fuzz -j $(JOBS) $(addprefix --target fuzz_,$(FUZZ_TARGETS))
+
+# Each target for FUZZ_SECONDS from its seeds (new inputs go to build-fuzz/corpus/<target>/, never
+# into the repo); a crash stops with the input saved as build-fuzz/crash-*: add it to
+# fuzz/regressions/<target>/ once fixed.
+fuzz-smoke: fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build-fuzz/corpus/$$t; \
+	  echo "fuzz_$$t: $(FUZZ_SECONDS) s"; \
+	  ASAN_OPTIONS=detect_leaks=0 build-fuzz/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -print_final_stats=1 -artifact_prefix=build-fuzz/ build-fuzz/corpus/$$t \
+	    $$(for d in fuzz/corpus/$$t fuzz/regressions/$$t; do [ -d $$d ] && echo $$d; done) \
+	    > build-fuzz/fuzz_$$t.log 2>&1; status=$$?; \
+	  grep -E "^stat::number_of_executed_units|^#[0-9]+.*DONE|ERROR|SUMMARY" build-fuzz/fuzz_$$t.log; \
+	  [ $$status -eq 0 ] || { tail -40 build-fuzz/fuzz_$$t.log; exit 1; }; \
+	done
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan build-fuzz
