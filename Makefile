@@ -62,6 +62,9 @@ bench-layers-cuda: build
 # Sanitizers and fuzzing use clang (Debian's clang, libclang-rt-14-dev, libomp-dev) and skip CUDA.
 FUZZ_PACKAGES := clang libclang-rt-14-dev libomp-dev
 FUZZ_SECONDS ?= 20
+# FUZZ_RUNS=N: N inputs per target from a fixed seed instead (CI: the same inputs on every machine).
+FUZZ_RUNS ?=
+FUZZ_LIMIT = $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS) -seed=1,-max_total_time=$(FUZZ_SECONDS))
 FUZZ_TARGETS := npy safetensors idx idx_gz cifar image
 SANITIZE_CMAKE := -DMINIDL_CUDA=OFF -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
@@ -86,8 +89,8 @@ fuzz: fuzz-deps
 fuzz-smoke: fuzz
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build-fuzz/corpus/$$t; \
-	  echo "fuzz_$$t: $(FUZZ_SECONDS) s"; \
-	  ASAN_OPTIONS=detect_leaks=0 build-fuzz/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	  echo "fuzz_$$t: $(FUZZ_LIMIT)"; \
+	  ASAN_OPTIONS=detect_leaks=0 build-fuzz/fuzz/fuzz_$$t $(FUZZ_LIMIT) -timeout=10 -rss_limit_mb=2048 \
 	    -print_final_stats=1 -artifact_prefix=build-fuzz/ build-fuzz/corpus/$$t \
 	    $$(for d in fuzz/corpus/$$t fuzz/regressions/$$t; do [ -d $$d ] && echo $$d; done) \
 	    > build-fuzz/fuzz_$$t.log 2>&1; status=$$?; \

@@ -94,6 +94,24 @@ Idx read_idx(const std::string& path, uint32_t magic, size_t rank) {
 // Decoded images are bounded: 2^26 pixels (64 Mpixel, 192 MB as RGB) before and after the resize.
 constexpr int64_t kMaxPixels = int64_t(1) << 26;
 
+// A PNG's chunks lie inside the file: stb sizes its buffer from each IDAT chunk's declared length
+// before reading it, so a 40-byte file declaring a 2 GB chunk would allocate 2 GB (found by
+// fuzz_image).
+void check_png_chunks(const fs::path& file) {
+  const uint64_t size = fs::file_size(file);
+  std::ifstream in(file, std::ios::binary);
+  for (uint64_t at = 8; at + 8 <= size;) {
+    std::string head(8, '\0');
+    in.seekg(static_cast<std::streamoff>(at));
+    in.read(head.data(), 8);
+    const uint64_t length = big_endian32(head, 0), end = at + 12 + length;  // length, type, data, CRC
+    MINIDL_CHECK(end <= size, "load_image_folder: ", file.string(), ": PNG chunk '", head.substr(4, 4), "' at byte offset ",
+                 at, " declares ", length, " bytes, past the end of the ", size, "-byte file");
+    if (head.compare(4, 4, "IEND") == 0) break;
+    at = end;
+  }
+}
+
 // Before decoding: the bytes are the format the extension names (stb decodes any format it
 // knows, whatever the name: TGA bytes in a .png), and the header's size is bounded — a small file
 // can declare a huge image. Sets w and h from the header.
@@ -105,6 +123,7 @@ void check_image_header(const fs::path& file, int& w, int& h) {
   const bool png = std::memcmp(magic, "\x89PNG\r\n\x1a\n", 8) == 0, jpeg = std::memcmp(magic, "\xff\xd8\xff", 3) == 0;
   MINIDL_CHECK(ext == ".png" ? png : jpeg, "load_image_folder: ", file.string(), ": not a ", ext == ".png" ? "PNG" : "JPEG",
                " file (its first bytes are not the format's signature)");
+  if (png) check_png_chunks(file);
   int c = 0;
   MINIDL_CHECK(stbi_info(file.c_str(), &w, &h, &c) == 1, "load_image_folder: ", file.string(), ": cannot read the header (",
                stbi_failure_reason(), ")");

@@ -3,7 +3,8 @@
 starts) and the regression inputs (fuzz/regressions/<target>/: every input that once crashed,
 hung or exhausted memory, replayed by tests/test_fuzz_regressions.cpp in every `make test`).
 
-Standard library only: fuzz/make_corpus.py (run from anywhere; rewrites both folders).
+Standard library only: fuzz/make_corpus.py (run from anywhere). Inputs found by fuzzing itself are
+copied into fuzz/regressions/<target>/ as libFuzzer saved them (oom_png_idat_declares_2GB).
 """
 import gzip
 import json

@@ -107,6 +107,9 @@ TEST_CASE("image files are checked before they are decoded: format, declared siz
   // 1 x 16,777,216 fits, but resized to a shorter side of 8 it would be 8 x 134,217,728.
   write(dir.file("c/big.png"), png_header(1, 16777216));
   CHECK_ERROR(load_image_folder(dir.path.string(), 8), "big.png: a 1x16777216 image resized to a shorter side of 8 would be");
+  // A chunk that declares more bytes than the file holds (stb would allocate them first).
+  write(dir.file("c/big.png"), png_header(4, 3) + be32(0x7fff0000) + "IDAT" + "xy");
+  CHECK_ERROR(load_image_folder(dir.path.string(), 8), "big.png: PNG chunk 'IDAT' at byte offset 33 declares 2147418112 bytes, past the end");
   write(dir.file("c/big.jpg"), "\xff\xd8\xff");
   fs::remove(dir.file("c/big.png"));
   CHECK_ERROR(load_image_folder(dir.path.string(), 8), "big.jpg: cannot read the header");

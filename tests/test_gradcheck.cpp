@@ -37,7 +37,8 @@ using In = const std::vector<Tensor>&;
 TEST_CASE("gradcheck: add, sub, mul, div with broadcasting") {
   const std::vector<std::pair<Shape, Shape>> shapes = {
       {{3, 4}, {3, 4}}, {{2, 3, 2, 2}, {1, 3, 1, 1}}, {{3, 1}, {1, 4}}, {{4}, {2, 3, 4}}, {{2, 3}, {}}};
-  for (const auto& [sa, sb] : shapes) {
+  for (const auto& pair : shapes) {
+    const Shape &sa = pair.first, &sb = pair.second;  // not a structured binding: CAPTURE's lambda takes them
     CAPTURE(to_string(sa));
     CAPTURE(to_string(sb));
     Tensor a = rnd(sa, 1), b = rnd(sb, 2), bpos = uniform(sb, 0.5, 2.0, 3);

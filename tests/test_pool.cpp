@@ -36,7 +36,8 @@ TEST_CASE_ON_DEVICES("max and average pooling equal a plain loop, with stride an
       test::check_close(y, from_vector(expected, y.shape()), target.tolerance(), "y");
     }
   }
-  for (auto [P, Q] : {std::pair<int64_t, int64_t>{1, 1}, {4, 3}, {9, 8}, {2, 5}}) {
+  for (const std::pair<int64_t, int64_t>& out : {std::pair<int64_t, int64_t>{1, 1}, {4, 3}, {9, 8}, {2, 5}}) {
+    const int64_t P = out.first, Q = out.second;
     CAPTURE(P);
     CAPTURE(Q);
     const Tensor y = adaptive_avg_pool2d(target.put(x), P, Q);
