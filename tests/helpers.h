@@ -29,6 +29,16 @@
     }                                                         \
   } while (0)
 
+/// The first line of a test that reads Debian's dataset-fashion-mnist: without it the test says
+/// so and returns (make test installs it; a bare `ctest` may run where it is missing).
+#define REQUIRE_FASHION_MNIST()                                                                  \
+  do {                                                                                           \
+    if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) { \
+      MESSAGE("dataset-fashion-mnist is not installed; skipped");                              \
+      return;                                                                                    \
+    }                                                                                            \
+  } while (0)
+
 namespace test {
 
 /// A fresh directory for one test, removed with everything in it at the end.

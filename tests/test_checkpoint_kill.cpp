@@ -57,10 +57,7 @@ std::vector<std::pair<std::string, std::string>> weights(const std::string& chec
 }  // namespace
 
 TEST_CASE("train killed at random instants and resumed ends with the weights of an uninterrupted run") {
-  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
-    MESSAGE("dataset-fashion-mnist is not installed; skipped");
-    return;
-  }
+  REQUIRE_FASHION_MNIST();
   test::TempDir dir("kill");
   // Each save pauses between its steps, so that many kills land inside one (examples/checkpoint.h).
   setenv("MINIDL_CHECKPOINT_PAUSE_MS", "60", 1);

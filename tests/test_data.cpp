@@ -116,10 +116,7 @@ TEST_CASE("image files are checked before they are decoded: format, declared siz
 }
 
 TEST_CASE("Fashion-MNIST from Debian's package") {
-  if (!fs::exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")) {
-    MESSAGE("dataset-fashion-mnist is not installed; skipped");
-    return;
-  }
+  REQUIRE_FASHION_MNIST();
   const ImageDataset test = load_fashion_mnist(false);
   CHECK(test.size() == 10000);
   CHECK(test.height == 28);

@@ -46,10 +46,7 @@ std::vector<std::vector<double>> csv_rows(const std::string& path) {
 }  // namespace
 
 TEST_CASE("train, resume, infer and grads work from the command line") {
-  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
-    MESSAGE("dataset-fashion-mnist is not installed; skipped");
-    return;
-  }
+  REQUIRE_FASHION_MNIST();
   test::TempDir dir("programs");
   const std::string ckpt = dir.file("m.safetensors"), log = dir.file("train.csv"), out = dir.file("out.txt");
   const std::string common = " --arch resnet20 --norm gn --batch 32 --limit-train 640 --limit-test 200 --lr 0.05 --threads 2"
@@ -121,10 +118,7 @@ TEST_CASE("train, resume, infer and grads work from the command line") {
 }
 
 TEST_CASE("finetune and sweep run end to end on small settings") {
-  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
-    MESSAGE("dataset-fashion-mnist is not installed; skipped");
-    return;
-  }
+  REQUIRE_FASHION_MNIST();
   test::TempDir dir("finetune");
   const std::string out = dir.file("out.txt"), ckpt = dir.file("bn.safetensors");
   REQUIRE_MESSAGE(run("train --norm bn --epochs 1 --batch 32 --limit-train 320 --limit-test 100 --threads 2 --save " + ckpt, out) == 0,
