@@ -43,7 +43,8 @@ Tensor sum(const Tensor& x);
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false);
 Tensor mean(const Tensor& x);
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false);
-/// Maximum (torch.amax); where several elements tie, the gradient is shared equally.
+/// Maximum (torch.amax); where several elements tie, the gradient is shared equally. Where the max
+/// is NaN it goes to the NaN elements, as torch.max does (torch.amax gives that slice NaN gradients).
 Tensor max(const Tensor& x);
 Tensor max(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false);
 

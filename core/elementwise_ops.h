@@ -14,6 +14,11 @@ template <typename T> struct Sub { MINIDL_HOST_DEVICE T operator()(T a, T b) con
 template <typename T> struct Mul { MINIDL_HOST_DEVICE T operator()(T a, T b) const { return a * b; } };
 template <typename T> struct Div { MINIDL_HOST_DEVICE T operator()(T a, T b) const { return a / b; } };
 template <typename T> struct Eq { MINIDL_HOST_DEVICE T operator()(T a, T b) const { return T(a == b); } };
+/// max's backward mask: 1 where x equals its slice's max m, NaN counting as equal to NaN, so that
+/// a NaN max sends its gradient to the NaN elements (PyTorch's evenly_distribute_backward).
+template <typename T> struct IsMax {
+  MINIDL_HOST_DEVICE T operator()(T x, T m) const { return T(x == m || (x != x && m != m)); }
+};
 /// relu's backward: the gradient where the relu's output y is positive, 0 elsewhere.
 /// NaN propagates through relu and its backward, as in PyTorch: relu(NaN) = NaN, and the gradient
 /// passes where y is NaN (PyTorch's threshold_backward: 0 only where y <= 0).
@@ -46,6 +51,7 @@ void with_binary(kernels::BinaryOp op, F&& f) {
     case BinaryOp::Mul: return f(Mul<T>{});
     case BinaryOp::Div: return f(Div<T>{});
     case BinaryOp::Eq: return f(Eq<T>{});
+    case BinaryOp::IsMax: return f(IsMax<T>{});
     case BinaryOp::ReluGrad: return f(ReluGrad<T>{});
   }
 }

@@ -89,8 +89,8 @@ TEST_CASE_ON_DEVICES("binary and unary ops, pow, casts and broadcasting equal th
   test::check_against_cpu_float64(target, {positive}, [](In x) { return log(x[0]); }, tol);
   test::check_against_cpu_float64(target, {positive}, [](In x) { return sqrt(x[0]); }, tol);
   test::check_against_cpu_float64(target, {positive}, [](In x) { return pow(x[0], 1.5); }, tol);
-  // The kernels autograd does not reach directly: Eq, ReluGrad, broadcast_to, casts.
-  for (auto op : {kernels::BinaryOp::Eq, kernels::BinaryOp::ReluGrad}) {
+  // The kernels autograd does not reach directly: Eq, IsMax, ReluGrad, broadcast_to, casts.
+  for (auto op : {kernels::BinaryOp::Eq, kernels::BinaryOp::IsMax, kernels::BinaryOp::ReluGrad}) {
     CAPTURE(static_cast<int>(op));
     const Tensor half = relu(a);  // equal to a where a > 0
     test::check_close(kernels::binary(op, target.put(a), target.put(half)),

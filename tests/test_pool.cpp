@@ -65,6 +65,26 @@ TEST_CASE_ON_DEVICES_WITH("pooling matches PyTorch", kFloat32) {
   compare("adaptive_avg_4x3", [](In x) { return adaptive_avg_pool2d(x[0], 4, 3); });
 }
 
+TEST_CASE_ON_DEVICES("max pooling propagates NaN and sends its gradient to the NaN, as in PyTorch") {
+  // One plane of 4x4, 2x2 windows: the top-left window holds a NaN, the others do not.
+  std::vector<double> v(16);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(i);
+  v[1 * 4 + 0] = NAN;
+  Tensor x = target.put(from_vector<double>(v, {1, 1, 4, 4}), true);
+  const Tensor y = max_pool2d(x, 2);
+  const std::vector<double> out = y.to_vector<double>();
+  CHECK(std::isnan(out[0]));
+  CHECK(out[1] == 7);
+  CHECK(out[3] == 15);
+  sum(y * target.put(from_vector<double>({1, 2, 3, 4}, {1, 1, 2, 2}))).backward();
+  std::vector<double> expected(16, 0.0);
+  expected[1 * 4 + 0] = 1;  // the NaN, not the window's largest number (5)
+  expected[1 * 4 + 3] = 2;
+  expected[3 * 4 + 1] = 3;
+  expected[3 * 4 + 3] = 4;
+  CHECK(x.grad().to_vector<double>() == expected);
+}
+
 TEST_CASE("gradcheck: max, average and adaptive pooling") {
   const Tensor x = untied({2, 3, 9, 8}, 15);
   Generator gen(16);

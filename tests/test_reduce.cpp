@@ -68,3 +68,14 @@ TEST_CASE_ON_DEVICES("max propagates NaN, over all dims and over one, as in PyTo
   CHECK(std::isnan(cols[1]));
   CHECK(cols[2] == 6);
 }
+
+TEST_CASE_ON_DEVICES("max's gradient goes to the NaN elements where the max is NaN, as in PyTorch") {
+  // PyTorch's max() shares the gradient among the NaN elements (evenly_distribute_backward);
+  // along a dim, the NaN row's gradient goes to its NaN.
+  Tensor x = target.put(from_vector<double>({1, NAN, 3, NAN, 5, 6}, {2, 3}), true);
+  max(x).backward();
+  CHECK(x.grad().to_vector<double>() == std::vector<double>{0, 0.5, 0, 0.5, 0, 0});
+  Tensor z = target.put(from_vector<double>({1, NAN, 3, 4, 5, 6}, {2, 3}), true);
+  sum(max(z, {1})).backward();
+  CHECK(z.grad().to_vector<double>() == std::vector<double>{0, 1, 0, 0, 0, 1});
+}

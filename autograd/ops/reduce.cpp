@@ -37,13 +37,13 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   });
 }
 
-// dL/dx = g · [x == max] / (number of elements equal to the max)
+// dL/dx = g · [x == max] / (number of elements equal to the max); a NaN max goes to the NaN elements.
 Tensor max(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   Tensor out = kernels::max(x, dims, keepdim);
   const Shape kept = keepdim_shape(x.shape(), dims);
   return record("MaxBackward", out, {x},
                 [x = x.detach(), y = kernels::reshape(out, kept), dims](const Tensor& g, const Needs&) -> Grads {
-                  const Tensor mask = kernels::binary(BinaryOp::Eq, x, y);
+                  const Tensor mask = kernels::binary(BinaryOp::IsMax, x, y);
                   const Tensor ties = kernels::sum(mask, dims, /*keepdim=*/true);
                   const Tensor share = kernels::binary(BinaryOp::Div, kernels::reshape(g, y.shape()), ties);
                   return {kernels::binary(BinaryOp::Mul, mask, share)};

@@ -15,6 +15,7 @@ const char* name(BinaryOp op) {
     case BinaryOp::Mul: return "mul";
     case BinaryOp::Div: return "div";
     case BinaryOp::Eq: return "eq";
+    case BinaryOp::IsMax: return "max_backward";
     case BinaryOp::ReluGrad: return "relu_backward";
   }
   return "binary";

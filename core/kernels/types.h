@@ -27,7 +27,7 @@ namespace minidl::kernels {
 
 /// Elementwise binary ops with NumPy broadcasting.
 /// Eq gives 1 where a == b else 0; ReluGrad(grad, x) gives grad where x > 0 else 0.
-enum class BinaryOp { Add, Sub, Mul, Div, Eq, ReluGrad };
+enum class BinaryOp { Add, Sub, Mul, Div, Eq, IsMax, ReluGrad };
 enum class UnaryOp { Neg, Relu, Exp, Log, Sqrt };
 enum class Reduction { Sum, Max };
 
