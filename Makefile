@@ -12,7 +12,7 @@ PACKAGES := cmake g++ make libopenblas-dev doctest-dev libstb-dev zlib1g-dev nlo
             libcli11-dev dataset-fashion-mnist
 
 .PHONY: all deps configure build run test bench bench-layers bench-layers-cuda torch-check clean \
-        fuzz-deps fuzz fuzz-smoke test-asan
+        fuzz-deps fuzz fuzz-smoke test-asan test-tsan
 
 all: build
 
@@ -77,6 +77,18 @@ test-asan: fuzz-deps
 	cmake -S . -B build-asan $(SANITIZE_CMAKE) -DMINIDL_SANITIZE=address,undefined
 	cmake --build build-asan -j $(JOBS) --target minidl_tests
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ./bin/minidl_tests --test-case-exclude="*command line*,*end to end*,*killed*,*README*"
+
+# The code that runs on several threads under ThreadSanitizer: the loader's prefetch thread and
+# the OpenMP kernels on 2 threads (tests/test_threads.cpp), and every other fast test. clang's
+# OpenMP runtime tells TSan about its barriers and reductions through Archer (an OMPT tool, loaded
+# by OMP_TOOL_LIBRARIES); OpenBLAS, the tests' GEMM reference, is not instrumented: one thread.
+ARCHER := $(firstword $(wildcard /usr/lib/llvm-*/lib/libarcher.so))
+test-tsan: fuzz-deps
+	cmake -S . -B build-tsan $(SANITIZE_CMAKE) -DMINIDL_SANITIZE=thread
+	cmake --build build-tsan -j $(JOBS) --target minidl_tests
+	cd build-tsan && OMP_TOOL_LIBRARIES=$(ARCHER) OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1 \
+	  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1 \
 	  ./bin/minidl_tests --test-case-exclude="*command line*,*end to end*,*killed*,*README*"
 
 fuzz: fuzz-deps

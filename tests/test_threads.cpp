@@ -1,0 +1,94 @@
+// The code that runs on more than one thread: the loader's prefetch thread, stopped wherever its
+// consumer stops, and the OpenMP kernels, whose results with 2 threads must equal those with 1.
+// Under ThreadSanitizer (make test-tsan) these cases are the ones that give it something to check.
+#include <omp.h>
+
+#include "devices.h"
+
+using namespace minidl;
+
+namespace {
+
+/// Sets the OpenMP thread count for one scope.
+struct Threads {
+  int before = omp_get_max_threads();
+  explicit Threads(int n) { omp_set_num_threads(n); }
+  ~Threads() { omp_set_num_threads(before); }
+};
+
+ImageDataset small_images(int64_t n) {
+  ImageDataset d;
+  d.channels = 1;
+  d.height = d.width = 6;
+  d.num_classes = 3;
+  d.pixels.resize(static_cast<size_t>(n * 36));
+  for (size_t i = 0; i < d.pixels.size(); ++i) d.pixels[i] = static_cast<uint8_t>(i * 7);
+  for (int64_t i = 0; i < n; ++i) d.labels.push_back(i % 3);
+  return d;
+}
+
+/// The labels of the first `take` batches of `epoch` (all batches when take < 0).
+std::vector<int64_t> labels_of(DataLoader& loader, int64_t epoch, int64_t take) {
+  loader.start_epoch(epoch);
+  std::vector<int64_t> labels;
+  Batch b;
+  for (int64_t i = 0; (take < 0 || i < take) && loader.next(b); ++i)
+    for (int64_t l : b.labels.to_vector<int64_t>()) labels.push_back(l);
+  return labels;
+}
+
+}  // namespace
+
+TEST_CASE("the loader's prefetch thread stops cleanly wherever the consumer stops, at any prefetch depth") {
+  const ImageDataset d = small_images(90);
+  Transform t;
+  t.random_crop = true;
+  t.pad = 1;
+  t.horizontal_flip = true;
+  DataLoader reference(d, 8, true, false, t, 5, 1);
+  const std::vector<int64_t> whole = labels_of(reference, 0, -1), next = labels_of(reference, 1, -1);
+  for (int prefetch : {1, 2, 4}) {
+    CAPTURE(prefetch);
+    for (int64_t take : {0, 1, 3, 11, 12}) {
+      CAPTURE(take);
+      {  // destroyed mid-epoch, with the producer waiting or still working
+        DataLoader loader(d, 8, true, false, t, 5, prefetch);
+        const std::vector<int64_t> part = labels_of(loader, 0, take);
+        CHECK(std::equal(part.begin(), part.end(), whole.begin()));
+      }
+      {  // restarted mid-epoch: the new epoch is whole and the same as from a fresh loader
+        DataLoader loader(d, 8, true, false, t, 5, prefetch);
+        labels_of(loader, 0, take);
+        CHECK(labels_of(loader, 1, -1) == next);
+      }
+    }
+  }
+}
+
+TEST_CASE("the OpenMP kernels give the same values and gradients on 2 threads as on 1") {
+  // Sizes above kParallelGrain (2^15 elements), so that every kernel takes its parallel path.
+  Generator gen(3);
+  const Tensor x = randn({4, 16, 24, 24}, kFloat64, gen), w = randn({16, 16, 3, 3}, kFloat64, gen) * 0.1;
+  const Tensor gamma = randn({16}, kFloat64, gen), beta = randn({16}, kFloat64, gen);
+  const Tensor fc = randn({10, 16}, kFloat64, gen);
+  const Tensor labels = from_vector<int64_t>({1, 4, 9, 0}, {4});
+  auto run = [&](int threads) {
+    Threads scope(threads);
+    std::vector<Tensor> leaves = {x.detach().requires_grad_(), w.detach().requires_grad_(),
+                                  gamma.detach().requires_grad_(), beta.detach().requires_grad_(),
+                                  fc.detach().requires_grad_()};
+    Tensor h = conv2d(leaves[0], leaves[1], Tensor(), 1, 1);
+    h = relu(group_norm(h, 4, leaves[2], leaves[3]));
+    h = batch_norm(h, Tensor(), Tensor(), leaves[2], leaves[3], /*training=*/true);
+    h = max_pool2d(h, 2) + avg_pool2d(h, 2);
+    const Tensor pooled = flatten(adaptive_avg_pool2d(h));
+    const Tensor loss = cross_entropy(linear(pooled, leaves[4]), labels) + mean(max(h, {1})) * 0.1 + sum(h) * 1e-4;
+    loss.backward();
+    std::vector<Tensor> out = {loss.detach(), h.detach()};
+    for (const Tensor& leaf : leaves) out.push_back(leaf.grad());
+    return out;
+  };
+  const std::vector<Tensor> one = run(1), two = run(2);
+  const char* names[] = {"loss", "activations", "dx", "dweight", "dgamma", "dbeta", "dfc"};
+  for (size_t i = 0; i < one.size(); ++i) test::check_close(two[i], one[i], 1e-12, names[i]);
+}
