@@ -28,6 +28,8 @@
 #include "models/resnet.h"
 #include "models/swap.h"
 #include "optim/adam.h"
+#include "optim/clip_grad.h"
+#include "optim/ema.h"
 #include "optim/lr_scheduler.h"
 #include "optim/optimizer.h"
 #include "optim/sgd.h"

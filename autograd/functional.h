@@ -4,6 +4,7 @@
 // Dims: N batch, C channels, H W input size, K output channels, R S kernel size.
 #pragma once
 
+#include "../core/random.h"
 #include "ops.h"
 
 namespace minidl {
@@ -35,6 +36,10 @@ Tensor avg_pool2d(const Tensor& x, int64_t kernel, int64_t stride = 0, int64_t p
 Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h = 1, int64_t out_w = 1);
 /// Merges dims start_dim..end: [N, C, H, W] -> [N, C·H·W].
 Tensor flatten(const Tensor& x, int64_t start_dim = 1);
+
+/// In training, zeroes each element with probability p and scales the rest by 1 / (1 − p)
+/// (torch.nn.functional.dropout); the identity otherwise. The mask comes from `gen`.
+Tensor dropout(const Tensor& x, double p, bool training = true, Generator& gen = default_generator());
 
 /// log(softmax(x)) along the last dim (dim must be the last one).
 Tensor log_softmax(const Tensor& x, int64_t dim = -1);

@@ -137,17 +137,21 @@ Tensor load_npy(const std::string& path) {
   const Header h = parse_header(path, bytes.substr(header_at, header_len), header_at);
   MINIDL_CHECK(!h.fortran_order, "load_npy: ", path, ": Fortran-order arrays are not supported (expected fortran_order False; ",
                "save with numpy.ascontiguousarray)");
-  const DescrInfo* info = nullptr;
+  // uint8 (raw pixels) has no DType of its own: its values are widened to int32.
+  static constexpr DescrInfo kUInt8{"|u1", kInt32};
+  const bool bytes_widened = h.descr == "|u1" || h.descr == "<u1";
+  const DescrInfo* info = bytes_widened ? &kUInt8 : nullptr;
   for (const auto& d : kDescrs) if (h.descr == d.descr) info = &d;
   MINIDL_CHECK(info != nullptr, "load_npy: ", path, ": unsupported dtype '", h.descr,
-               "' (expected little-endian '<f4', '<f8', '<i4' or '<i8')");
+               "' (expected little-endian '<f4', '<f8', '<i4', '<i8' or '|u1')");
+  const int64_t stored_size = bytes_widened ? 1 : static_cast<int64_t>(element_size(info->dtype));
 
   const size_t data_at = header_at + header_len;
   const std::string what = "load_npy: " + path + ": shape " + to_string(h.shape);
   int64_t count = 1;
   for (int64_t s : h.shape) count = checked_mul(count, s, what);
   const size_t expected =
-      static_cast<size_t>(checked_mul(count, static_cast<int64_t>(element_size(info->dtype)), what + " in bytes"));
+      static_cast<size_t>(checked_mul(count, stored_size, what + " in bytes"));
   const size_t found = bytes.size() - data_at;
   MINIDL_CHECK(found >= expected, "load_npy: ", path, ": truncated data: shape ", to_string(h.shape), " needs ", expected,
                " bytes from byte offset ", data_at, ", found ", found);
@@ -155,7 +159,12 @@ Tensor load_npy(const std::string& path) {
                expected, " bytes of data from byte offset ", data_at, ", found ", found);
 
   Tensor t = Tensor::empty(h.shape, info->dtype);
-  if (expected > 0) std::memcpy(t.raw_data(), bytes.data() + data_at, expected);
+  if (bytes_widened) {
+    int32_t* out = t.data<int32_t>();
+    for (size_t i = 0; i < expected; ++i) out[i] = static_cast<uint8_t>(bytes[data_at + i]);
+  } else if (expected > 0) {
+    std::memcpy(t.raw_data(), bytes.data() + data_at, expected);
+  }
   return t;
 }
 

@@ -1,5 +1,6 @@
 // NumPy .npy files: one tensor per file, for dumping layer outputs and comparing with PyTorch.
-// Reads format versions 1.0–3.0, little-endian float32/float64/int32/int64 in C order.
+// Reads format versions 1.0–3.0, little-endian float32/float64/int32/int64 in C order, and uint8
+// (raw pixels), whose values are widened to int32 (minidl has no 8-bit dtype).
 #pragma once
 
 #include <string>

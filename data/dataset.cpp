@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -105,7 +106,7 @@ void check_png_chunks(const fs::path& file) {
     in.seekg(static_cast<std::streamoff>(at));
     in.read(head.data(), 8);
     const uint64_t length = big_endian32(head, 0), end = at + 12 + length;  // length, type, data, CRC
-    MINIDL_CHECK(end <= size, "load_image_folder: ", file.string(), ": PNG chunk '", head.substr(4, 4), "' at byte offset ",
+    MINIDL_CHECK(end <= size, "load_image: ", file.string(), ": PNG chunk '", head.substr(4, 4), "' at byte offset ",
                  at, " declares ", length, " bytes, past the end of the ", size, "-byte file");
     if (head.compare(4, 4, "IEND") == 0) break;
     at = end;
@@ -118,16 +119,18 @@ void check_png_chunks(const fs::path& file) {
 void check_image_header(const fs::path& file, int& w, int& h) {
   std::string ext = file.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+  MINIDL_CHECK(ext == ".png" || ext == ".jpg" || ext == ".jpeg", "load_image: ", file.string(),
+               ": expected a .png, .jpg or .jpeg file");
   char magic[8] = {};
   std::ifstream(file, std::ios::binary).read(magic, sizeof magic);
   const bool png = std::memcmp(magic, "\x89PNG\r\n\x1a\n", 8) == 0, jpeg = std::memcmp(magic, "\xff\xd8\xff", 3) == 0;
-  MINIDL_CHECK(ext == ".png" ? png : jpeg, "load_image_folder: ", file.string(), ": not a ", ext == ".png" ? "PNG" : "JPEG",
+  MINIDL_CHECK(ext == ".png" ? png : jpeg, "load_image: ", file.string(), ": not a ", ext == ".png" ? "PNG" : "JPEG",
                " file (its first bytes are not the format's signature)");
   if (png) check_png_chunks(file);
   int c = 0;
-  MINIDL_CHECK(stbi_info(file.c_str(), &w, &h, &c) == 1, "load_image_folder: ", file.string(), ": cannot read the header (",
+  MINIDL_CHECK(stbi_info(file.c_str(), &w, &h, &c) == 1, "load_image: ", file.string(), ": cannot read the header (",
                stbi_failure_reason(), ")");
-  MINIDL_CHECK(w > 0 && h > 0 && static_cast<int64_t>(w) * h <= kMaxPixels, "load_image_folder: ", file.string(),
+  MINIDL_CHECK(w > 0 && h > 0 && static_cast<int64_t>(w) * h <= kMaxPixels, "load_image: ", file.string(),
                ": the header declares a ", w, "x", h, " image (expected at most 2^26 pixels)");
 }
 
@@ -205,6 +208,34 @@ ImageDataset load_cifar10(const std::string& dir, bool train) {
   return d;
 }
 
+std::vector<uint8_t> load_image(const std::string& path, int64_t size, int64_t channels) {
+  MINIDL_CHECK(size > 0 && size <= 4096, "load_image: expected an image size in 1..4096, found ", size);
+  MINIDL_CHECK(channels == 1 || channels == 3, "load_image: expected 1 or 3 channels, found ", channels);
+  MINIDL_CHECK(fs::is_regular_file(path), "load_image: no such file: ", path);
+  int w = 0, h = 0, c = 0;
+  check_image_header(path, w, h);
+  // Shorter side to `size`, then the central size × size square.
+  const double scale = static_cast<double>(size) / std::min(w, h);
+  const int64_t rw = std::max<int64_t>(size, static_cast<int64_t>(w * scale + 0.5));
+  const int64_t rh = std::max<int64_t>(size, static_cast<int64_t>(h * scale + 0.5));
+  MINIDL_CHECK(rw * rh <= kMaxPixels, "load_image: ", path, ": a ", w, "x", h, " image resized to a shorter side of ", size,
+               " would be ", rw, "x", rh, " pixels (more than 2^26)");
+  const int ch = static_cast<int>(channels);
+  stbi_uc* decoded = stbi_load(path.c_str(), &w, &h, &c, ch);  // stb converts to gray (luma) or RGB
+  MINIDL_CHECK(decoded != nullptr, "load_image: ", path, ": cannot decode (", stbi_failure_reason(), ")");
+  std::vector<uint8_t> resized(static_cast<size_t>(rw * rh * ch));
+  const int ok = stbir_resize_uint8(decoded, w, h, 0, resized.data(), static_cast<int>(rw), static_cast<int>(rh), 0, ch);
+  stbi_image_free(decoded);
+  MINIDL_CHECK(ok, "load_image: ", path, ": resize failed");
+  const int64_t x0 = (rw - size) / 2, y0 = (rh - size) / 2;
+  std::vector<uint8_t> chw;
+  chw.reserve(static_cast<size_t>(channels * size * size));
+  for (int64_t k = 0; k < channels; ++k)  // interleaved to planar CHW
+    for (int64_t y = 0; y < size; ++y)
+      for (int64_t x = 0; x < size; ++x) chw.push_back(resized[static_cast<size_t>(((y0 + y) * rw + x0 + x) * ch + k)]);
+  return chw;
+}
+
 ImageDataset load_image_folder(const std::string& root, int64_t size) {
   MINIDL_CHECK(fs::is_directory(root), "load_image_folder: ", root, " is not a directory");
   MINIDL_CHECK(size > 0 && size <= 4096, "load_image_folder: expected an image size in 1..4096, found ", size);
@@ -217,7 +248,6 @@ ImageDataset load_image_folder(const std::string& root, int64_t size) {
   std::sort(d.class_names.begin(), d.class_names.end());
   MINIDL_CHECK(!d.class_names.empty(), "load_image_folder: ", root, " has no class subdirectories (expected root/<class>/*.png)");
   d.num_classes = static_cast<int64_t>(d.class_names.size());
-  std::vector<uint8_t> resized;
   for (size_t label = 0; label < d.class_names.size(); ++label) {
     std::vector<fs::path> files;
     for (const auto& entry : fs::directory_iterator(fs::path(root) / d.class_names[label])) {
@@ -227,29 +257,31 @@ ImageDataset load_image_folder(const std::string& root, int64_t size) {
     }
     std::sort(files.begin(), files.end());
     for (const fs::path& file : files) {
-      int w = 0, h = 0, c = 0;
-      check_image_header(file, w, h);
-      // Shorter side to `size`, then the central size × size square.
-      const double scale = static_cast<double>(size) / std::min(w, h);
-      const int64_t rw = std::max<int64_t>(size, static_cast<int64_t>(w * scale + 0.5));
-      const int64_t rh = std::max<int64_t>(size, static_cast<int64_t>(h * scale + 0.5));
-      MINIDL_CHECK(rw * rh <= kMaxPixels, "load_image_folder: ", file.string(), ": a ", w, "x", h,
-                   " image resized to a shorter side of ", size, " would be ", rw, "x", rh, " pixels (more than 2^26)");
-      stbi_uc* rgb = stbi_load(file.c_str(), &w, &h, &c, 3);
-      MINIDL_CHECK(rgb != nullptr, "load_image_folder: ", file.string(), ": cannot decode (", stbi_failure_reason(), ")");
-      resized.resize(static_cast<size_t>(rw * rh * 3));
-      const int ok = stbir_resize_uint8(rgb, w, h, 0, resized.data(), static_cast<int>(rw), static_cast<int>(rh), 0, 3);
-      stbi_image_free(rgb);
-      MINIDL_CHECK(ok, "load_image_folder: ", file.string(), ": resize failed");
-      const int64_t x0 = (rw - size) / 2, y0 = (rh - size) / 2;
-      for (int ch = 0; ch < 3; ++ch)  // interleaved RGB to planar CHW
-        for (int64_t y = 0; y < size; ++y)
-          for (int64_t x = 0; x < size; ++x) d.pixels.push_back(resized[((y0 + y) * rw + x0 + x) * 3 + ch]);
+      const std::vector<uint8_t> chw = load_image(file.string(), size, 3);
+      d.pixels.insert(d.pixels.end(), chw.begin(), chw.end());
       d.labels.push_back(static_cast<int64_t>(label));
     }
   }
   MINIDL_CHECK(d.size() > 0, "load_image_folder: ", root, " holds no .png or .jpg images");
   return d;
+}
+
+ImageDataset split_dataset(const ImageDataset& d, double f, bool test) {
+  MINIDL_CHECK(f >= 0 && f < 1, "split_dataset: expected a test fraction in [0, 1), found ", f);
+  ImageDataset part = d;
+  part.pixels.clear();
+  part.labels.clear();
+  const size_t bytes = static_cast<size_t>(d.image_bytes());
+  std::vector<int64_t> seen(static_cast<size_t>(d.num_classes), 0);
+  for (size_t i = 0; i < d.labels.size(); ++i) {
+    const int64_t k = seen[static_cast<size_t>(d.labels[i])]++;
+    const bool in_test = std::floor(static_cast<double>(k + 1) * f) > std::floor(static_cast<double>(k) * f);
+    if (in_test != test) continue;
+    part.labels.push_back(d.labels[i]);
+    part.pixels.insert(part.pixels.end(), d.pixels.begin() + static_cast<std::ptrdiff_t>(i * bytes),
+                       d.pixels.begin() + static_cast<std::ptrdiff_t>((i + 1) * bytes));
+  }
+  return part;
 }
 
 ImageDataset load_dataset(const std::string& spec, bool train, int64_t image_size) {

@@ -33,9 +33,19 @@ ImageDataset load_fashion_mnist(bool train, const std::string& dir = "/usr/share
 /// CIFAR-10 binary version from `dir`: data_batch_1..5.bin (train) or test_batch.bin.
 ImageDataset load_cifar10(const std::string& dir, bool train);
 
+/// One .png or .jpg file as `channels` (1: gray, 3: RGB) planes of uint8 [channels, size, size]:
+/// resized so that the shorter side is `size`, then center-cropped. The file's signature must be
+/// its extension's and its header at most 2^26 pixels, checked before decoding.
+std::vector<uint8_t> load_image(const std::string& path, int64_t size, int64_t channels);
+
 /// Every image under root/<class>/ (classes in sorted order), as RGB, resized so that the shorter
 /// side is `size` and center-cropped to size × size.
 ImageDataset load_image_folder(const std::string& root, int64_t size);
+
+/// One part of `d` split per class without randomness: of each class's n images (in order), the
+/// ones at positions i where floor((i + 1)·f) > floor(i·f) — floor(n·f) of them, spread evenly —
+/// are the test part (`test`), the others the training part. f in [0, 1).
+ImageDataset split_dataset(const ImageDataset& d, double test_fraction, bool test);
 
 /// "fashion-mnist", "cifar10:DIR" or "folder:DIR" (folder images at image_size²); for folders
 /// the test split is DIR/test or, without it, DIR itself.

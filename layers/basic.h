@@ -1,4 +1,4 @@
-// The parameter-free layers: ReLU, Flatten, Identity — and Sequential, which chains modules.
+// The parameter-free layers: ReLU, Dropout, Flatten, Identity — and Sequential, which chains modules.
 #pragma once
 
 #include "module.h"
@@ -9,6 +9,17 @@ class ReLU : public Module {
  public:
   Tensor forward(const Tensor& x) override { return relu(x); }
   std::string type_name() const override { return "ReLU"; }
+};
+
+/// torch.nn.Dropout(p): zeroes elements with probability p in training mode (scaling the others
+/// by 1 / (1 − p)); the identity in eval mode.
+class Dropout : public Module {
+ public:
+  explicit Dropout(double p = 0.5);
+  Tensor forward(const Tensor& x) override { return dropout(x, p, is_training()); }
+  std::string type_name() const override { return "Dropout"; }
+  std::string extra_repr() const override;
+  const double p;
 };
 
 /// [N, C, H, W] -> [N, C·H·W] (dims from start_dim on are merged).

@@ -42,11 +42,12 @@ std::vector<Call> record_calls(Module& model, const Tensor& input) {
 
 std::vector<LayerCheck> check_layers(Module& model, const Tensor& input, const LayerCheckOptions& options) {
   std::vector<LayerCheck> results;
-  for (const Call& call : record_calls(model, input)) {
+  const std::vector<Call> calls = record_calls(model, input);
+  for (const Call& call : calls) {
     Tensor x = call.input.clone().requires_grad_();
     std::vector<Tensor> leaves{x};
     std::vector<std::string> names{"input"};
-    for (auto& [pname, p] : call.module->named_parameters()) {
+    for (auto& [pname, p] : call.module->named_parameters(/*recurse=*/false)) {
       leaves.push_back(p);
       names.push_back(pname);
     }
@@ -56,6 +57,7 @@ std::vector<LayerCheck> check_layers(Module& model, const Tensor& input, const L
     for (size_t i = 0; i < r.inputs.size(); ++i)
       if (r.inputs[i].max_rel_error == r.max_rel_error()) row.worst = names[i];
     results.push_back(row);
+    if (options.on_row) options.on_row(row, results.size(), calls.size());
   }
   return results;
 }

@@ -141,7 +141,13 @@ Tensor ResNet::forward(const Tensor& x) {
   if (imagenet_stem_) out = child("maxpool")(out);
   for (int64_t s = 1; s <= stages_; ++s) out = child("layer" + std::to_string(s))(out);
   if (pre_activation_) out = relu(child("bn_final")(out));
-  return child("fc")(flatten(child("avgpool")(out)));
+  out = flatten(child("avgpool")(out));
+  return child("fc")(dropout_ ? child("dropout")(out) : out);
+}
+
+int64_t default_groups(const std::string& name) {
+  const Arch arch = arch_of(name);
+  return arch.family == Arch::ImageNetBasic || arch.family == Arch::ImageNetBottleneck ? 32 : 8;
 }
 
 std::shared_ptr<Module> build_model(const ModelOptions& o) {
@@ -149,7 +155,7 @@ std::shared_ptr<Module> build_model(const ModelOptions& o) {
   MINIDL_CHECK(o.in_channels > 0 && o.num_classes > 0, "model: expected in_channels > 0 and num_classes > 0, found ",
                o.in_channels, " and ", o.num_classes);
   const bool imagenet = arch.family == Arch::ImageNetBasic || arch.family == Arch::ImageNetBottleneck;
-  const NormSpec norm{o.norm, o.groups > 0 ? o.groups : (imagenet ? 32 : 8)};
+  const NormSpec norm{o.norm, o.groups > 0 ? o.groups : default_groups(o.arch)};
   std::shared_ptr<ResNet> net(new ResNet(o.arch));
   net->imagenet_stem_ = imagenet;
   net->pre_activation_ = arch.family == Arch::PreAct;
@@ -178,6 +184,10 @@ std::shared_ptr<Module> build_model(const ModelOptions& o) {
   }
   if (net->pre_activation_) net->register_module("bn_final", make_norm(norm, in, "bn_final"));
   net->register_module("avgpool", std::make_shared<AdaptiveAvgPool2d>());
+  if (o.dropout > 0) {
+    net->register_module("dropout", std::make_shared<Dropout>(o.dropout));
+    net->dropout_ = true;
+  }
   net->register_module("fc", std::make_shared<Linear>(in, o.num_classes));
 
   if (o.zero_init_residual) {

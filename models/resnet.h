@@ -25,10 +25,14 @@ struct ModelOptions {
   int64_t groups = 0;
   /// γ = 0 in the last norm of every residual block, so each block starts as the identity.
   bool zero_init_residual = false;
+  /// > 0: a Dropout(p) between the pooled features and fc (no parameters: checkpoints unchanged).
+  double dropout = 0;
 };
 
 /// Builds the model `options.arch` names; throws listing the known names otherwise.
 std::shared_ptr<Module> build_model(const ModelOptions& options);
+/// The GroupNorm groups of `arch` when ModelOptions::groups is 0.
+int64_t default_groups(const std::string& arch);
 /// "resnet20", ..., "preresnet29", ..., "resnet18", ...
 std::vector<std::string> model_names();
 
@@ -81,6 +85,7 @@ class ResNet : public Module {
   bool imagenet_stem_ = false;  // 7x7 stride-2 conv and 3x3 max-pool, as in torchvision
   bool pre_activation_ = false;  // bn_final → relu before the pool (PreResNet)
   int64_t stages_ = 0;
+  bool dropout_ = false;  // a "dropout" child before fc
 };
 
 }  // namespace minidl

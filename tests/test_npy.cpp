@@ -56,6 +56,9 @@ TEST_CASE("npy reads what numpy writes: versions 1.0, 2.0 and 3.0") {
   test::check_values(load_npy(kFixtures + "v3_float64.npy"), {5}, {0, 0.25, 0.5, 0.75, 1}, 0);
   test::check_values(load_npy(kFixtures + "int32.npy"), {1, 2}, {7, -8}, 0);
   test::check_values(load_npy(kFixtures + "scalar.npy"), {}, {2.5}, 0);
+  const Tensor pixels = load_npy(kFixtures + "uint8.npy");  // raw pixels, widened to int32
+  CHECK(pixels.dtype() == kInt32);
+  test::check_values(pixels, {1, 3}, {0, 7, 255}, 0);
 }
 
 TEST_CASE("npy rejects malformed files, naming the file and the byte offset") {
@@ -82,7 +85,8 @@ TEST_CASE("npy rejects malformed files, naming the file and the byte offset") {
   struct Edit {
     const char *from, *to, *error;
   };
-  for (const Edit& e : {Edit{"'<f4'", "'|u1'", "unsupported dtype '|u1' (expected little-endian '<f4', '<f8', '<i4' or '<i8')"},
+  for (const Edit& e : {Edit{"'<f4'", "'|b1'", "unsupported dtype '|b1' (expected little-endian '<f4', '<f8', '<i4', '<i8' or '|u1')"},
+                        Edit{"'<f4'", "'|u1'", "size disagrees with shape [2, 3]: expected 6 bytes of data"},
                         Edit{"'<f4'", "'>f4'", "unsupported dtype '>f4'"},
                         Edit{"False", "True ", "Fortran-order arrays are not supported"},
                         Edit{"(2, 3)", "(2, 4)", "truncated data: shape [2, 4] needs 32 bytes"},
