@@ -27,41 +27,48 @@ int main(int argc, char** argv) {
   CLI::App app{"Swaps the BatchNorm layers of a pretrained model for GroupNorm (copy and calibrate), fine-tunes the two "
                "GN models and the original BN model at a small batch, and prints the accuracies as a table (and CSV). "
                "The model's arch, norm and shape come from the checkpoint's metadata when it has them."};
-  std::string checkpoint = std::string(MINIDL_SOURCE_DIR) + "/models/pretrained/resnet20_bn_fashion_mnist.safetensors";
+  const std::string shipped = "models/pretrained/resnet20_bn_fashion_mnist.safetensors";
+  std::string checkpoint;
   std::string csv_path = "finetune.csv";
   int64_t groups = 8, batch = 4, steps = 500, calibration_images = 256;
   double lr = 0.002, momentum = 0.9, weight_decay = 1e-4;
-  app.add_option("--checkpoint", checkpoint, "pretrained BatchNorm model (safetensors state dict)")->capture_default_str();
+  app.add_option("--checkpoint", checkpoint,
+                 "pretrained BatchNorm model (safetensors, as written by train); default: " + shipped +
+                     ", shipped with minidl")
+      ->check(flags::existing_file);
   DataFlags data;
   data.add_to(app);
   RunFlags run;
   run.add_to(app, "seed for shuffling and augmentation");
-  app.add_option("--groups", groups, "GroupNorm groups")->capture_default_str();
-  app.add_option("--batch", batch, "fine-tuning batch size")->capture_default_str();
-  app.add_option("--steps", steps, "fine-tuning steps per model")->capture_default_str();
-  app.add_option("--lr", lr, "fine-tuning learning rate (constant)")->capture_default_str();
-  app.add_option("--weight-decay", weight_decay, "on conv and linear weights only (none on γ, β and biases)")->capture_default_str();
-  app.add_option("--calibration-images", calibration_images, "training images used to calibrate GN")->capture_default_str();
-  app.add_option("--csv", csv_path, "where to write the table")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  flags::add(app, "--groups", groups, "GroupNorm groups", flags::positive);
+  flags::add(app, "--batch", batch, "fine-tuning batch size", flags::positive);
+  flags::add(app, "--steps", steps, "fine-tuning steps per model", flags::positive);
+  flags::add(app, "--lr", lr, "fine-tuning learning rate (constant)", flags::positive_finite);
+  flags::add(app, "--weight-decay", weight_decay, "on conv and linear weights only (none on γ, β and biases)", flags::non_negative_finite);
+  flags::add(app, "--calibration-images", calibration_images, "training images used to calibrate GN", flags::positive);
+  flags::add(app, "--csv", csv_path, "where to write the table", flags::writable_path);
+  MINIDL_PARSE_FLAGS(app, argc, argv, "finetune");
+  if (checkpoint.empty()) checkpoint = shipped_file(shipped);
 
   return run_program("finetune", [&] {
     run.apply();
-    const SafetensorsFile pretrained = load_safetensors(checkpoint);
-    ModelFlags flags;
-    auto meta = [&](const char* key, const std::string& fallback) {
-      return pretrained.metadata.count(key) ? pretrained.metadata.at(key) : fallback;
-    };
-    flags.arch = meta("arch", "resnet20");
-    flags.norm = meta("norm", "bn");
-    flags.in_channels = std::stoll(meta("in_channels", "1"));
-    flags.num_classes = std::stoll(meta("num_classes", "10"));
+    data.check();
+    ModelFlags flags;  // filled from the checkpoint's metadata
+    LoadedModel pretrained = load_model(flags, checkpoint);
     MINIDL_CHECK(flags.norm == "bn", checkpoint, ": expected a BatchNorm model, found norm \"", flags.norm, "\"");
+    // The cheap swap first: a --groups that does not divide a layer's channels fails before any work.
+    std::shared_ptr<Module> gn_copy = load_model(flags, checkpoint).model;
+    try {
+      swap_bn_to_gn(*gn_copy, groups, SwapMode::Copy);
+    } catch (const Error& e) {
+      MINIDL_FAIL("--groups ", groups, ": ", e.what());
+    }
 
     const ImageDataset train_data = data.train(), test_data = data.test();
     MINIDL_CHECK(train_data.channels == flags.in_channels && train_data.num_classes == flags.num_classes, checkpoint,
                  ": the model takes ", flags.in_channels, " channels and ", flags.num_classes, " classes, the data has ",
                  train_data.channels, " and ", train_data.num_classes);
+    MINIDL_CHECK(train_data.size() >= batch, "--batch ", batch, ": the data has only ", train_data.size(), " training images");
     std::printf("%s %s from %s; fine-tuning at batch %lld for %lld steps, lr %g\n", flags.arch.c_str(), flags.norm.c_str(),
                 checkpoint.c_str(), static_cast<long long>(batch), static_cast<long long>(steps), lr);
 
@@ -75,12 +82,10 @@ int main(int argc, char** argv) {
       while (loader.next(b)) calibration.push_back(b.images);
     }
 
-    auto bn = load_model(flags, checkpoint);
+    std::shared_ptr<Module> bn = pretrained.model;
     const double bn_accuracy = evaluate(*bn, test_data).accuracy;
     std::printf("pretrained BN model: test accuracy %.2f%%\n", 100 * bn_accuracy);
-    auto gn_copy = load_model(flags, checkpoint);
-    swap_bn_to_gn(*gn_copy, groups, SwapMode::Copy);
-    auto gn_calibrated = load_model(flags, checkpoint);
+    std::shared_ptr<Module> gn_calibrated = load_model(flags, checkpoint).model;
     swap_bn_to_gn(*gn_calibrated, groups, SwapMode::Calibrate, calibration);
 
     std::vector<std::pair<std::string, std::shared_ptr<Module>>> runs = {
@@ -103,7 +108,7 @@ int main(int argc, char** argv) {
 
     std::printf("\n%-16s %14s %18s %10s\n", "model", "after swap", "after fine-tuning", "time (s)");
     std::ofstream csv(csv_path);
-    MINIDL_CHECK(csv, "finetune: cannot write ", csv_path);
+    MINIDL_CHECK(csv, "cannot write ", csv_path);
     csv << "model,accuracy_after_swap,accuracy_after_finetune,seconds,batch,steps,lr\n";
     for (const Row& r : rows) {
       std::printf("%-16s %13.2f%% %17.2f%% %10.1f\n", r.model.c_str(), 100 * r.after_swap, 100 * r.after_finetune, r.seconds);

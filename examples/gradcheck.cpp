@@ -59,27 +59,28 @@ int main(int argc, char** argv) {
   LayerCheckOptions options;
   // Batch statistics over 2 samples make deep BatchNorm models so kinked that central differences
   // of the whole model converge only at steps near 1e-9 (preresnet164); 8 samples are enough.
-  app.add_option("--batch", batch, "batch of the random input")->capture_default_str();
-  app.add_option("--size", size, "height and width of the random input")->capture_default_str();
-  app.add_option("--max-elements", max_elements, "elements checked per tensor (0: all)")->capture_default_str();
-  app.add_option("--eps", options.eps, "central-difference step")->capture_default_str();
+  flags::add(app, "--batch", batch, "batch of the random input", flags::positive);
+  flags::add(app, "--size", size, "height and width of the random input", flags::positive);
+  flags::add(app, "--max-elements", max_elements, "elements checked per tensor (0: all)", flags::non_negative);
+  flags::add(app, "--eps", options.eps, "central-difference step", flags::positive_finite);
   app.add_option("--seed", seed, "seed of the weights and the input")->capture_default_str();
-  app.add_option("--checkpoint", checkpoint, "model state dict to check (default: fresh weights)");
-  app.add_option("--reference", reference, "gradient dump (safetensors) to compare with, as written by build/bin/grads");
-  app.add_option("--input", input, "with --reference: the input batch (.npy)");
-  app.add_option("--labels", labels, "with --reference: the labels (.npy)");
-  app.add_option("--tolerance", tolerance,
-                 "with --reference or --device cuda: allowed error per tensor, relative to its largest value")
-      ->capture_default_str();
+  app.add_option("--checkpoint", checkpoint, "model to check (its metadata gives arch, norm and shape; default: fresh weights)")
+      ->check(flags::existing_file);
+  app.add_option("--reference", reference, "gradient dump (safetensors) to compare with, as written by build/bin/grads")
+      ->check(flags::existing_file);
+  app.add_option("--input", input, "with --reference: the input batch (.npy)")->check(flags::existing_file);
+  app.add_option("--labels", labels, "with --reference: the labels (.npy)")->check(flags::existing_file);
+  flags::add(app, "--tolerance", tolerance,
+             "with --reference or --device cuda: allowed error per tensor, relative to its largest value",
+             flags::positive_finite);
   add_device_option(app, device_name);
-  CLI11_PARSE(app, argc, argv);
+  MINIDL_PARSE_FLAGS(app, argc, argv, "gradcheck");
   return run_program("gradcheck", [&] {
     const Device device = parse_device(device_name);
     manual_seed(static_cast<uint64_t>(seed));
-    std::shared_ptr<Module> model = build_model(flags.options());
-    if (!checkpoint.empty()) load_checkpoint(*model, checkpoint);
+    MINIDL_CHECK(reference.empty() || (!input.empty() && !labels.empty()), "--reference needs --input and --labels");
+    std::shared_ptr<Module> model = load_model(flags, checkpoint).model;
     if (!reference.empty()) {
-      MINIDL_CHECK(!input.empty() && !labels.empty(), "--reference needs --input and --labels");
       const int failures = compare_with_reference(*model, reference, input, labels, tolerance);
       std::printf("%s\n", failures ? "gradients differ from the reference" : "all gradients match the reference");
       return failures ? 1 : 0;
@@ -87,15 +88,26 @@ int main(int argc, char** argv) {
     options.max_elements = max_elements;
     const Tensor x = randn({batch, flags.in_channels, size, size}, kFloat64);
     // On a GPU: its float32 gradients against the CPU's float64 ones, layer by layer.
-    const std::vector<LayerCheck> rows =
-        device.is_cpu() ? check_layers(*model, x, options) : compare_layers_on_device(*model, x, device, tolerance);
-    std::printf("%-28s %-18s %12s %12s  %-16s %s\n", "layer", "type", "max abs", "max rel", "worst", "");
-    const LayerCheck* first_failure = nullptr;
-    for (const LayerCheck& r : rows) {
-      std::printf("%-28s %-18s %12.3g %12.3g  %-16s %s\n", r.name.c_str(), r.type.c_str(), r.max_abs_error, r.max_rel_error,
-                  r.worst.c_str(), r.ok ? "ok" : "FAILED");
-      if (!r.ok && !first_failure) first_failure = &r;
+    // Each row as soon as it is checked, numbered: the whole run takes a while on a big model.
+    std::printf("%-9s %-28s %-18s %12s %12s  %-16s %s\n", "", "layer", "type", "max abs", "max rel", "worst", "");
+    std::fflush(stdout);
+    auto print_row = [](const LayerCheck& r, size_t done, size_t total) {
+      const std::string count = "[" + std::to_string(done) + "/" + std::to_string(total) + "]";
+      std::printf("%-9s %-28s %-18s %12.3g %12.3g  %-16s %s\n", count.c_str(), r.name.c_str(), r.type.c_str(), r.max_abs_error,
+                  r.max_rel_error, r.worst.c_str(), r.ok ? "ok" : "FAILED");
+      std::fflush(stdout);
+    };
+    options.on_row = print_row;
+    std::vector<LayerCheck> rows;
+    if (device.is_cpu()) {
+      rows = check_layers(*model, x, options);
+    } else {
+      rows = compare_layers_on_device(*model, x, device, tolerance);
+      for (size_t i = 0; i < rows.size(); ++i) print_row(rows[i], i + 1, rows.size());
     }
+    const LayerCheck* first_failure = nullptr;
+    for (const LayerCheck& r : rows)
+      if (!r.ok && !first_failure) first_failure = &r;
     if (first_failure) {
       std::printf("FAILED: first failing layer %s (%s)\n", first_failure->name.c_str(), first_failure->type.c_str());
       return 1;

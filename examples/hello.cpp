@@ -4,9 +4,14 @@
 
 #include <minidl/minidl.h>
 
+#include "flags.h"
+
 using namespace minidl;
 
-int main() {
+int main(int argc, char** argv) {
+  CLI::App app{"The smallest tour of minidl: a tiny linear model's squared error, its gradients by backward(), and "
+               "the same gradients checked by float64 central differences. Takes no flags but --help."};
+  MINIDL_PARSE_FLAGS(app, argc, argv, "hello");
   manual_seed(0);
   // A tiny linear model and a squared error: loss = mean((x·W + b − target)²)
   Tensor x = randn({4, 3});

@@ -6,14 +6,20 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <new>
 #include <map>
 #include <string>
 
 #include <minidl/minidl.h>
 
+#include "flags.h"
+#include "model_card.h"
+
 namespace minidl::examples {
 
+/// --arch, --norm, --groups (and --in-channels, --num-classes): the model. With a checkpoint that
+/// records them (its ModelCard), the flags are optional; one that contradicts it is an error.
 struct ModelFlags {
   std::string arch = "resnet20";
   std::string norm = "bn";
@@ -24,15 +30,18 @@ struct ModelFlags {
   void add_to(CLI::App& app, bool with_shape) {
     std::string names;
     for (const auto& n : model_names()) names += (names.empty() ? "" : ", ") + n;
-    app.add_option("--arch", arch, "model: " + names)->capture_default_str();
-    app.add_option("--norm", norm, "normalization: bn, gn or none")->capture_default_str();
-    app.add_option("--groups", groups, "GroupNorm groups (0: 8 for CIFAR-shaped models, 32 for resnet18/34/50)")
-        ->capture_default_str();
+    arch_flag_ = flags::add(app, "--arch", arch, "model: " + names, flags::one_of(model_names()));
+    norm_flag_ = flags::add(app, "--norm", norm, "normalization: bn, gn or none", flags::one_of({"bn", "gn", "none"}));
+    groups_flag_ = flags::add(app, "--groups", groups, "GroupNorm groups (0: 8 for CIFAR-shaped models, 32 for resnet18/34/50)",
+                              flags::non_negative);
     if (with_shape) {
-      app.add_option("--in-channels", in_channels, "input channels (1 for Fashion-MNIST, 3 for CIFAR-10)")->capture_default_str();
-      app.add_option("--num-classes", num_classes, "classes")->capture_default_str();
+      in_flag_ = flags::add(app, "--in-channels", in_channels, "input channels (1 for Fashion-MNIST, 3 for CIFAR-10)",
+                            flags::positive);
+      classes_flag_ = flags::add(app, "--num-classes", num_classes, "classes", flags::positive);
     }
   }
+  /// The groups the model is built with: --groups, or the architecture's default; 0 unless GN.
+  int64_t resolved_groups() const { return norm == "gn" ? (groups > 0 ? groups : default_groups(arch)) : 0; }
   ModelOptions options() const {
     ModelOptions o;
     o.arch = arch;
@@ -42,27 +51,93 @@ struct ModelFlags {
     o.num_classes = num_classes;
     return o;
   }
-  std::map<std::string, std::string> metadata() const {
-    return {{"arch", arch}, {"norm", norm}, {"groups", std::to_string(groups)}, {"in_channels", std::to_string(in_channels)},
-            {"num_classes", std::to_string(num_classes)}};
+  /// The model these flags build, its GroupNorm groups checked against its channels (naming --groups).
+  std::shared_ptr<Module> build() const {
+    if (norm == "gn" && groups > 0) {
+      try {
+        return build_model(options());
+      } catch (const Error& e) {
+        MINIDL_FAIL("--groups ", groups, ": ", e.what());
+      }
+    }
+    return build_model(options());
   }
+  /// What these flags say of the model, as checkpoint metadata.
+  ModelCard card() const {
+    ModelCard c;
+    c.arch = arch;
+    c.norm = norm;
+    c.groups = resolved_groups();
+    c.in_channels = in_channels;
+    c.num_classes = num_classes;
+    return c;
+  }
+  /// Takes each value `card` records and no flag gave; a flag that gives another value is an error
+  /// naming both.
+  void take_from(const ModelCard& card, const std::string& path) {
+    auto take = [&](CLI::Option* flag, const char* name, auto& value, const auto& recorded) {
+      if (flag && flag->count() > 0 && value != recorded)
+        MINIDL_FAIL("--", name, " ", value, " contradicts ", path, ", whose model has ", name, " ", recorded);
+      value = recorded;
+    };
+    if (!card.arch.empty()) take(arch_flag_, "arch", arch, card.arch);
+    if (!card.norm.empty()) take(norm_flag_, "norm", norm, card.norm);
+    if (card.in_channels > 0) take(in_flag_, "in-channels", in_channels, card.in_channels);
+    if (card.num_classes > 0) take(classes_flag_, "num-classes", num_classes, card.num_classes);
+    if (norm == "gn" && card.groups > 0) {
+      if (groups_flag_ && groups_flag_->count() > 0 && resolved_groups() != card.groups)
+        MINIDL_FAIL("--groups ", resolved_groups(), " contradicts ", path, ", whose model has groups ", card.groups);
+      groups = card.groups;
+    }
+  }
+
+ private:
+  CLI::Option *arch_flag_ = nullptr, *norm_flag_ = nullptr, *groups_flag_ = nullptr, *in_flag_ = nullptr,
+              *classes_flag_ = nullptr;
 };
 
-/// --data, --image-size and --limit-test: where the images come from (train, finetune, sweep).
+/// --data, --image-size, --limit-test and --test-split: where the images come from (train,
+/// finetune, sweep).
 struct DataFlags {
   std::string spec = "fashion-mnist";
   int64_t image_size = 32, limit_test = 0;
+  double test_split = 0;
 
   void add_to(CLI::App& app, bool with_image_size = true) {
-    app.add_option("--data", spec, "fashion-mnist | cifar10:DIR | folder:DIR")->capture_default_str();
+    app.add_option("--data", spec, "fashion-mnist | cifar10:DIR | folder:DIR (DIR/train and DIR/test, or see --test-split)")
+        ->capture_default_str();
     if (with_image_size)
-      app.add_option("--image-size", image_size, "side of folder images after resize + center crop")->capture_default_str();
-    app.add_option("--limit-test", limit_test, "evaluate on the first N test images (0: all)")->capture_default_str();
+      flags::add(app, "--image-size", image_size, "side of folder images after resize + center crop", flags::positive);
+    flags::add(app, "--limit-test", limit_test, "evaluate on the first N test images (0: all)", flags::non_negative);
+    app.add_option("--test-split", test_split,
+                   "for folder:DIR without train/ and test/: hold out this fraction of each class as the test set "
+                   "(evenly spaced, no randomness)")
+        ->check(flags::fraction);
   }
-  ImageDataset train() const { return load_dataset(spec, true, image_size); }
+  /// Before anything is loaded: a folder has its test split, or --test-split makes one.
+  void check() const {
+    if (spec.rfind("folder:", 0) != 0) {
+      MINIDL_CHECK(test_split == 0, "--test-split: only for --data folder:DIR, found --data ", spec);
+      return;
+    }
+    const std::string dir = spec.substr(7);
+    MINIDL_CHECK(std::filesystem::is_directory(dir), "--data ", spec, ": ", dir, " is not a directory");
+    const bool split = std::filesystem::is_directory(dir + "/train") && std::filesystem::is_directory(dir + "/test");
+    MINIDL_CHECK(!split || test_split == 0, "--test-split: ", dir, " already has train/ and test/");
+    MINIDL_CHECK(split || test_split > 0, "--data ", spec, ": expected ", dir, "/train and ", dir,
+                 "/test, or --test-split FRACTION to hold out part of ", dir, " as the test set");
+  }
+  ImageDataset train() const {
+    check();
+    const ImageDataset d = load_dataset(spec, true, image_size);
+    return test_split > 0 ? split_dataset(d, test_split, /*test=*/false) : d;
+  }
   /// The test images, cut to --limit-test.
   ImageDataset test() const {
+    check();
     ImageDataset d = load_dataset(spec, false, image_size);
+    if (test_split > 0) d = split_dataset(d, test_split, /*test=*/true);
+    MINIDL_CHECK(d.size() > 0, "--test-split ", test_split, ": no test image is held out of ", spec);
     return limit_test > 0 ? d.head(limit_test) : d;
   }
 };
@@ -74,7 +149,7 @@ struct RunFlags {
   bool detect_anomaly = false;
 
   void add_to(CLI::App& app, const std::string& seed_help) {
-    app.add_option("--threads", threads, "CPU threads")->capture_default_str();
+    flags::add(app, "--threads", threads, "CPU threads", flags::positive);
     app.add_option("--seed", seed, seed_help)->capture_default_str();
     app.add_flag("--detect-anomaly", detect_anomaly,
                  "stop at the first op whose output or gradient is not finite, naming it (slow; also "
@@ -98,11 +173,28 @@ int run_program(const char* name, F body, int error_code = 1) {
   try {
     return body();
   } catch (const Error& e) {
-    std::fprintf(stderr, "%s: %s\n", name, e.what());
+    const std::string prefix = std::string(name) + ": ", what = e.what();
+    std::fprintf(stderr, "%s%s\n", prefix.c_str(), what.c_str() + (what.rfind(prefix, 0) == 0 ? prefix.size() : 0));
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "%s: out of memory\n", name);
   }
   return error_code;
+}
+
+/// A file shipped with minidl, by its path in the source tree ("models/pretrained/x.safetensors"):
+/// found under the install prefix (bin/../share/minidl/), in the source tree of a build directory
+/// (build/bin/../../), or in the current directory — never a path fixed at build time. Returns
+/// the first that exists, else `relative` itself (whose error then names it).
+inline std::string shipped_file(const std::string& relative) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
+  std::vector<fs::path> candidates;
+  if (!ec) candidates = {exe_dir / ".." / "share" / "minidl" / relative, exe_dir / ".." / ".." / relative};
+  candidates.push_back(relative);
+  for (const fs::path& p : candidates)
+    if (fs::is_regular_file(p, ec)) return fs::weakly_canonical(p, ec).string();
+  return relative;
 }
 
 /// The companion file of a model checkpoint: training state next to run.safetensors is
@@ -121,24 +213,41 @@ inline Device parse_device(const std::string& text) {
   return device;
 }
 
-/// Loads the tensors of a checkpoint file (read from `path`) into `model`, naming the file on a mismatch.
+/// Loads the tensors of a checkpoint file (read from `path`) into `model`, naming the file on a
+/// mismatch (and what the file holds, when it says).
 inline void load_checkpoint(Module& model, const SafetensorsFile& file, const std::string& path) {
   try {
     model.load_state_dict(file.tensors);
   } catch (const Error& e) {
-    MINIDL_FAIL(path, ": ", e.what());
+    const ModelCard card = ModelCard::from(file.metadata, path);
+    std::string holds;
+    if (!card.arch.empty()) holds = " (it holds " + card.arch + " with norm " + card.norm + ")";
+    MINIDL_FAIL(path, holds, ": ", e.what());
   }
 }
 inline void load_checkpoint(Module& model, const std::string& path) { load_checkpoint(model, load_safetensors(path), path); }
 
-/// The model `flags` describe, with the checkpoint's weights (fresh ones when `checkpoint` is
-/// empty), on `device`.
-inline std::shared_ptr<Module> load_model(const ModelFlags& flags, const std::string& checkpoint,
-                                          Device device = Device::cpu()) {
-  std::shared_ptr<Module> model = build_model(flags.options());
-  if (!checkpoint.empty()) load_checkpoint(*model, checkpoint);
-  model->to(device);
-  return model;
+/// A model from a checkpoint, and what the checkpoint says about it.
+struct LoadedModel {
+  std::shared_ptr<Module> model;
+  ModelCard card;
+};
+
+/// The model of `checkpoint` (its card filling what `flags` leave open, see ModelFlags::take_from)
+/// with its weights, on `device`; fresh weights of the flags' model when `checkpoint` is empty.
+inline LoadedModel load_model(ModelFlags& flags, const std::string& checkpoint, Device device = Device::cpu()) {
+  LoadedModel m;
+  if (checkpoint.empty()) {
+    m.model = flags.build();
+  } else {
+    const SafetensorsFile file = load_safetensors(checkpoint);
+    m.card = ModelCard::from(file.metadata, checkpoint);
+    flags.take_from(m.card, checkpoint);
+    m.model = flags.build();
+    load_checkpoint(*m.model, file, checkpoint);
+  }
+  m.model->to(device);
+  return m;
 }
 
 /// An NCHW float32 batch from .npy, with the model's number of channels.

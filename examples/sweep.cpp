@@ -43,12 +43,12 @@ int main(int argc, char** argv) {
   double lr = 0.1, momentum = 0.9, weight_decay = 5e-4;
   bool quick = false;
   app.add_option("--batches", batches_text, "batch sizes, comma-separated")->capture_default_str();
-  app.add_option("--images", images, "training images per run (steps = images / batch)")->capture_default_str();
-  app.add_option("--lr", lr, "learning rate at batch --lr-batch")->capture_default_str();
-  app.add_option("--lr-batch", lr_batch, "the batch size --lr is given for")->capture_default_str();
-  app.add_option("--csv", csv_path, "output CSV")->capture_default_str();
+  flags::add(app, "--images", images, "training images per run (steps = images / batch)", flags::positive);
+  flags::add(app, "--lr", lr, "learning rate at batch --lr-batch", flags::positive_finite);
+  flags::add(app, "--lr-batch", lr_batch, "the batch size --lr is given for", flags::positive);
+  flags::add(app, "--csv", csv_path, "output CSV", flags::writable_path);
   app.add_flag("--quick", quick, "256 images per run, 500 test images");
-  CLI11_PARSE(app, argc, argv);
+  MINIDL_PARSE_FLAGS(app, argc, argv, "sweep");
   return run_program("sweep", [&] {
     run.apply();
     if (quick) {
@@ -56,12 +56,16 @@ int main(int argc, char** argv) {
       data.limit_test = 500;
     }
     const std::vector<int64_t> batches = parse_list(batches_text);
+    data.check();
+    ModelFlags gn = flags;
+    gn.norm = "gn";
+    gn.build();  // a --groups that does not divide the channels fails here, before any loading
     const ImageDataset train_data = data.train(), test_data = data.test();
     flags.in_channels = train_data.channels;
     flags.num_classes = train_data.num_classes;
 
     std::ofstream csv(csv_path);
-    MINIDL_CHECK(csv, "sweep: cannot write ", csv_path);
+    MINIDL_CHECK(csv, "cannot write ", csv_path);
     csv << "norm,batch,lr,steps,images,test_error,test_loss,seconds\n";
     std::printf("%-5s %6s %9s %7s %12s %9s\n", "norm", "batch", "lr", "steps", "test error", "time (s)");
     for (const std::string norm : {"bn", "gn"}) {
@@ -77,7 +81,7 @@ int main(int argc, char** argv) {
         SGD opt(split_weight_decay(model->named_parameters(), weight_decay), o);
         CosineAnnealingLR schedule(opt, steps);
         DataLoader loader(train_data, batch, true, true, default_transform(train_data, true), static_cast<uint64_t>(run.seed));
-        const Metrics m = train_steps(*model, opt, loader, steps, norm + " batch " + std::to_string(batch), &schedule);
+        const Metrics m = train_steps(*model, opt, loader, steps, norm + " batch " + std::to_string(batch), {&schedule});
         const Metrics test = evaluate(*model, test_data);
         std::printf("%-5s %6lld %9.5f %7lld %11.2f%% %9.1f\n", norm.c_str(), static_cast<long long>(batch), run_lr,
                     static_cast<long long>(steps), 100 * (1 - test.accuracy), m.seconds);

@@ -23,39 +23,78 @@ int main(int argc, char** argv) {
   data.add_to(app);
   RunFlags run;
   run.add_to(app, "seed for weights, shuffling and augmentation");
-  std::string optim = "sgd", schedule = "cosine", device_name = "cpu", save, resume, log;
+  std::string optim = "sgd", schedule = "cosine", device_name = "cpu", save, resume, log, checkpoint;
   int64_t batch = 128, epochs = 15, limit_train = 0, warmup = 0;
-  double lr = 0.1, momentum = 0.9, weight_decay = 5e-4, label_smoothing = 0;
-  bool zero_init = false, resume_without_state = false;
-  app.add_option("--batch", batch, "batch size")->capture_default_str();
-  app.add_option("--epochs", epochs, "epochs")->capture_default_str();
-  app.add_option("--lr", lr, "peak learning rate")->capture_default_str();
-  app.add_option("--momentum", momentum, "SGD momentum")->capture_default_str();
-  app.add_option("--weight-decay", weight_decay, "weight decay on conv/linear weights (none on norms and biases)")
-      ->capture_default_str();
-  app.add_option("--optim", optim, "sgd | adamw")->capture_default_str();
-  app.add_option("--schedule", schedule, "cosine | step (÷10 at 50% and 75%) | none, per iteration")->capture_default_str();
-  app.add_option("--warmup", warmup, "linear warm-up iterations")->capture_default_str();
-  app.add_option("--label-smoothing", label_smoothing, "cross-entropy label smoothing")->capture_default_str();
+  double lr = 0.1, momentum = 0.9, weight_decay = 5e-4, label_smoothing = 0, dropout = 0, clip_grad_norm = 0, ema_decay = 0;
+  bool zero_init = false, resume_without_state = false, eval_only = false, list_archs = false;
+  flags::add(app, "--batch", batch, "batch size", flags::positive);
+  flags::add(app, "--epochs", epochs, "epochs", flags::positive);
+  flags::add(app, "--lr", lr, "peak learning rate", flags::positive_finite);
+  flags::add(app, "--momentum", momentum, "SGD momentum", flags::non_negative_finite);
+  flags::add(app, "--weight-decay", weight_decay, "weight decay on conv/linear weights (none on norms and biases)",
+             flags::non_negative_finite);
+  flags::add(app, "--optim", optim, "sgd | adamw", flags::one_of({"sgd", "adamw"}));
+  flags::add(app, "--schedule", schedule, "cosine | step (÷10 at 50% and 75%) | none, per iteration",
+             flags::one_of({"cosine", "step", "none"}));
+  flags::add(app, "--warmup", warmup, "linear warm-up iterations", flags::non_negative);
+  flags::add(app, "--label-smoothing", label_smoothing, "cross-entropy label smoothing ε (the target puts ε/K on every class)",
+             flags::fraction);
+  flags::add(app, "--dropout", dropout, "Dropout(p) before the classifier (0: none)", flags::fraction);
+  flags::add(app, "--clip-grad-norm", clip_grad_norm, "clip the global L2 norm of the gradients to this (0: no clipping)",
+             flags::non_negative_finite);
+  flags::add(app, "--ema", ema_decay,
+             "keep an exponential moving average of the weights with this decay (e.g. 0.999) and test it too; it is "
+             "saved in the training state as ema.<name> (0: none)",
+             flags::fraction);
   app.add_flag("--zero-init-residual", zero_init, "γ = 0 in the last norm of every residual block");
   add_device_option(app, device_name);
   app.add_option("--save", save, "checkpoint (model state dict, safetensors) written after every epoch; the training "
-                                 "state goes to <name>.train.safetensors");
-  app.add_option("--resume", resume, "continue from this checkpoint (and its .train.safetensors)");
+                                 "state goes to <name>.train.safetensors")
+      ->check(flags::writable_path);
+  app.add_option("--resume", resume, "continue from this checkpoint (and its .train.safetensors)")->check(flags::existing_file);
   app.add_flag("--resume-without-state", resume_without_state,
                "with --resume: a checkpoint without the training state of its epoch starts a new optimizer and "
                "schedule from its weights (with a warning) instead of stopping");
-  app.add_option("--log", log, "CSV log, one row per epoch");
-  app.add_option("--limit-train", limit_train, "use only the first N training images (0: all)");
-  CLI11_PARSE(app, argc, argv);
+  app.add_option("--log", log, "CSV log, one row per epoch")->check(flags::writable_path);
+  app.add_option("--limit-train", limit_train, "use only the first N training images (0: all)")->check(flags::non_negative);
+  app.add_flag("--eval-only", eval_only, "only evaluate --checkpoint on the test set: loss, top-1 and top-5 accuracy");
+  app.add_option("--checkpoint", checkpoint, "with --eval-only: the model to evaluate (its metadata gives arch and norm)")
+      ->check(flags::existing_file);
+  app.add_flag("--list-archs", list_archs, "list the architectures with their parameter counts and exit");
+  MINIDL_PARSE_FLAGS(app, argc, argv, "train");
 
   return run_program("train", [&] {
     run.apply();
+    if (list_archs) {
+      std::printf("%-14s %12s   (1 input channel, 10 classes)\n", "arch", "parameters");
+      for (const std::string& name : model_names()) {
+        ModelOptions o;
+        o.arch = name;
+        o.in_channels = 1;
+        int64_t n = 0;
+        for (const Tensor& p : build_model(o)->parameters()) n += p.numel();
+        std::printf("%-14s %12lld\n", name.c_str(), static_cast<long long>(n));
+      }
+      return 0;
+    }
     const Device device = parse_device(device_name);
-    MINIDL_CHECK(optim == "sgd" || optim == "adamw", "--optim: expected sgd or adamw, found ", optim);
-    MINIDL_CHECK(schedule == "cosine" || schedule == "step" || schedule == "none",
-                 "--schedule: expected cosine, step or none, found ", schedule);
+    MINIDL_CHECK(!eval_only || !checkpoint.empty(), "--eval-only needs --checkpoint FILE");
+    MINIDL_CHECK(eval_only || checkpoint.empty(), "--checkpoint is for --eval-only; to continue training use --resume");
+    MINIDL_CHECK(!(eval_only && !resume.empty()), "--eval-only takes --checkpoint, not --resume");
+    data.check();
     manual_seed(static_cast<uint64_t>(run.seed));
+
+    if (eval_only) {
+      const ImageDataset test_data = data.test();
+      model_flags.in_channels = test_data.channels;
+      model_flags.num_classes = test_data.num_classes;
+      LoadedModel m = load_model(model_flags, checkpoint, device);
+      const Metrics test = evaluate(*m.model, test_data, 256, device);
+      std::printf("%s (%s) on %lld test images of %s: loss %.4f, top-1 %.2f%%, top-5 %.2f%%\n", model_flags.arch.c_str(),
+                  model_flags.norm.c_str(), static_cast<long long>(test_data.size()), test_data.name.c_str(), test.loss,
+                  100 * test.accuracy, 100 * test.top5);
+      return 0;
+    }
 
     ImageDataset train_data = data.train();
     const ImageDataset test_data = data.test();
@@ -64,10 +103,15 @@ int main(int argc, char** argv) {
     model_flags.num_classes = train_data.num_classes;
     ModelOptions options = model_flags.options();
     options.zero_init_residual = zero_init;
+    options.dropout = dropout;
+    model_flags.build();  // a --groups that does not divide the channels fails here, naming the flag
     std::shared_ptr<Module> model = build_model(options);
     model->to(device);  // before the optimizer is made, so that its state is made there too
     int64_t num_params = 0;
     for (const Tensor& p : model->parameters()) num_params += p.numel();
+    const Transform train_transform = default_transform(train_data, true);
+    const ModelCard card =
+        ModelCard::of(model_flags.arch, model_flags.norm, model_flags.resolved_groups(), train_data, train_transform, data.spec);
 
     std::unique_ptr<Optimizer> opt;
     std::vector<ParamGroup> groups = split_weight_decay(model->named_parameters(), weight_decay);
@@ -81,10 +125,11 @@ int main(int argc, char** argv) {
       o.lr = lr;
       opt = std::make_unique<AdamW>(groups, o);
     }
-    DataLoader loader(train_data, batch, /*shuffle=*/true, /*drop_last=*/true, default_transform(train_data, true),
-                      static_cast<uint64_t>(run.seed));
+    std::unique_ptr<ExponentialMovingAverage> ema;
+    if (ema_decay > 0) ema = std::make_unique<ExponentialMovingAverage>(*model, ema_decay);
+    DataLoader loader(train_data, batch, /*shuffle=*/true, /*drop_last=*/true, train_transform, static_cast<uint64_t>(run.seed));
     const int64_t steps_per_epoch = loader.batches_per_epoch(), total_steps = steps_per_epoch * epochs;
-    MINIDL_CHECK(steps_per_epoch > 0, "train: ", train_data.size(), " training images make no batch of ", batch);
+    MINIDL_CHECK(steps_per_epoch > 0, "--batch ", batch, ": ", train_data.size(), " training images make no batch of ", batch);
     std::shared_ptr<LRScheduler> sched;
     if (schedule == "cosine") sched = std::make_shared<CosineAnnealingLR>(*opt, total_steps);
     if (schedule == "step") sched = std::make_shared<MultiStepLR>(*opt, std::vector<int64_t>{total_steps / 2, total_steps * 3 / 4});
@@ -94,14 +139,17 @@ int main(int argc, char** argv) {
     if (!resume.empty()) {
       const Generation g = resume_generation(resume, resume_without_state);
       load_checkpoint(*model, g.model, resume);
+      if (ema) ema = std::make_unique<ExponentialMovingAverage>(*model, ema_decay);  // from the resumed weights
       if (!g.state_path.empty()) {
-        NamedTensors optimizer_state, scheduler_state;
+        NamedTensors optimizer_state, scheduler_state, ema_state;
         for (const auto& [name, t] : g.state.tensors) {
           if (name.rfind("optimizer.", 0) == 0) optimizer_state.emplace_back(name.substr(10), t);
           if (name.rfind("scheduler.", 0) == 0) scheduler_state.emplace_back(name.substr(10), t);
+          if (name.rfind("ema.", 0) == 0) ema_state.emplace_back(name.substr(4), t);
         }
         opt->load_state_dict(optimizer_state);
         if (sched && !scheduler_state.empty()) sched->load_state_dict(scheduler_state);
+        if (ema && !ema_state.empty()) ema->load_state_dict(ema_state);
       } else {
         std::fprintf(stderr, "train: warning: %s has no training state of its epoch; a new optimizer and schedule start "
                              "from its weights\n", resume.c_str());
@@ -118,32 +166,52 @@ int main(int argc, char** argv) {
     std::ofstream csv;
     if (!log.empty()) {
       csv.open(log, first_epoch > 0 ? std::ios::app : std::ios::trunc);
-      MINIDL_CHECK(csv, "train: cannot write the log ", log);
-      if (first_epoch == 0) csv << "epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,images_per_second,seconds\n";
+      MINIDL_CHECK(csv, "cannot write the log ", log);
+      if (first_epoch == 0)
+        csv << "epoch,train_loss,train_accuracy,test_loss,test_accuracy,test_top5,lr,images_per_second,seconds"
+            << (ema ? ",ema_test_accuracy" : "") << "\n";
     }
+    std::shared_ptr<Module> averaged = ema ? build_model(options) : nullptr;
+    if (averaged) averaged->to(device);
 
+    StepOptions step_options;
+    step_options.scheduler = sched.get();
+    step_options.label_smoothing = label_smoothing;
+    step_options.device = device;
+    step_options.clip_grad_norm = clip_grad_norm;
+    step_options.ema = ema.get();
     for (int64_t epoch = first_epoch; epoch < epochs; ++epoch) {
+      step_options.first_epoch = epoch;
       const Metrics train = train_steps(*model, *opt, loader, steps_per_epoch,
-                                        "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(epochs), sched.get(),
-                                        epoch, label_smoothing, device);
+                                        "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(epochs), step_options);
       const Metrics test = evaluate(*model, test_data, 256, device);
-      std::printf("epoch %lld: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%% | %.0f img/s, %.1f s\n",
+      std::string ema_text;
+      double ema_accuracy = 0;
+      if (averaged) {
+        averaged->load_state_dict(ema->state_dict());
+        ema_accuracy = evaluate(*averaged, test_data, 256, device).accuracy;
+        ema_text = " (EMA " + fixed(100 * ema_accuracy, 2) + "%)";
+      }
+      std::printf("epoch %lld: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%%%s top-5 %.2f%% | %.0f img/s, %.1f s\n",
                   static_cast<long long>(epoch + 1), train.loss, 100 * train.accuracy, test.loss, 100 * test.accuracy,
-                  train.images_per_second, train.seconds);
+                  ema_text.c_str(), 100 * test.top5, train.images_per_second, train.seconds);
       std::fflush(stdout);
       if (csv.is_open()) {
         csv << epoch + 1 << "," << train.loss << "," << train.accuracy << "," << test.loss << "," << test.accuracy << ","
-            << opt->lr() << "," << train.images_per_second << "," << train.seconds << "\n";
+            << test.top5 << "," << opt->lr() << "," << train.images_per_second << "," << train.seconds;
+        if (ema) csv << "," << ema_accuracy;
+        csv << "\n";
         csv.flush();
       }
       if (!save.empty()) {
-        std::map<std::string, std::string> meta = model_flags.metadata();
+        const std::map<std::string, std::string> meta = card.metadata();
         NamedTensors state;
         for (auto& [name, t] : opt->state_dict()) state.emplace_back("optimizer." + name, t);
         if (sched)
           for (auto& [name, t] : sched->state_dict()) state.emplace_back("scheduler." + name, t);
+        if (ema)
+          for (auto& [name, t] : ema->state_dict()) state.emplace_back("ema." + name, t);
         std::map<std::string, std::string> state_meta = meta;
-        state_meta["data"] = data.spec;
         state_meta["seed"] = std::to_string(run.seed);
         state_meta["batch"] = std::to_string(batch);
         save_generation(save, model->state_dict(), meta, state, state_meta, epoch);

@@ -18,16 +18,24 @@ inline std::string fixed(double v, int digits) {
   return buf;
 }
 
-/// How many rows of logits [N, K] have their maximum at the label (read on the host).
-inline int64_t correct_predictions(const Tensor& gpu_or_cpu_logits, const Tensor& gpu_or_cpu_labels) {
-  const Tensor logits = gpu_or_cpu_logits.detach().to(Device::cpu()), labels = gpu_or_cpu_labels.to(Device::cpu());
-  const int64_t n = logits.size(0), k = logits.size(1);
+/// How many rows of logits [N, K] rank the label among their k largest (k = 1: the argmax is the
+/// label; ties count for the label only when it comes first), read on the host.
+inline int64_t topk_correct(const Tensor& gpu_or_cpu_logits, const Tensor& gpu_or_cpu_labels, int64_t k) {
+  const Tensor logits = gpu_or_cpu_logits.detach().to(Device::cpu()).to(kFloat32), labels = gpu_or_cpu_labels.to(Device::cpu());
+  const int64_t n = logits.size(0), classes = logits.size(1);
   const float* p = logits.data<float>();
   const int64_t* y = labels.data<int64_t>();
   int64_t correct = 0;
-  for (int64_t i = 0; i < n; ++i) correct += std::max_element(p + i * k, p + (i + 1) * k) - (p + i * k) == y[i];
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = p + i * classes;
+    const float own = row[y[i]];
+    int64_t above = 0;  // classes ranked before the label: larger, or equal and earlier
+    for (int64_t c = 0; c < classes; ++c) above += row[c] > own || (row[c] == own && c < y[i]);
+    correct += above < k;
+  }
   return correct;
 }
+inline int64_t correct_predictions(const Tensor& logits, const Tensor& labels) { return topk_correct(logits, labels, 1); }
 
 /// Stops training with a minidl::Error at a non-finite loss or gradient, naming the step and the
 /// tensor, before the optimizer writes it into the weights (after that, every step is NaN). The
@@ -50,6 +58,7 @@ inline void check_finite_step(Module& model, const Tensor& loss, int64_t step) {
 
 struct Metrics {
   double loss = 0, accuracy = 0, images_per_second = 0, seconds = 0;
+  double top5 = 0;  // evaluate only: the label among the 5 largest logits
 };
 
 /// Mean loss and accuracy over `data`, in eval mode, without augmentation, on `device` (where the
@@ -67,39 +76,51 @@ inline Metrics evaluate(Module& model, const ImageDataset& data, int64_t batch =
     const Tensor logits = model(b.images.to(device));
     m.loss += cross_entropy(logits, labels).item<double>() * static_cast<double>(b.labels.numel());
     m.accuracy += static_cast<double>(correct_predictions(logits, b.labels));
+    m.top5 += static_cast<double>(topk_correct(logits, b.labels, 5));
   }
   m.loss /= static_cast<double>(data.size());
   m.accuracy /= static_cast<double>(data.size());
+  m.top5 /= static_cast<double>(data.size());
   model.train(was_training);
   return m;
 }
 
-/// `steps` optimizer steps on batches from `loader`, starting epochs as it runs out (the first at
-/// `first_epoch`), with a progress bar labeled `label`; the scheduler, if any, steps every batch.
-/// Batches are moved to `device`, where the model is. Returns the mean training loss and
-/// accuracy, img/s and seconds.
+/// What train_steps does besides the forward, backward and optimizer step.
+struct StepOptions {
+  LRScheduler* scheduler = nullptr;  // stepped every batch
+  int64_t first_epoch = 0;           // the loader's epoch to start from
+  double label_smoothing = 0;
+  Device device = Device::cpu();     // where the model is; batches are moved there
+  double clip_grad_norm = 0;         // > 0: clip_grad_norm_ of all parameters before each step
+  ExponentialMovingAverage* ema = nullptr;  // updated after each step
+};
+
+/// `steps` optimizer steps on batches from `loader`, starting epochs as it runs out, with a
+/// progress bar labeled `label`. Returns the mean training loss and accuracy, img/s and seconds.
 inline Metrics train_steps(Module& model, Optimizer& opt, DataLoader& loader, int64_t steps, const std::string& label,
-                           LRScheduler* scheduler = nullptr, int64_t first_epoch = 0, double label_smoothing = 0,
-                           Device device = Device::cpu()) {
+                           const StepOptions& o = {}) {
   model.train();
   Progress bar(label, steps);
   double loss_sum = 0, correct = 0, seen = 0;
-  int64_t epoch = first_epoch;
+  int64_t epoch = o.first_epoch;
   loader.start_epoch(epoch);
   Batch b;
+  const std::vector<Tensor> params = o.clip_grad_norm > 0 ? model.parameters() : std::vector<Tensor>{};
   for (int64_t step = 0; step < steps; ++step) {
     if (!loader.next(b)) {
       loader.start_epoch(++epoch);
       MINIDL_CHECK(loader.next(b), "train_steps: the loader yields no batch");
     }
-    const Tensor labels = b.labels.to(device);
-    const Tensor logits = model(b.images.to(device));
-    const Tensor loss = cross_entropy(logits, labels, label_smoothing);
+    const Tensor labels = b.labels.to(o.device);
+    const Tensor logits = model(b.images.to(o.device));
+    const Tensor loss = cross_entropy(logits, labels, o.label_smoothing);
     opt.zero_grad();
     loss.backward();
     check_finite_step(model, loss, step);
+    if (o.clip_grad_norm > 0) clip_grad_norm_(params, o.clip_grad_norm);
     opt.step();
-    if (scheduler) scheduler->step();
+    if (o.ema) o.ema->update(model);
+    if (o.scheduler) o.scheduler->step();
     const double n = static_cast<double>(b.labels.numel());
     loss_sum += loss.item<double>() * n;
     correct += static_cast<double>(correct_predictions(logits, b.labels));
