@@ -48,6 +48,12 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = fa
 Tensor max(const Tensor& x);
 Tensor max(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false);
 
+// ---- pieces along dim 0 (the batch) ----
+/// Rows [start, start + length) of dim 0 (torch.narrow(x, 0, start, length)), a view; only dim 0.
+Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length);
+/// The tensors joined along dim 0 (torch.cat(tensors, 0)); they agree in every other dim.
+Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0);
+
 // ---- matrices ----
 /// [M, K] · [K, N] -> [M, N] (2-D only; our own GEMM on the CPU, core/cpu/gemm.cpp; cuBLAS on a GPU).
 Tensor matmul(const Tensor& a, const Tensor& b);

@@ -22,6 +22,17 @@ std::string to_string(NormKind kind) {
   return "?";
 }
 
+int set_bn_virtual_batch_size(Module& model, int64_t b) {
+  MINIDL_CHECK(b >= 0, "set_bn_virtual_batch_size: expected images per set >= 0, found ", b);
+  int count = 0;
+  for (auto& [name, m] : model.named_modules())
+    if (auto* bn = dynamic_cast<BatchNorm2d*>(m)) {
+      bn->virtual_batch_size = b;
+      ++count;
+    }
+  return count;
+}
+
 std::shared_ptr<Module> make_norm(const NormSpec& spec, int64_t channels, const std::string& where) {
   switch (spec.kind) {
     case NormKind::BatchNorm: return std::make_shared<BatchNorm2d>(channels);

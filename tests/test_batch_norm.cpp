@@ -80,6 +80,54 @@ TEST_CASE_ON_DEVICES_WITH("BatchNorm2d matches PyTorch over 3 training steps and
                            target.device);
 }
 
+TEST_CASE_ON_DEVICES_WITH("BatchNorm2d with virtual_batch_size matches PyTorch's BatchNorm2d on each slice", kFloat32) {
+  auto fixture = [](const std::string& name) { return test::fixture("layers", "bn_virtual_" + name); };
+  BatchNorm2d bn(4, 1e-5, 0.1, true, true, /*virtual_batch_size=*/2);
+  kernels::copy_(bn.weight, fixture("weight"));
+  kernels::copy_(bn.bias, fixture("bias"));
+  bn.to(target.device);
+  Tensor x = fixture("x").to(target.device).detach().requires_grad_();
+  Tensor y = bn(x);
+  test::check_matches(y, fixture("y"), "output");
+  y.backward(fixture("gout").to(target.device));
+  test::check_matches(x.grad(), fixture("dx"), "dx");
+  test::check_matches(bn.weight.grad(), fixture("dweight"), "dweight");
+  test::check_matches(bn.bias.grad(), fixture("dbias"), "dbias");
+  // The running statistics moved once per slice of 2 images, 4 times in all.
+  test::check_matches(bn.running_mean, fixture("running_mean"), "running_mean");
+  test::check_matches(bn.running_var, fixture("running_var"), "running_var");
+  CHECK(bn.num_batches_tracked.item<int64_t>() == 1);
+}
+
+TEST_CASE("gradcheck: BatchNorm2d with virtual batches, and narrow and cat along the batch") {
+  Generator gen(12);
+  const Tensor x = randn({6, 3, 2, 2}, kFloat64, gen);
+  BatchNorm2d bn(3, 1e-5, 0.1, true, false, /*virtual_batch_size=*/4);  // slices of 4 and 2
+  test::check_layer_gradcheck(bn, x);
+  test::check_gradcheck([](In in) { return narrow(in[0], 0, 1, 3) * 2.0; }, {x});
+  test::check_gradcheck([](In in) { return cat({in[0], in[1] * 3.0, in[0]}); }, {x, randn({2, 3, 2, 2}, kFloat64, gen)});
+  CHECK_ERROR(narrow(x, 1, 0, 1), "narrow: only dim 0 is supported, found dim 1");
+  CHECK_ERROR(narrow(x, 0, 4, 3), "narrow: rows [4, 7) do not lie in dim 0 of size 6");
+  CHECK_ERROR(cat({x, randn({2, 2, 2, 2}, kFloat64, gen)}), "cat: expected tensors like [6, 3, 2, 2] float64 on cpu but for dim 0, found [2, 2, 2, 2]");
+}
+
+TEST_CASE("set_bn_virtual_batch_size sets every BatchNorm2d of a model; 2 slices of 4 equal 2 batches of 4") {
+  ModelOptions o;
+  o.in_channels = 1;
+  manual_seed(3);
+  auto whole = build_model(o);
+  CHECK(set_bn_virtual_batch_size(*whole, 4) == 21);  // resnet20: bn1, 9 blocks × 2, 2 downsamples
+  Generator gen(13);
+  const Tensor x = randn({8, 1, 8, 8}, kFloat64, gen);
+  whole->to(kFloat64);
+  const Tensor y = (*whole)(x);
+  manual_seed(3);
+  auto halves = build_model(o);
+  halves->to(kFloat64);
+  const Tensor a = (*halves)(narrow(x, 0, 0, 4)), b = (*halves)(narrow(x, 0, 4, 4));
+  test::check_close(y, cat({a, b}), 1e-12, "virtual batches vs separate batches");
+}
+
 TEST_CASE("gradcheck: batch_norm in training and in eval, and the layer") {
   Generator gen(10);
   const Tensor x = randn({4, 3, 5, 2}, kFloat64, gen), w = randn({3}, kFloat64, gen), b = randn({3}, kFloat64, gen);

@@ -113,4 +113,15 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
   return Tensor(x.storage(), x.storage_offset(), resolved, x.dtype());
 }
 
+Tensor narrow(const Tensor& x, int64_t start, int64_t length) {
+  checks::defined(x, "narrow");
+  MINIDL_CHECK(x.dim() >= 1, "narrow: expected a tensor with a dim 0, found a scalar");
+  MINIDL_CHECK(start >= 0 && length >= 0 && start + length <= x.size(0), "narrow: rows [", start, ", ", start + length,
+               ") do not lie in dim 0 of size ", x.size(0));
+  Shape shape = x.shape();
+  shape[0] = length;
+  const int64_t row = x.size(0) > 0 ? x.numel() / x.size(0) : 0;
+  return Tensor(x.storage(), x.storage_offset() + start * row, shape, x.dtype());
+}
+
 }  // namespace minidl::kernels

@@ -24,6 +24,8 @@ Tensor copy(const Tensor& x);
 void copy_(Tensor& dst, const Tensor& src);
 /// A view of x's storage with a new shape; one size may be -1.
 Tensor reshape(const Tensor& x, const Shape& shape);
+/// Rows [start, start + length) of dim 0: a view of x's storage (rows of a contiguous tensor are contiguous).
+Tensor narrow(const Tensor& x, int64_t start, int64_t length);
 
 // ---- kernels: inputs on one device and of one floating dtype (cast: any dtypes); `out`
 // ---- allocated with the result's shape, never empty ----
