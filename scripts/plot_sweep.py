@@ -1,10 +1,12 @@
 #!/usr/bin/python3
-"""Draws the batch-size figure from examples/sweep's CSV: test error vs batch size, one line per
-normalization, batch sizes decreasing to the right as in the GroupNorm paper (Wu & He 2018, fig. 1).
+"""Draws the GroupNorm paper's figure 1 from examples/sweep's per-run CSV: test error vs images per
+worker (decreasing to the right), one line per normalization, the mean over the seeds with error
+bars from the smallest to the largest run.
 
 scripts/plot_sweep.py sweep.csv sweep.png     (Debian's python3-matplotlib)
 """
 import csv
+import statistics
 import sys
 
 import matplotlib
@@ -16,21 +18,27 @@ import matplotlib.pyplot as plt  # noqa: E402
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
-    runs = {}
+    errors = {}  # (norm, images per worker) -> test errors in %
+    workers = set()
     with open(sys.argv[1]) as f:
         for row in csv.DictReader(f):
-            runs.setdefault(row["norm"], []).append((int(row["batch"]), 100 * float(row["test_error"])))
-    fig, ax = plt.subplots(figsize=(5, 3.6))
+            errors.setdefault((row["norm"], int(row["images_per_worker"])), []).append(100 * float(row["test_error"]))
+            workers.add(int(row["total_batch"]) // int(row["images_per_worker"]))
+    fig, ax = plt.subplots(figsize=(5.2, 3.8))
     labels = {"bn": "BatchNorm", "gn": "GroupNorm", "none": "no norm"}
-    for norm, points in sorted(runs.items()):
-        points.sort(reverse=True)
-        ax.plot([b for b, _ in points], [e for _, e in points], marker="o", label=labels.get(norm, norm))
+    for norm in sorted({n for n, _ in errors}):
+        sizes = sorted((b for n, b in errors if n == norm), reverse=True)
+        runs = [errors[(norm, b)] for b in sizes]
+        mean = [statistics.mean(r) for r in runs]
+        low = [m - min(r) for m, r in zip(mean, runs)]
+        high = [max(r) - m for m, r in zip(mean, runs)]
+        ax.errorbar(sizes, mean, yerr=[low, high], marker="o", capsize=3, label=labels.get(norm, norm))
+    sizes = sorted({b for _, b in errors}, reverse=True)
     ax.set_xscale("log", base=2)
-    batches = sorted({b for points in runs.values() for b, _ in points}, reverse=True)
-    ax.set_xticks(batches)
-    ax.set_xticklabels([str(b) for b in batches])
+    ax.set_xticks(sizes)
+    ax.set_xticklabels([str(b) for b in sizes])
     ax.invert_xaxis()
-    ax.set_xlabel("batch size (images per worker)")
+    ax.set_xlabel("images per worker" + (f" ({workers.pop()} workers)" if len(workers) == 1 else ""))
     ax.set_ylabel("test error (%)")
     ax.grid(True, alpha=0.3)
     ax.legend()

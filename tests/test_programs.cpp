@@ -240,18 +240,22 @@ TEST_CASE("finetune and sweep run end to end on small settings") {
   CHECK(table.find("\nBN,") != std::string::npos);
   CHECK(slurp(out).find("after fine-tuning") != std::string::npos);
 
-  REQUIRE_MESSAGE(run("sweep --quick --batches 8,2 --threads 2 --csv " + dir.file("sweep.csv"), out) == 0, slurp(out));
-  const std::vector<std::vector<double>> rows = [&] {
-    std::ifstream in(dir.file("sweep.csv"));
-    std::string line;
-    std::getline(in, line);
-    std::vector<std::vector<double>> r;
-    while (std::getline(in, line)) r.push_back({std::stod(line.substr(line.find(',') + 1))});
-    return r;
-  }();
-  CHECK(rows.size() == 4);  // bn and gn at batch 8 and 2
-  CHECK(run("sweep --batches 8,x", out) == 1);
-  CHECK(slurp(out).find("--batches: expected a comma-separated list of sizes") != std::string::npos);
-  CHECK(run("sweep --quick --batches 8,0", out) == 1);  // was SIGFPE (steps = images / 0)
-  CHECK(slurp(out).find("--batches: expected batch sizes > 0, found 0") != std::string::npos);
+  REQUIRE_MESSAGE(run("sweep --quick --workers 2 --per-worker 8,2 --threads 2 --csv " + dir.file("sweep.csv"), out) == 0,
+                  slurp(out));
+  std::ifstream in(dir.file("sweep.csv"));
+  std::string header, line;
+  std::getline(in, header);
+  CHECK(header == "norm,images_per_worker,workers,total_batch,lr,seed,epochs,steps,test_error,test_loss,seconds");
+  std::vector<std::string> runs;
+  while (std::getline(in, line)) runs.push_back(line);
+  REQUIRE(runs.size() == 4);  // bn and gn at 8 and 2 images per worker
+  CHECK(runs[0].rfind("bn,8,2,16,0.00625,0,1,16,", 0) == 0);  // lr 0.1 × 16 / 256; 256 images / 16 = 16 steps
+  CHECK(runs[3].rfind("gn,2,2,4,0.0015625,0,1,64,", 0) == 0);
+  CHECK(slurp(dir.file("sweep.summary.csv")).find("\nbn,2,2,1,") != std::string::npos);
+  CHECK(run("sweep --per-worker 8,x", out) == 1);
+  CHECK(slurp(out).find("--per-worker: expected a comma-separated list of sizes") != std::string::npos);
+  CHECK(run("sweep --quick --per-worker 8,0", out) == 1);  // was SIGFPE (steps = images / 0)
+  CHECK(slurp(out).find("--per-worker: expected sizes > 0, found 0") != std::string::npos);
+  CHECK(run("sweep --quick --protocol total --total-batch 12 --per-worker 8", out) == 1);
+  CHECK(slurp(out).find("--per-worker 8: does not divide --total-batch 12") != std::string::npos);
 }
