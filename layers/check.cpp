@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include "../autograd/gradcheck.h"
+#include "../autograd/ops.h"
+#include "../autograd/variable.h"
 #include "../core/factory.h"
 #include "../core/random.h"
 
@@ -43,8 +45,17 @@ std::vector<Call> record_calls(Module& model, const Tensor& input) {
 std::vector<LayerCheck> check_layers(Module& model, const Tensor& input, const LayerCheckOptions& options) {
   std::vector<LayerCheck> results;
   const std::vector<Call> calls = record_calls(model, input);
+  Generator jitter(0x5eed);
   for (const Call& call : calls) {
-    Tensor x = call.input.clone().requires_grad_();
+    // The recorded input, moved by 1e-4 of its RMS: exact ties (the zeros a ReLU leaves before a
+    // max-pool) have no derivative, and central differences across them fail by half a gradient.
+    Tensor x;
+    {
+      NoGradGuard no_grad;
+      const double rms = std::sqrt(mean(pow(call.input, 2.0)).item<double>());
+      x = (call.input + randn(call.input.shape(), kFloat64, jitter) * (1e-4 * (rms > 0 ? rms : 1.0))).detach();
+    }
+    x.requires_grad_();
     std::vector<Tensor> leaves{x};
     std::vector<std::string> names{"input"};
     for (auto& [pname, p] : call.module->named_parameters(/*recurse=*/false)) {
