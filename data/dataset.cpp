@@ -284,6 +284,35 @@ ImageDataset split_dataset(const ImageDataset& d, double f, bool test) {
   return part;
 }
 
+ImageDataset select_classes(const ImageDataset& d, const std::vector<int64_t>& classes) {
+  MINIDL_CHECK(!classes.empty(), "select_classes: expected at least one class");
+  std::vector<int64_t> label_of(static_cast<size_t>(d.num_classes), -1);
+  for (size_t i = 0; i < classes.size(); ++i) {
+    const int64_t c = classes[i];
+    MINIDL_CHECK(c >= 0 && c < d.num_classes, "select_classes: class ", c, " is not one of the data set's ", d.num_classes,
+                 " classes");
+    MINIDL_CHECK(label_of[static_cast<size_t>(c)] < 0, "select_classes: class ", c, " is listed twice");
+    label_of[static_cast<size_t>(c)] = static_cast<int64_t>(i);
+  }
+  ImageDataset part = d;
+  part.pixels.clear();
+  part.labels.clear();
+  part.num_classes = static_cast<int64_t>(classes.size());
+  part.class_names.clear();
+  for (int64_t c : classes)
+    if (static_cast<size_t>(c) < d.class_names.size()) part.class_names.push_back(d.class_names[static_cast<size_t>(c)]);
+  if (part.class_names.size() != classes.size()) part.class_names.clear();
+  const size_t bytes = static_cast<size_t>(d.image_bytes());
+  for (size_t i = 0; i < d.labels.size(); ++i) {
+    const int64_t label = label_of[static_cast<size_t>(d.labels[i])];
+    if (label < 0) continue;
+    part.labels.push_back(label);
+    part.pixels.insert(part.pixels.end(), d.pixels.begin() + static_cast<std::ptrdiff_t>(i * bytes),
+                       d.pixels.begin() + static_cast<std::ptrdiff_t>((i + 1) * bytes));
+  }
+  return part;
+}
+
 ImageDataset load_dataset(const std::string& spec, bool train, int64_t image_size) {
   if (spec == "fashion-mnist") return load_fashion_mnist(train);
   if (spec.rfind("fashion-mnist:", 0) == 0) return load_fashion_mnist(train, spec.substr(14));

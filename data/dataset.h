@@ -47,6 +47,10 @@ ImageDataset load_image_folder(const std::string& root, int64_t size);
 /// are the test part (`test`), the others the training part. f in [0, 1).
 ImageDataset split_dataset(const ImageDataset& d, double test_fraction, bool test);
 
+/// The images of `classes` only, relabeled 0, 1, ... in the order given (a task of a few classes,
+/// for pretraining on some and fine-tuning on others); class names follow.
+ImageDataset select_classes(const ImageDataset& d, const std::vector<int64_t>& classes);
+
 /// "fashion-mnist", "cifar10:DIR" or "folder:DIR" (folder images at image_size²); for folders
 /// the test split is DIR/test or, without it, DIR itself.
 ImageDataset load_dataset(const std::string& spec, bool train, int64_t image_size = 32);

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <new>
 #include <map>
+#include <sstream>
 #include <string>
 
 #include <minidl/minidl.h>
@@ -102,6 +103,7 @@ struct DataFlags {
   std::string spec = "fashion-mnist";
   int64_t image_size = 32, limit_test = 0;
   double test_split = 0;
+  std::string classes;  // "0-4" or "5,7,9": only these classes, relabeled 0, 1, ...
 
   void add_to(CLI::App& app, bool with_image_size = true) {
     app.add_option("--data", spec, "fashion-mnist | cifar10:DIR | folder:DIR (DIR/train and DIR/test, or see --test-split)")
@@ -113,9 +115,33 @@ struct DataFlags {
                    "for folder:DIR without train/ and test/: hold out this fraction of each class as the test set "
                    "(evenly spaced, no randomness)")
         ->check(flags::fraction);
+    app.add_option("--classes", classes,
+                   "only these classes, relabeled 0, 1, ... in this order: a range 0-4 or a list 5,7,9 (default: all)");
+  }
+  /// The classes of --classes (empty: all).
+  std::vector<int64_t> class_list() const {
+    std::vector<int64_t> out;
+    if (classes.empty()) return out;
+    auto number = [&](const std::string& t) {
+      MINIDL_CHECK(!t.empty() && t.size() < 6 && t.find_first_not_of("0123456789") == std::string::npos,
+                   "--classes: expected a range like 0-4 or a list like 5,7,9, found \"", classes, "\"");
+      return std::stoll(t);
+    };
+    const size_t dash = classes.find('-');
+    if (dash != std::string::npos) {
+      const int64_t first = number(classes.substr(0, dash)), last = number(classes.substr(dash + 1));
+      MINIDL_CHECK(first <= last, "--classes: expected a range first-last with first <= last, found \"", classes, "\"");
+      for (int64_t c = first; c <= last; ++c) out.push_back(c);
+      return out;
+    }
+    std::stringstream list(classes);
+    std::string item;
+    while (std::getline(list, item, ',')) out.push_back(number(item));
+    return out;
   }
   /// Before anything is loaded: a folder has its test split, or --test-split makes one.
   void check() const {
+    class_list();  // a malformed --classes fails before any loading
     if (spec.rfind("folder:", 0) != 0) {
       MINIDL_CHECK(test_split == 0, "--test-split: only for --data folder:DIR, found --data ", spec);
       return;
@@ -129,14 +155,16 @@ struct DataFlags {
   }
   ImageDataset train() const {
     check();
-    const ImageDataset d = load_dataset(spec, true, image_size);
-    return test_split > 0 ? split_dataset(d, test_split, /*test=*/false) : d;
+    ImageDataset d = load_dataset(spec, true, image_size);
+    if (test_split > 0) d = split_dataset(d, test_split, /*test=*/false);
+    return classes.empty() ? d : select_classes(d, class_list());
   }
   /// The test images, cut to --limit-test.
   ImageDataset test() const {
     check();
     ImageDataset d = load_dataset(spec, false, image_size);
     if (test_split > 0) d = split_dataset(d, test_split, /*test=*/true);
+    if (!classes.empty()) d = select_classes(d, class_list());
     MINIDL_CHECK(d.size() > 0, "--test-split ", test_split, ": no test image is held out of ", spec);
     return limit_test > 0 ? d.head(limit_test) : d;
   }

@@ -111,7 +111,8 @@ int main(int argc, char** argv) {
     for (const Tensor& p : model->parameters()) num_params += p.numel();
     const Transform train_transform = default_transform(train_data, true);
     const ModelCard card =
-        ModelCard::of(model_flags.arch, model_flags.norm, model_flags.resolved_groups(), train_data, train_transform, data.spec);
+        ModelCard::of(model_flags.arch, model_flags.norm, model_flags.resolved_groups(), train_data, train_transform,
+                      data.spec + (data.classes.empty() ? "" : " classes " + data.classes));
 
     std::unique_ptr<Optimizer> opt;
     std::vector<ParamGroup> groups = split_weight_decay(model->named_parameters(), weight_decay);

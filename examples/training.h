@@ -93,13 +93,22 @@ struct StepOptions {
   Device device = Device::cpu();     // where the model is; batches are moved there
   double clip_grad_norm = 0;         // > 0: clip_grad_norm_ of all parameters before each step
   ExponentialMovingAverage* ema = nullptr;  // updated after each step
+  bool freeze_bn = false;  // BatchNorm in eval mode: running statistics used and kept, γ and β trained
 };
+
+/// Puts every BatchNorm2d of `model` in eval mode (the rest keeps its mode): "frozen BN", as
+/// detection systems fine-tune at small batches.
+inline void freeze_batch_norm(Module& model) {
+  for (auto& [name, m] : model.named_modules())
+    if (dynamic_cast<BatchNorm2d*>(m)) m->eval();
+}
 
 /// `steps` optimizer steps on batches from `loader`, starting epochs as it runs out, with a
 /// progress bar labeled `label`. Returns the mean training loss and accuracy, img/s and seconds.
 inline Metrics train_steps(Module& model, Optimizer& opt, DataLoader& loader, int64_t steps, const std::string& label,
                            const StepOptions& o = {}) {
   model.train();
+  if (o.freeze_bn) freeze_batch_norm(model);
   Progress bar(label, steps);
   double loss_sum = 0, correct = 0, seen = 0;
   int64_t epoch = o.first_epoch;

@@ -145,6 +145,17 @@ Tensor ResNet::forward(const Tensor& x) {
   return child("fc")(dropout_ ? child("dropout")(out) : out);
 }
 
+void reset_classifier(Module& resnet, int64_t num_classes) {
+  MINIDL_CHECK(num_classes > 0, "reset_classifier: expected num_classes > 0, found ", num_classes);
+  auto* fc = dynamic_cast<Linear*>(&resnet.child("fc"));
+  MINIDL_CHECK(fc != nullptr, "reset_classifier: expected the model's fc to be a Linear layer");
+  const Tensor& w = fc->weight;
+  auto head = std::make_shared<Linear>(w.size(1), num_classes);
+  head->to(w.dtype());
+  head->to(w.device());
+  resnet.replace_module("fc", head);
+}
+
 int64_t default_groups(const std::string& name) {
   const Arch arch = arch_of(name);
   return arch.family == Arch::ImageNetBasic || arch.family == Arch::ImageNetBottleneck ? 32 : 8;

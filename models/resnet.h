@@ -31,6 +31,10 @@ struct ModelOptions {
 
 /// Builds the model `options.arch` names; throws listing the known names otherwise.
 std::shared_ptr<Module> build_model(const ModelOptions& options);
+/// Replaces a ResNet's classifier `fc` by a fresh Linear for `num_classes` (timm's reset_classifier):
+/// the new head of a model fine-tuned on another task. The other weights are kept.
+void reset_classifier(Module& resnet, int64_t num_classes);
+
 /// The GroupNorm groups of `arch` when ModelOptions::groups is 0.
 int64_t default_groups(const std::string& arch);
 /// "resnet20", ..., "preresnet29", ..., "resnet18", ...

@@ -216,3 +216,21 @@ TEST_CASE("the loader shuffles per epoch from the seed, augments deterministical
   drop.start_epoch(1);  // restarting mid-epoch stops the old producer cleanly
   CHECK(drop.next(first));
 }
+
+TEST_CASE("select_classes keeps the listed classes, relabeled in the order given, with their names") {
+  ImageDataset d;
+  d.channels = d.height = d.width = 1;
+  d.num_classes = 4;
+  d.class_names = {"a", "b", "c", "d"};
+  for (int i = 0; i < 8; ++i) {
+    d.pixels.push_back(static_cast<uint8_t>(i));
+    d.labels.push_back(i % 4);
+  }
+  const ImageDataset part = select_classes(d, {3, 1});
+  CHECK(part.num_classes == 2);
+  CHECK(part.class_names == std::vector<std::string>{"d", "b"});
+  CHECK(part.pixels == std::vector<uint8_t>{1, 3, 5, 7});
+  CHECK(part.labels == std::vector<int64_t>{1, 0, 1, 0});
+  CHECK_ERROR(select_classes(d, {4}), "select_classes: class 4 is not one of the data set's 4 classes");
+  CHECK_ERROR(select_classes(d, {1, 1}), "select_classes: class 1 is listed twice");
+}

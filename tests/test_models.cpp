@@ -207,3 +207,21 @@ TEST_CASE("a NaN pixel makes the logits NaN, as in PyTorch (relu and max no long
     CHECK(std::isfinite(logits[10]));  // the second image is untouched in eval mode
   }
 }
+
+TEST_CASE("reset_classifier gives a ResNet a fresh head for other classes and keeps every other weight") {
+  ModelOptions o;
+  o.in_channels = 1;
+  o.num_classes = 5;
+  manual_seed(4);
+  auto model = build_model(o);
+  const NamedTensors before = model->state_dict();
+  const std::vector<double> conv = before[0].second.to_vector<double>();
+  reset_classifier(*model, 3);
+  const NamedTensors after = model->state_dict();
+  REQUIRE(after.size() == before.size());
+  CHECK(after[0].second.to_vector<double>() == conv);
+  CHECK(after.back().first == "fc.bias");
+  CHECK(to_string(after.back().second.shape()) == "[3]");
+  CHECK(to_string((*model)(randn({2, 1, 8, 8})).shape()) == "[2, 3]");
+  CHECK_ERROR(reset_classifier(*model, 0), "reset_classifier: expected num_classes > 0, found 0");
+}

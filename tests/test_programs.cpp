@@ -212,7 +212,7 @@ TEST_CASE("every program answers --help, and refuses bad flags in one line befor
                                                               dir.path.string() + " as the test set"},
            {"infer --checkpoint " + missing + " --input " + out, "infer: --checkpoint: no such file: " + missing},
            {"finetune --batch 0", "finetune: --batch: expected a positive number, found 0"},
-           {"finetune --checkpoint " + missing, "finetune: --checkpoint: no such file: " + missing},
+           {"finetune --bn-checkpoint " + missing, "finetune: --bn-checkpoint: no such file: " + missing},
            {"gradcheck --max-elements -1", "gradcheck: --max-elements: expected a number >= 0, found -1"},
            {"gradcheck --norm gn --groups 5", "gradcheck: --groups 5: "},
            {"sweep --lr 0", "sweep: --lr: expected a finite number > 0, found 0"},
@@ -229,16 +229,25 @@ TEST_CASE("every program answers --help, and refuses bad flags in one line befor
 TEST_CASE("finetune and sweep run end to end on small settings") {
   REQUIRE_FASHION_MNIST();
   test::TempDir dir("finetune");
-  const std::string out = dir.file("out.txt"), ckpt = dir.file("bn.safetensors");
-  REQUIRE_MESSAGE(run("train --norm bn --epochs 1 --batch 32 --limit-train 320 --limit-test 100 --threads 2 --save " + ckpt, out) == 0,
-                  slurp(out));
-  REQUIRE_MESSAGE(run("finetune --checkpoint " + ckpt + " --steps 10 --limit-test 200 --calibration-images 64 --threads 2 --csv " +
-                          dir.file("ft.csv"), out) == 0, slurp(out));
+  const std::string out = dir.file("out.txt"), bn = dir.file("bn.safetensors"), gn = dir.file("gn.safetensors");
+  // Pretrained on task A (classes 0-4); fine-tuned on task B (5-9) with a new head.
+  for (const std::string& norm : {std::string("bn"), std::string("gn")})
+    REQUIRE_MESSAGE(run("train --norm " + norm + " --classes 0-4 --epochs 1 --batch 32 --limit-train 320 --limit-test 100"
+                        " --threads 2 --save " + (norm == "bn" ? bn : gn), out) == 0, slurp(out));
+  CHECK(load_safetensors(bn).metadata.at("class_names") ==
+        "[\"T-shirt/top\",\"Trouser\",\"Pullover\",\"Dress\",\"Coat\"]");
+  REQUIRE_MESSAGE(run("finetune --bn-checkpoint " + bn + " --gn-checkpoint " + gn + " --steps 10 --limit-test 200"
+                      " --calibration-images 64 --threads 2 --csv " + dir.file("ft.csv"), out) == 0, slurp(out));
   const std::string table = slurp(dir.file("ft.csv"));
-  CHECK(table.find("GN (calibrate),") != std::string::npos);
-  CHECK(table.find("GN (copy),") != std::string::npos);
-  CHECK(table.find("\nBN,") != std::string::npos);
-  CHECK(slurp(out).find("after fine-tuning") != std::string::npos);
+  for (const char* model : {"\nBN (train mode),", "\nBN (frozen),", "\nGN,", "\nBN -> GN (calibrated),"}) {
+    CAPTURE(model);
+    CHECK(table.find(model) != std::string::npos);
+  }
+  CHECK(slurp(out).find("task B: fashion-mnist classes 5-9") != std::string::npos);
+  CHECK(run("finetune --bn-checkpoint " + gn + " --gn-checkpoint " + gn, out) == 1);
+  CHECK(slurp(out).find("expected a BatchNorm model, found norm gn") != std::string::npos);
+  CHECK(run("train --classes 3-1", out) == 1);
+  CHECK(slurp(out).find("--classes: expected a range first-last with first <= last") != std::string::npos);
 
   REQUIRE_MESSAGE(run("sweep --quick --workers 2 --per-worker 8,2 --threads 2 --csv " + dir.file("sweep.csv"), out) == 0,
                   slurp(out));

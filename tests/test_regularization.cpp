@@ -1,6 +1,8 @@
 // What train's regularization flags use: Dropout, clip_grad_norm_, the weights' moving average —
-// and the deterministic test split of an image folder.
+// the deterministic test split of an image folder, and frozen BatchNorm in the training loop.
 #include "helpers.h"
+
+#include "../examples/training.h"
 
 using namespace minidl;
 
@@ -103,4 +105,36 @@ TEST_CASE("split_dataset holds out an evenly spaced fraction of each class, the 
   CHECK(test.pixels == std::vector<uint8_t>{4, 9, 14, 19});  // positions 4 and 9 of each class
   CHECK(split_dataset(d, 0.0, true).size() == 0);
   CHECK_ERROR(split_dataset(d, 1.0, true), "split_dataset: expected a test fraction in [0, 1), found 1");
+}
+
+TEST_CASE("train_steps with freeze_bn keeps BatchNorm's running statistics and trains its γ and β") {
+  ImageDataset d;
+  d.name = "tiny";
+  d.channels = 1;
+  d.height = d.width = 8;
+  d.num_classes = 2;
+  for (int i = 0; i < 8; ++i) {
+    for (int p = 0; p < 64; ++p) d.pixels.push_back(static_cast<uint8_t>((i * 37 + p * 11) % 256));
+    d.labels.push_back(i % 2);
+  }
+  ModelOptions o;
+  o.in_channels = 1;
+  o.num_classes = 2;
+  manual_seed(5);
+  auto model = build_model(o);
+  const std::vector<double> mean_before = model->state_dict()[3].second.to_vector<double>();  // bn1.running_mean
+  REQUIRE(model->state_dict()[3].first == "bn1.running_mean");
+  const std::vector<double> gamma_before = model->state_dict()[1].second.to_vector<double>();
+  SGDOptions so;
+  so.lr = 0.1;
+  SGD opt(model->parameters(), so);
+  DataLoader loader(d, 2, true, true, Transform{}, 0);
+  examples::StepOptions step;
+  step.freeze_bn = true;
+  examples::train_steps(*model, opt, loader, 3, "frozen", step);
+  CHECK(model->state_dict()[3].second.to_vector<double>() == mean_before);
+  CHECK(model->state_dict()[1].second.to_vector<double>() != gamma_before);
+  step.freeze_bn = false;
+  examples::train_steps(*model, opt, loader, 1, "not frozen", step);
+  CHECK(model->state_dict()[3].second.to_vector<double>() != mean_before);
 }
