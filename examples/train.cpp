@@ -193,9 +193,11 @@ int main(int argc, char** argv) {
         ema_accuracy = evaluate(*averaged, test_data, 256, device).accuracy;
         ema_text = " (EMA " + fixed(100 * ema_accuracy, 2) + "%)";
       }
-      std::printf("epoch %lld: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%%%s top-5 %.2f%% | %.0f img/s, %.1f s\n",
+      // Top-5 says something only with more than 5 classes.
+      const std::string top5 = train_data.num_classes > 5 ? " top-5 " + fixed(100 * test.top5, 2) + "%" : "";
+      std::printf("epoch %lld: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%%%s%s | %.0f img/s, %.1f s\n",
                   static_cast<long long>(epoch + 1), train.loss, 100 * train.accuracy, test.loss, 100 * test.accuracy,
-                  ema_text.c_str(), 100 * test.top5, train.images_per_second, train.seconds);
+                  ema_text.c_str(), top5.c_str(), train.images_per_second, train.seconds);
       std::fflush(stdout);
       if (csv.is_open()) {
         csv << epoch + 1 << "," << train.loss << "," << train.accuracy << "," << test.loss << "," << test.accuracy << ","
