@@ -1,4 +1,5 @@
-# make run       — install missing Debian packages, build, run the BN → GN fine-tuning demo
+# make run       — install missing Debian packages, build, run the fine-tuning comparison (BN, frozen BN, GN, BN → GN)
+# make test-tsan — the fast tests under ThreadSanitizer (build-tsan/, CPU only)
 # make test      — install missing Debian packages, build, run every test (ctest)
 # make test-asan — the same tests built with ASan + UBSan (build-asan/, CPU only)
 # make fuzz      — the libFuzzer targets of fuzz/ with clang (build-fuzz/fuzz/fuzz_*)
