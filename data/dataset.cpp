@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 
 #include "../core/error.h"
@@ -113,6 +114,40 @@ void check_png_chunks(const fs::path& file) {
   }
 }
 
+// A JPEG's Huffman tables (DHT segments) declare at most 256 codes: Debian's stb_image (git
+// 2022-09-08) writes past its 257-entry table for more (found by fuzz_image; upstream later added
+// the check). Walks every marker segment to the end — DHT may follow a scan in progressive files;
+// scan data holds no marker but FF00 and RSTn.
+void check_jpeg_segments(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto at = [&](size_t i) { return static_cast<uint8_t>(bytes[i]); };
+  size_t i = 2;  // after SOI
+  while (i + 1 < bytes.size()) {
+    if (at(i) != 0xFF) {  // scan data
+      ++i;
+      continue;
+    }
+    const uint8_t marker = at(i + 1);
+    if (marker == 0x00 || marker == 0xFF || (marker >= 0xD0 && marker <= 0xD8) || marker == 0x01) {
+      i += marker == 0xFF ? 1 : 2;  // stuffed byte, fill, RSTn, SOI, TEM: no length
+      continue;
+    }
+    if (marker == 0xD9 || i + 4 > bytes.size()) return;  // EOI, or truncated: stb reports it
+    const size_t length = (static_cast<size_t>(at(i + 2)) << 8) | at(i + 3), end = std::min(i + 2 + length, bytes.size());
+    if (marker == 0xC4) {
+      for (size_t t = i + 4; t + 17 <= end;) {  // tables: class/id byte, 16 counts, the values
+        size_t codes = 0;
+        for (size_t k = 1; k <= 16; ++k) codes += at(t + k);
+        MINIDL_CHECK(codes <= 256, "load_image: ", file.string(), ": JPEG Huffman table at byte offset ", t, " declares ",
+                     codes, " codes (at most 256)");
+        t += 17 + codes;
+      }
+    }
+    i += 2 + length;
+  }
+}
+
 // Before decoding: the bytes are the format the extension names (stb decodes any format it
 // knows, whatever the name: TGA bytes in a .png), and the header's size is bounded — a small file
 // can declare a huge image. Sets w and h from the header.
@@ -127,6 +162,7 @@ void check_image_header(const fs::path& file, int& w, int& h) {
   MINIDL_CHECK(ext == ".png" ? png : jpeg, "load_image: ", file.string(), ": not a ", ext == ".png" ? "PNG" : "JPEG",
                " file (its first bytes are not the format's signature)");
   if (png) check_png_chunks(file);
+  if (jpeg) check_jpeg_segments(file);
   int c = 0;
   MINIDL_CHECK(stbi_info(file.c_str(), &w, &h, &c) == 1, "load_image: ", file.string(), ": cannot read the header (",
                stbi_failure_reason(), ")");

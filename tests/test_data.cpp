@@ -234,3 +234,12 @@ TEST_CASE("select_classes keeps the listed classes, relabeled in the order given
   CHECK_ERROR(select_classes(d, {4}), "select_classes: class 4 is not one of the data set's 4 classes");
   CHECK_ERROR(select_classes(d, {1, 1}), "select_classes: class 1 is listed twice");
 }
+
+TEST_CASE("a JPEG whose Huffman table declares more than 256 codes is refused before stb decodes it") {
+  // fuzz_image's finding: Debian's stb_image writes past its 257-entry table for such a table.
+  test::TempDir dir("jpeg");
+  const std::string bytes("\xff\xd8\xff\xc4\xdb\xdb\x01\x00\x91\x85\x91\x7f\xfd\xe1\x4d\xdb\xdb\xd3\xdb\xdb\xdb\xdb\xff\xd4", 24);
+  fs::create_directories(dir.file("c"));
+  test::write_bytes(dir.file("c/x.jpg"), bytes);
+  CHECK_ERROR(load_image_folder(dir.path.string(), 8), "x.jpg: JPEG Huffman table at byte offset 6 declares 2885 codes (at most 256)");
+}
