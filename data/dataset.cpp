@@ -136,9 +136,11 @@ void check_jpeg_segments(const fs::path& file) {
     if (marker == 0xD9 || i + 4 > bytes.size()) return;  // EOI, or truncated: stb reports it
     const size_t length = (static_cast<size_t>(at(i + 2)) << 8) | at(i + 3), end = std::min(i + 2 + length, bytes.size());
     if (marker == 0xC4) {
-      for (size_t t = i + 4; t + 17 <= end;) {  // tables: class/id byte, 16 counts, the values
+      // Tables: a class/id byte, 16 counts, the values. stb reads bytes past the end of the file
+      // as 0, so a table cut short counts what is there.
+      for (size_t t = i + 4; t < end;) {
         size_t codes = 0;
-        for (size_t k = 1; k <= 16; ++k) codes += at(t + k);
+        for (size_t k = 1; k <= 16 && t + k < bytes.size(); ++k) codes += at(t + k);
         MINIDL_CHECK(codes <= 256, "load_image: ", file.string(), ": JPEG Huffman table at byte offset ", t, " declares ",
                      codes, " codes (at most 256)");
         t += 17 + codes;
