@@ -98,10 +98,12 @@ constexpr int64_t kMaxPixels = int64_t(1) << 26;
 
 // A PNG's chunks lie inside the file: stb sizes its buffer from each IDAT chunk's declared length
 // before reading it, so a 40-byte file declaring a 2 GB chunk would allocate 2 GB (found by
-// fuzz_image).
+// fuzz_image). And the first IDAT chunk is not empty: stb then copies 0 bytes into its buffer
+// before allocating it, memcpy(NULL, ..., 0), undefined behaviour (found by fuzz_image in CI).
 void check_png_chunks(const fs::path& file) {
   const uint64_t size = fs::file_size(file);
   std::ifstream in(file, std::ios::binary);
+  bool seen_idat = false;
   for (uint64_t at = 8; at + 8 <= size;) {
     std::string head(8, '\0');
     in.seekg(static_cast<std::streamoff>(at));
@@ -109,6 +111,11 @@ void check_png_chunks(const fs::path& file) {
     const uint64_t length = big_endian32(head, 0), end = at + 12 + length;  // length, type, data, CRC
     MINIDL_CHECK(end <= size, "load_image: ", file.string(), ": PNG chunk '", head.substr(4, 4), "' at byte offset ",
                  at, " declares ", length, " bytes, past the end of the ", size, "-byte file");
+    if (head.compare(4, 4, "IDAT") == 0) {
+      MINIDL_CHECK(seen_idat || length > 0, "load_image: ", file.string(), ": the first PNG chunk 'IDAT' (at byte offset ",
+                   at, ") is empty, which stb_image cannot read safely");
+      seen_idat = true;
+    }
     if (head.compare(4, 4, "IEND") == 0) break;
     at = end;
   }
