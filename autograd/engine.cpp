@@ -5,6 +5,8 @@
 //    has run (Kahn's algorithm on the reversed graph = reverse topological order).
 // 3. A node's input gradients are summed into the node that produced that input, or, for a
 //    leaf, into its .grad() — that is how a tensor used twice (x * x + x) gets both terms.
+// 4. A leaf with post-accumulate hooks has its edges counted too; its hooks run when the last
+//    edge into it has been walked, so they see the leaf's final gradient of this backward.
 #include <unordered_map>
 
 #include "../core/factory.h"
@@ -28,14 +30,23 @@ void accumulate_leaf(AutogradMeta& leaf, Tensor g) {
   leaf.grad = g.is_unique() ? std::move(g) : kernels::copy(g);
 }
 
-std::unordered_map<Node*, int> count_dependencies(Node* root) {
+void run_hooks(AutogradMeta& leaf) {
+  for (const auto& hook : leaf.post_accumulate_grad_hooks) hook.second(leaf.grad);
+}
+
+/// Edges into each node reachable from root; edges into each hooked leaf go to leaf_edges.
+std::unordered_map<Node*, int> count_dependencies(Node* root, std::unordered_map<AutogradMeta*, int>& leaf_edges) {
   std::unordered_map<Node*, int> deps{{root, 0}};
   std::vector<Node*> stack{root};
   while (!stack.empty()) {
     Node* node = stack.back();
     stack.pop_back();
     for (const auto& meta : node->inputs) {
-      if (!meta || !meta->grad_fn) continue;
+      if (!meta) continue;
+      if (!meta->grad_fn) {
+        if (!meta->post_accumulate_grad_hooks.empty()) ++leaf_edges[meta.get()];
+        continue;
+      }
       Node* child = meta->grad_fn.get();
       if (deps[child]++ == 0) stack.push_back(child);
     }
@@ -79,11 +90,13 @@ void Tensor::backward(const Tensor& grad, bool retain_graph) const {
   const auto& meta = autograd_meta();
   if (!meta->grad_fn) {
     accumulate_leaf(*meta, kernels::copy(root_grad));
+    run_hooks(*meta);
     return;
   }
 
   Node* root = meta->grad_fn.get();
-  std::unordered_map<Node*, int> deps = count_dependencies(root);
+  std::unordered_map<AutogradMeta*, int> leaf_edges;
+  std::unordered_map<Node*, int> deps = count_dependencies(root, leaf_edges);
   std::unordered_map<Node*, Tensor> pending{{root, root_grad}};
   std::vector<Node*> ready{root};
   while (!ready.empty()) {
@@ -102,6 +115,10 @@ void Tensor::backward(const Tensor& grad, bool retain_graph) const {
       const bool has_grad = i < grads.size() && grads[i].defined();
       if (!in->grad_fn) {
         if (has_grad) accumulate_leaf(*in, std::move(grads[i]));
+        if (!in->post_accumulate_grad_hooks.empty()) {
+          auto edges = leaf_edges.find(in);
+          if (edges != leaf_edges.end() && --edges->second == 0) run_hooks(*in);
+        }
         continue;
       }
       Node* child = in->grad_fn.get();

@@ -1,6 +1,7 @@
 // Tensor's autograd methods, grad mode, and the recording of nodes.
 #include "variable.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
@@ -73,6 +74,22 @@ Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, B
   meta->grad_fn = std::move(node);
   out.set_autograd_meta(std::move(meta));
   return out;
+}
+
+int64_t register_post_accumulate_grad_hook(const Tensor& leaf, GradHook hook) {
+  MINIDL_CHECK(leaf.defined() && leaf.requires_grad() && leaf.is_leaf(),
+               "register_post_accumulate_grad_hook: expected a leaf tensor that requires grad");
+  static std::atomic<int64_t> next_handle{1};
+  const int64_t handle = next_handle++;
+  leaf.autograd_meta()->post_accumulate_grad_hooks.emplace_back(handle, std::move(hook));
+  return handle;
+}
+
+void remove_post_accumulate_grad_hook(const Tensor& leaf, int64_t handle) {
+  if (!leaf.defined() || !leaf.autograd_meta()) return;
+  auto& hooks = leaf.autograd_meta()->post_accumulate_grad_hooks;
+  hooks.erase(std::remove_if(hooks.begin(), hooks.end(), [&](const auto& h) { return h.first == handle; }),
+              hooks.end());
 }
 
 void zero_grad(std::vector<Tensor>& tensors) {

@@ -16,10 +16,16 @@ namespace minidl {
 
 struct Node;
 
+/// Called on a leaf once per backward(), after the last gradient that backward sends to it has
+/// been added to its .grad() (undefined if none reached it): data-parallel training starts a
+/// bucket's all-reduce from here while backward goes on (dist/distributed.h).
+using GradHook = std::function<void(const Tensor& grad)>;
+
 struct AutogradMeta {
   bool requires_grad = false;
   Tensor grad;                    // accumulated by backward() on leaves
   std::shared_ptr<Node> grad_fn;  // the op that produced this tensor; null on leaves
+  std::vector<std::pair<int64_t, GradHook>> post_accumulate_grad_hooks;  // (handle, hook), leaves only
 };
 
 /// Gradients of the loss with respect to an op's inputs, one per input (undefined = none).
@@ -84,6 +90,12 @@ class DetectAnomalyGuard {
 };
 /// The check itself: an Error "detect_anomaly: <what> is not finite" unless every element of t is.
 void check_finite(const Tensor& t, const std::string& what);
+
+/// PyTorch's Tensor.register_post_accumulate_grad_hook: `hook(grad)` runs on the leaf `leaf`
+/// (which must require grad) at the end of each backward() that reaches it, once, however many
+/// ops used it. Returns a handle for remove_post_accumulate_grad_hook.
+int64_t register_post_accumulate_grad_hook(const Tensor& leaf, GradHook hook);
+void remove_post_accumulate_grad_hook(const Tensor& leaf, int64_t handle);
 
 /// Drops the gradients of all `tensors` (grad() becomes undefined).
 void zero_grad(std::vector<Tensor>& tensors);
