@@ -51,6 +51,23 @@ int64_t DataLoader::batches_per_epoch() const {
   return drop_last_ ? data_.size() / batch_size_ : (data_.size() + batch_size_ - 1) / batch_size_;
 }
 
+void DataLoader::shard(int64_t rank, int64_t world) {
+  MINIDL_CHECK(world >= 1 && rank >= 0 && rank < world, "DataLoader::shard: expected 0 <= rank < world, found rank ",
+               rank, " of ", world);
+  MINIDL_CHECK(batch_size_ >= world, "DataLoader::shard: a batch of ", batch_size_, " images cannot feed ", world,
+               " ranks");
+  stop();
+  rank_ = rank;
+  world_ = world;
+}
+
+// Rank r's slice of `count` images: [count·r/world, count·(r+1)/world).
+static int64_t slice_begin(int64_t count, int64_t rank, int64_t world) { return count * rank / world; }
+
+int64_t DataLoader::local_batch_size() const {
+  return slice_begin(batch_size_, rank_ + 1, world_) - slice_begin(batch_size_, rank_, world_);
+}
+
 void DataLoader::stop() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -79,8 +96,9 @@ void DataLoader::produce(int64_t epoch) {
     for (size_t i = order.size(); i-- > 1;) std::swap(order[i], order[gen.at(first + i) % (i + 1)]);
   }
   for (int64_t b = 0; b < batches_per_epoch(); ++b) {
-    const int64_t first = b * batch_size_;
-    Batch batch = make_batch(order, first, std::min(batch_size_, data_.size() - first), epoch);
+    const int64_t first = b * batch_size_, count = std::min(batch_size_, data_.size() - first);
+    const int64_t begin = slice_begin(count, rank_, world_), end = slice_begin(count, rank_ + 1, world_);
+    Batch batch = make_batch(order, first + begin, end - begin, epoch);
     std::unique_lock<std::mutex> lock(mutex_);
     changed_.wait(lock, [&] { return stopping_ || ready_.size() < prefetch_; });
     if (stopping_) break;

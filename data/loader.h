@@ -46,6 +46,14 @@ class DataLoader {
   DataLoader(const DataLoader&) = delete;
   DataLoader& operator=(const DataLoader&) = delete;
 
+  /// Data-parallel training: this loader yields only rank `rank`'s part of each batch — of the
+  /// batch_size images a single process would see, in the same order and with the same
+  /// augmentations (they follow each image's position in the epoch), the `rank`-th of `world`
+  /// slices [n·rank/world, n·(rank+1)/world) of each batch of n. Call before start_epoch.
+  void shard(int64_t rank, int64_t world);
+  /// The images this rank gets of a full batch.
+  int64_t local_batch_size() const;
+
   /// Starts epoch `epoch` (its own shuffle and augmentation); the background thread begins
   /// preparing its batches at once.
   void start_epoch(int64_t epoch);
@@ -65,6 +73,7 @@ class DataLoader {
   Transform transform_;
   uint64_t seed_;
   size_t prefetch_;
+  int64_t rank_ = 0, world_ = 1;
 
   std::thread worker_;
   std::mutex mutex_;

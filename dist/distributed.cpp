@@ -118,6 +118,11 @@ void DistributedDataParallel::synchronize() {
   }
   stats_.buckets = static_cast<int64_t>(buckets_.size());
   stats_.wait_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  totals_.buckets = stats_.buckets;
+  totals_.bytes = stats_.bytes;
+  totals_.reduce_seconds += stats_.reduce_seconds;
+  totals_.wait_seconds += stats_.wait_seconds;
+  ++steps_;
   for (Bucket& bucket : buckets_) {
     for (Slot& slot : bucket.slots) {
       Tensor mean = kernels::reshape(kernels::narrow(bucket.flat, slot.offset, slot.param.numel()), slot.param.shape());

@@ -56,7 +56,11 @@ class DistributedDataParallel {
   void synchronize();
 
   Module& module() { return module_; }
+  ProcessGroup& group() { return group_; }
   const DdpStats& last_stats() const { return stats_; }
+  /// Summed over every synchronize() so far (buckets and bytes: per step).
+  const DdpStats& total_stats() const { return totals_; }
+  int64_t steps() const { return steps_; }
   int64_t bucket_count() const { return static_cast<int64_t>(buckets_.size()); }
 
  private:
@@ -83,7 +87,8 @@ class DistributedDataParallel {
   std::vector<Bucket> buckets_;
   size_t next_launch_ = 0;
   std::vector<std::pair<Tensor, int64_t>> hooks_;  // (parameter, handle)
-  DdpStats stats_;
+  DdpStats stats_, totals_;
+  int64_t steps_ = 0;
 };
 
 /// Every rank's tensors become rank 0's (weights at the start of training).

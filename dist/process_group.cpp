@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <exception>
 #include <iostream>
 
 #include "../core/kernels.h"
@@ -40,6 +41,11 @@ ProcessGroup::ProcessGroup(int rank, int size, std::unique_ptr<Backend> cpu, std
 }
 
 ProcessGroup::~ProcessGroup() {
+  // Left by an exception (a rank failing half-way): finalizing would wait for the other ranks,
+  // which wait in a collective for this one. End the job instead.
+  if (size_ > 1 && std::uncaught_exceptions() > 0)
+    abort("dist: rank " + std::to_string(rank_) + " of " + std::to_string(size_) +
+          " is leaving on an error before its collectives are done; ending the job");
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;

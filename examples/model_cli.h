@@ -5,8 +5,12 @@
 #include <omp.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <new>
 #include <map>
 #include <sstream>
@@ -194,19 +198,54 @@ inline void add_device_option(CLI::App& app, std::string& device) {
   app.add_option("--device", device, "cpu | cuda[:N]")->capture_default_str();
 }
 
+/// In a data-parallel job, how a failure ends the program: set by join_job (below) to name the
+/// rank and end every rank of the job, which would otherwise wait for this one forever.
+inline std::function<void(const std::string& message)>& fatal_error_handler() {
+  static std::function<void(const std::string&)> handler;
+  return handler;
+}
+
 /// Runs a program's body: a minidl::Error or a failed allocation becomes one line on stderr,
 /// "name: what went wrong", and exit code `error_code` (never an uncaught exception's abort).
 template <typename F>
 int run_program(const char* name, F body, int error_code = 1) {
+  std::string message;
   try {
     return body();
   } catch (const Error& e) {
     const std::string prefix = std::string(name) + ": ", what = e.what();
-    std::fprintf(stderr, "%s%s\n", prefix.c_str(), what.c_str() + (what.rfind(prefix, 0) == 0 ? prefix.size() : 0));
+    message = what.rfind(prefix, 0) == 0 ? what.substr(prefix.size()) : what;
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "%s: out of memory\n", name);
+    message = "out of memory";
   }
+  if (fatal_error_handler()) fatal_error_handler()(std::string(name) + ": " + message);
+  std::fprintf(stderr, "%s: %s\n", name, message.c_str());
   return error_code;
+}
+
+/// The CPU threads each rank of a job takes when --threads is not given: the machine's cores
+/// shared among the ranks mpirun started on it.
+inline int threads_per_rank() {
+  const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+  const int ranks = local != nullptr ? std::max(1, std::atoi(local)) : 1;
+  return std::max(1, omp_get_num_procs() / ranks);
+}
+
+/// Joins the data-parallel job this process was started in (mpirun -np N): a group of one
+/// without mpirun. In a job of several, a failure on this rank prints "name: rank r of N: ..."
+/// and ends every rank — keep the group alive until run_program has returned (declare it
+/// outside the body), so that the handler can use it.
+inline std::unique_ptr<dist::ProcessGroup> join_job(const char* name) {
+  std::unique_ptr<dist::ProcessGroup> group = dist::init_process_group();
+  if (group->size() > 1) {
+    dist::ProcessGroup* g = group.get();
+    const std::string prefix = std::string(name) + ": ";
+    fatal_error_handler() = [g, prefix](const std::string& message) {
+      g->abort(prefix + "rank " + std::to_string(g->rank()) + " of " + std::to_string(g->size()) + ": " +
+               message.substr(message.rfind(prefix, 0) == 0 ? prefix.size() : 0));
+    };
+  }
+  return group;
 }
 
 /// A file shipped with minidl, by its path in the source tree ("models/pretrained/x.safetensors"):

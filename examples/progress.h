@@ -12,12 +12,14 @@ namespace minidl::examples {
 
 class Progress {
  public:
-  /// `label` starts the line ("epoch 3/15"); `total` steps make 100 %.
-  Progress(std::string label, int64_t total)
-      : label_(std::move(label)), total_(total), tty_(isatty(fileno(stdout)) != 0), start_(clock::now()) {}
+  /// `label` starts the line ("epoch 3/15"); `total` steps make 100 %. show = false: prints
+  /// nothing (every rank of a data-parallel job but rank 0).
+  Progress(std::string label, int64_t total, bool show = true)
+      : label_(std::move(label)), total_(total), tty_(isatty(fileno(stdout)) != 0), show_(show), start_(clock::now()) {}
 
   /// Marks `done` steps finished; `info` is shown after the bar ("loss 0.41  acc 85.2%  812 img/s").
   void update(int64_t done, const std::string& info) {
+    if (!show_) return;
     const double elapsed = seconds();
     const double eta = done > 0 ? elapsed * (total_ - done) / done : 0;
     const int percent = total_ > 0 ? static_cast<int>(100 * done / total_) : 100;
@@ -35,7 +37,7 @@ class Progress {
   }
   /// Ends the bar's line (on a terminal).
   void finish() {
-    if (tty_ && !finished_) std::printf("\n");
+    if (tty_ && show_ && !finished_) std::printf("\n");
     finished_ = true;
   }
   /// A bar left by an error ends its line too, so that the error starts on one of its own.
@@ -58,7 +60,7 @@ class Progress {
   using clock = std::chrono::steady_clock;
   std::string label_;
   int64_t total_;
-  bool tty_;
+  bool tty_, show_;
   clock::time_point start_;
   int next_percent_ = 10;
   bool finished_ = false;

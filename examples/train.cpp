@@ -1,6 +1,9 @@
 // train: trains a ResNet on Fashion-MNIST, CIFAR-10 or an image folder, with a progress bar,
 // test accuracy after each epoch, a CSV log and an atomically written checkpoint.
 //   build/bin/train --arch resnet20 --norm gn --epochs 15 --save run.safetensors --log run.csv
+// Data-parallel under mpirun: every rank trains on its slice of each global batch (--batch
+// images per rank); rank 0 prints, evaluates, logs and saves.
+//   mpirun -np 2 build/bin/train --threads 1 --batch 64 ...
 
 #include <cstdio>
 #include <fstream>
@@ -27,7 +30,19 @@ int main(int argc, char** argv) {
   int64_t batch = 128, epochs = 15, limit_train = 0, warmup = 0;
   double lr = 0.1, momentum = 0.9, weight_decay = 5e-4, label_smoothing = 0, dropout = 0, clip_grad_norm = 0, ema_decay = 0;
   bool zero_init = false, resume_without_state = false, eval_only = false, list_archs = false;
-  flags::add(app, "--batch", batch, "batch size", flags::positive);
+  bool sync_bn = false, no_overlap = false;
+  int64_t max_steps = 0;
+  double bucket_mb = 0.25;  // PyTorch's 25 MB would put all of a 1 MB CIFAR ResNet in one bucket: no overlap
+  flags::add(app, "--batch", batch, "batch size (per rank under mpirun: the global batch is ranks x this)",
+             flags::positive);
+  flags::add(app, "--max-steps", max_steps, "stop after this many optimizer steps in all (0: run every epoch)",
+             flags::non_negative);
+  app.add_flag("--sync-bn", sync_bn, "under mpirun: SyncBatchNorm, statistics over every rank's images (default: "
+                                     "each rank's own, as BN on N GPUs without synchronization)");
+  flags::add(app, "--bucket-mb", bucket_mb, "under mpirun: gradient bucket size for the all-reduce, MB",
+             flags::positive_finite);
+  app.add_flag("--no-overlap", no_overlap, "under mpirun: all-reduce the gradients after backward instead of during "
+                                            "it (to measure what the overlap saves)");
   flags::add(app, "--epochs", epochs, "epochs", flags::positive);
   flags::add(app, "--lr", lr, "peak learning rate", flags::positive_finite);
   flags::add(app, "--momentum", momentum, "SGD momentum", flags::non_negative_finite);
@@ -63,7 +78,12 @@ int main(int argc, char** argv) {
   app.add_flag("--list-archs", list_archs, "list the architectures with their parameter counts and exit");
   MINIDL_PARSE_FLAGS(app, argc, argv, "train");
 
+  std::unique_ptr<dist::ProcessGroup> group;  // outlives run_program's handling of an error
   return run_program("train", [&] {
+    group = join_job("train");
+    const bool main_rank = group->is_main();
+    // N ranks on one machine share its cores: unless told, each takes its share.
+    if (group->size() > 1 && app.count("--threads") == 0) run.threads = threads_per_rank();
     run.apply();
     if (list_archs) {
       std::printf("%-14s %12s   (1 input channel, 10 classes)\n", "arch", "parameters");
@@ -107,6 +127,8 @@ int main(int argc, char** argv) {
     model_flags.build();  // a --groups that does not divide the channels fails here, naming the flag
     std::shared_ptr<Module> model = build_model(options);
     model->to(device);  // before the optimizer is made, so that its state is made there too
+    MINIDL_CHECK(!sync_bn || model_flags.norm == "bn", "--sync-bn needs --norm bn, found --norm ", model_flags.norm);
+    if (sync_bn) dist::convert_sync_batchnorm(*model, *group);  // before the optimizer: new parameters
     int64_t num_params = 0;
     for (const Tensor& p : model->parameters()) num_params += p.numel();
     const Transform train_transform = default_transform(train_data, true);
@@ -128,9 +150,14 @@ int main(int argc, char** argv) {
     }
     std::unique_ptr<ExponentialMovingAverage> ema;
     if (ema_decay > 0) ema = std::make_unique<ExponentialMovingAverage>(*model, ema_decay);
-    DataLoader loader(train_data, batch, /*shuffle=*/true, /*drop_last=*/true, train_transform, static_cast<uint64_t>(run.seed));
+    // One loader per rank over the global batches; each rank takes its slice of each.
+    const int64_t global_batch = batch * group->size();
+    DataLoader loader(train_data, global_batch, /*shuffle=*/true, /*drop_last=*/true, train_transform,
+                      static_cast<uint64_t>(run.seed));
+    loader.shard(group->rank(), group->size());
     const int64_t steps_per_epoch = loader.batches_per_epoch(), total_steps = steps_per_epoch * epochs;
-    MINIDL_CHECK(steps_per_epoch > 0, "--batch ", batch, ": ", train_data.size(), " training images make no batch of ", batch);
+    MINIDL_CHECK(steps_per_epoch > 0, "--batch ", batch, ": ", train_data.size(), " training images make no batch of ",
+                 global_batch);
     std::shared_ptr<LRScheduler> sched;
     if (schedule == "cosine") sched = std::make_shared<CosineAnnealingLR>(*opt, total_steps);
     if (schedule == "step") sched = std::make_shared<MultiStepLR>(*opt, std::vector<int64_t>{total_steps / 2, total_steps * 3 / 4});
@@ -156,16 +183,28 @@ int main(int argc, char** argv) {
                              "from its weights\n", resume.c_str());
       }
       first_epoch = g.epoch + 1;
-      std::printf("resumed from %s after epoch %lld\n", resume.c_str(), static_cast<long long>(first_epoch));
-      if (!log.empty()) truncate_log(log, first_epoch);  // no row repeats an epoch
+      if (main_rank) std::printf("resumed from %s after epoch %lld\n", resume.c_str(), static_cast<long long>(first_epoch));
+      if (!log.empty() && main_rank) truncate_log(log, first_epoch);  // no row repeats an epoch
     }
 
-    std::printf("%s (%s, %lld parameters) on %s: %lld training and %lld test images, batch %lld, %s lr %g, %s schedule\n",
+    std::unique_ptr<dist::DistributedDataParallel> ddp;
+    if (group->size() > 1) {
+      dist::DdpOptions o;
+      o.bucket_cap_mb = bucket_mb;
+      o.overlap = !no_overlap;
+      ddp = std::make_unique<dist::DistributedDataParallel>(*model, *group, o);  // rank 0's weights everywhere
+    }
+    if (main_rank && group->size() > 1)
+      std::printf("data-parallel: %d ranks (%s), %d threads each, %lld images per rank per step, %s BN statistics, "
+                  "%lld gradient buckets\n", group->size(), group->backend_name().c_str(), run.threads,
+                  static_cast<long long>(batch), sync_bn ? "synchronized" : "per-rank",
+                  static_cast<long long>(ddp->bucket_count()));
+    if (main_rank) std::printf("%s (%s, %lld parameters) on %s: %lld training and %lld test images, batch %lld, %s lr %g, %s schedule\n",
                 model_flags.arch.c_str(), model_flags.norm.c_str(), static_cast<long long>(num_params), train_data.name.c_str(),
                 static_cast<long long>(train_data.size()), static_cast<long long>(test_data.size()),
-                static_cast<long long>(batch), optim.c_str(), lr, schedule.c_str());
+                static_cast<long long>(global_batch), optim.c_str(), lr, schedule.c_str());
     std::ofstream csv;
-    if (!log.empty()) {
+    if (!log.empty() && main_rank) {
       csv.open(log, first_epoch > 0 ? std::ios::app : std::ios::trunc);
       MINIDL_CHECK(csv, "cannot write the log ", log);
       if (first_epoch == 0)
@@ -181,10 +220,16 @@ int main(int argc, char** argv) {
     step_options.device = device;
     step_options.clip_grad_norm = clip_grad_norm;
     step_options.ema = ema.get();
+    step_options.ddp = ddp.get();
+    int64_t steps_done = first_epoch * steps_per_epoch;
     for (int64_t epoch = first_epoch; epoch < epochs; ++epoch) {
+      if (max_steps > 0 && steps_done >= max_steps) break;
+      const int64_t steps = max_steps > 0 ? std::min(steps_per_epoch, max_steps - steps_done) : steps_per_epoch;
       step_options.first_epoch = epoch;
-      const Metrics train = train_steps(*model, *opt, loader, steps_per_epoch,
+      const Metrics train = train_steps(*model, *opt, loader, steps,
                                         "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(epochs), step_options);
+      steps_done += steps;
+      if (!main_rank) continue;  // rank 0 tests, logs and saves; the others go on to the next epoch
       const Metrics test = evaluate(*model, test_data, 256, device);
       std::string ema_text;
       double ema_accuracy = 0;
@@ -219,6 +264,13 @@ int main(int argc, char** argv) {
         state_meta["batch"] = std::to_string(batch);
         save_generation(save, model->state_dict(), meta, state, state_meta, epoch);
       }
+    }
+    if (ddp && main_rank) {
+      const dist::DdpStats& t = ddp->total_stats();
+      std::printf("all-reduce: %lld buckets, %.2f MB per step; %.3f s reducing in %lld steps, of which %.3f s "
+                  "waited for after backward (%s)\n",
+                  static_cast<long long>(t.buckets), t.bytes / 1e6, t.reduce_seconds,
+                  static_cast<long long>(ddp->steps()), t.wait_seconds, no_overlap ? "not overlapped" : "overlapped");
     }
     return 0;
   });

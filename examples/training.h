@@ -94,6 +94,9 @@ struct StepOptions {
   double clip_grad_norm = 0;         // > 0: clip_grad_norm_ of all parameters before each step
   ExponentialMovingAverage* ema = nullptr;  // updated after each step
   bool freeze_bn = false;  // BatchNorm in eval mode: running statistics used and kept, γ and β trained
+  // Data-parallel: forward through it, its synchronize() after backward; the loader is sharded
+  // (loader.shard), so a batch here is this rank's slice of the global batch.
+  dist::DistributedDataParallel* ddp = nullptr;
 };
 
 /// Puts every BatchNorm2d of `model` in eval mode (the rest keeps its mode): "frozen BN", as
@@ -109,7 +112,9 @@ inline Metrics train_steps(Module& model, Optimizer& opt, DataLoader& loader, in
                            const StepOptions& o = {}) {
   model.train();
   if (o.freeze_bn) freeze_batch_norm(model);
-  Progress bar(label, steps);
+  dist::ProcessGroup* group = o.ddp ? &o.ddp->group() : nullptr;
+  Progress bar(label, steps, group == nullptr || group->is_main());
+  const double ranks = group != nullptr ? group->size() : 1;  // the bar shows rank 0's figures, img/s for all
   double loss_sum = 0, correct = 0, seen = 0;
   int64_t epoch = o.first_epoch;
   loader.start_epoch(epoch);
@@ -121,10 +126,18 @@ inline Metrics train_steps(Module& model, Optimizer& opt, DataLoader& loader, in
       MINIDL_CHECK(loader.next(b), "train_steps: the loader yields no batch");
     }
     const Tensor labels = b.labels.to(o.device);
-    const Tensor logits = model(b.images.to(o.device));
+    const Tensor logits = o.ddp ? o.ddp->forward(b.images.to(o.device)) : model(b.images.to(o.device));
     const Tensor loss = cross_entropy(logits, labels, o.label_smoothing);
     opt.zero_grad();
-    loss.backward();
+    if (o.ddp) {
+      // DDP averages the ranks' gradients; a rank with more of the batch than 1/world of it
+      // weighs its loss up, so that the result is the gradient of the global batch's mean loss.
+      const double share = static_cast<double>(b.labels.numel()) * group->size() / loader.batch_size();
+      (share == 1 ? loss : loss * share).backward();
+      o.ddp->synchronize();  // every rank now holds the same gradients, so all decide alike below
+    } else {
+      loss.backward();
+    }
     check_finite_step(model, loss, step);
     if (o.clip_grad_norm > 0) clip_grad_norm_(params, o.clip_grad_norm);
     opt.step();
@@ -135,9 +148,15 @@ inline Metrics train_steps(Module& model, Optimizer& opt, DataLoader& loader, in
     correct += static_cast<double>(correct_predictions(logits, b.labels));
     seen += n;
     bar.update(step + 1, "loss " + fixed(loss_sum / seen, 4) + "  acc " + fixed(100 * correct / seen, 2) + "%  " +
-                             fixed(seen / bar.seconds(), 0) + " img/s");
+                             fixed(seen * ranks / bar.seconds(), 0) + " img/s");
   }
   bar.finish();
+  if (group != nullptr) {  // the epoch's figures over every rank's images
+    Tensor totals = from_vector(std::vector<double>{loss_sum, correct, seen}, {3});
+    group->all_reduce(totals).wait();
+    const std::vector<double> t = totals.to_vector<double>();
+    loss_sum = t[0], correct = t[1], seen = t[2];
+  }
   return {loss_sum / seen, correct / seen, seen / bar.seconds(), bar.seconds()};
 }
 

@@ -36,8 +36,10 @@ int main(int argc, char** argv) {
                                     << group->backend_name() << ")" << std::endl;
   } catch (const std::exception& e) {
     const std::string where = group ? "rank " + std::to_string(group->rank()) + " of " + std::to_string(group->size()) + ": " : "";
-    if (group) group->abort("dist_probe: " + where + e.what());
-    std::cerr << "dist_probe: " << e.what() << std::endl;
+    const std::string what = e.what();
+    const std::string message = what.rfind("dist_probe: ", 0) == 0 ? what.substr(12) : what;
+    if (group) group->abort("dist_probe: " + where + message);
+    std::cerr << "dist_probe: " << message << std::endl;
     return 1;
   }
   return 0;
