@@ -10,7 +10,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_ARGS ?=
 PACKAGES := cmake g++ make libopenblas-dev doctest-dev libstb-dev zlib1g-dev nlohmann-json3-dev \
-            libcli11-dev dataset-fashion-mnist
+            libcli11-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin
 
 .PHONY: all deps configure build run test bench bench-layers bench-layers-cuda torch-check clean \
         fuzz-deps fuzz fuzz-smoke test-asan test-tsan
@@ -72,13 +72,14 @@ SANITIZE_CMAKE := -DMINIDL_CUDA=OFF -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILE
 fuzz-deps: deps
 	@$(MAKE) --no-print-directory deps PACKAGES="$(FUZZ_PACKAGES)"
 
-# The fast tests under ASan + UBSan (the programs' end-to-end runs and the kill test are left to
-# `make test`: they take minutes there); any report fails the run.
+# The fast tests under ASan + UBSan (the programs' end-to-end runs, the kill test and the mpirun
+# jobs are left to `make test`: they take minutes there, and OpenMPI's own allocations would
+# read as leaks); any report fails the run.
 test-asan: fuzz-deps
 	cmake -S . -B build-asan $(SANITIZE_CMAKE) -DMINIDL_SANITIZE=address,undefined
 	cmake --build build-asan -j $(JOBS) --target minidl_tests
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ./bin/minidl_tests --test-case-exclude="*command line*,*end to end*,*killed*,*README*"
+	  ./bin/minidl_tests --test-case-exclude="*command line*,*end to end*,*killed*,*README*,*mpirun*"
 
 # The code that runs on several threads under ThreadSanitizer: the loader's prefetch thread and
 # the OpenMP kernels on 2 threads (tests/test_threads.cpp), and every other fast test. clang's
@@ -90,7 +91,7 @@ test-tsan: fuzz-deps
 	cmake --build build-tsan -j $(JOBS) --target minidl_tests
 	cd build-tsan && OMP_TOOL_LIBRARIES=$(ARCHER) OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1 \
 	  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1 \
-	  ./bin/minidl_tests --test-case-exclude="*command line*,*end to end*,*killed*,*README*"
+	  ./bin/minidl_tests --test-case-exclude="*command line*,*end to end*,*killed*,*README*,*mpirun*"
 
 fuzz: fuzz-deps
 	cmake -S . -B build-fuzz $(SANITIZE_CMAKE) -DMINIDL_SANITIZE=address,undefined -DMINIDL_FUZZ=ON -DMINIDL_BUILD_TESTS=OFF

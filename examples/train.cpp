@@ -32,7 +32,9 @@ int main(int argc, char** argv) {
   bool zero_init = false, resume_without_state = false, eval_only = false, list_archs = false;
   bool sync_bn = false, no_overlap = false;
   int64_t max_steps = 0;
-  double bucket_mb = 0.25;  // PyTorch's 25 MB would put all of a 1 MB CIFAR ResNet in one bucket: no overlap
+  // PyTorch's default. A 1 MB CIFAR ResNet then has one bucket, reduced after backward: on 2
+  // shared cores, 6 overlapped buckets of 0.25 MB were no faster (bench/data_parallel.py).
+  double bucket_mb = 25;
   flags::add(app, "--batch", batch, "batch size (per rank under mpirun: the global batch is ranks x this)",
              flags::positive);
   flags::add(app, "--max-steps", max_steps, "stop after this many optimizer steps in all (0: run every epoch)",

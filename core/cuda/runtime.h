@@ -1,4 +1,4 @@
-// The CUDA runtime as the backend uses it (internal: included by core/ only, never installed).
+// The CUDA runtime as the backend uses it (internal: included by core/ and by dist/nccl.cpp for the stream, never installed).
 // Every CUDA call goes through MINIDL_CUDA_CHECK, so a failure raises minidl::Error naming the
 // call, the driver's status string and the op that made it.
 #pragma once
