@@ -99,6 +99,7 @@ void DataLoader::produce(int64_t epoch) {
     const int64_t first = b * batch_size_, count = std::min(batch_size_, data_.size() - first);
     const int64_t begin = slice_begin(count, rank_, world_), end = slice_begin(count, rank_ + 1, world_);
     Batch batch = make_batch(order, first + begin, end - begin, epoch);
+    batch.global_size = count;
     std::unique_lock<std::mutex> lock(mutex_);
     changed_.wait(lock, [&] { return stopping_ || ready_.size() < prefetch_; });
     if (stopping_) break;

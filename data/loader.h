@@ -32,6 +32,7 @@ Transform default_transform(const ImageDataset& data, bool train);
 struct Batch {
   Tensor images;  // float32 [B, C, H, W]
   Tensor labels;  // int64 [B]
+  int64_t global_size = 0;  // B, or in a sharded loader the images of the batch over every rank
 };
 
 class DataLoader {

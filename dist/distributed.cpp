@@ -98,7 +98,6 @@ void DistributedDataParallel::launch_ready_buckets() {
   while (next_launch_ < buckets_.size() && buckets_[next_launch_].pending == 0) {
     Bucket& bucket = buckets_[next_launch_++];
     bucket.work = group_.all_reduce(bucket.flat, ReduceOp::Mean);
-    bucket.launched = true;
   }
 }
 
@@ -138,8 +137,7 @@ void DistributedDataParallel::synchronize() {
 
 void DistributedDataParallel::reset_step() {
   for (Bucket& bucket : buckets_) {
-    if (bucket.launched) bucket.work.wait();
-    bucket.launched = false;
+    bucket.work.wait();  // returns at once for a bucket not launched
     bucket.work = Work();
     bucket.pending = static_cast<int64_t>(bucket.slots.size());
     for (Slot& slot : bucket.slots) slot.ready = false;

@@ -73,8 +73,7 @@ class DistributedDataParallel {
     Tensor flat;  // the gradients of its slots, one after the other
     std::vector<Slot> slots;
     int64_t pending = 0;
-    bool launched = false;
-    Work work;
+    Work work;  // empty until launched
   };
 
   void mark_ready(size_t bucket, size_t slot, const Tensor& grad);

@@ -34,27 +34,16 @@ class MpiBackend final : public Backend {
 
   void all_reduce_sum(Tensor& t) override {
     const MPI_Datatype type = check(t, "all_reduce");
-    // MPI counts are ints: a tensor of more than INT_MAX elements goes in pieces.
-    char* data = static_cast<char*>(t.raw_data());
-    const size_t item = element_size(t.dtype());
-    for (int64_t done = 0; done < t.numel();) {
-      const int n = static_cast<int>(std::min<int64_t>(t.numel() - done, INT_MAX / 2));
-      MPI_Request request;
-      ok(MPI_Iallreduce(MPI_IN_PLACE, data + done * item, n, type, MPI_SUM, comm_, &request), "MPI_Iallreduce");
-      wait_politely(request, "MPI_Iallreduce");
-      done += n;
-    }
+    in_pieces(t, "MPI_Iallreduce", [&](char* data, int n, MPI_Request* request) {
+      return MPI_Iallreduce(MPI_IN_PLACE, data, n, type, MPI_SUM, comm_, request);
+    });
   }
 
   void broadcast(Tensor& t, int root) override {
     const MPI_Datatype type = check(t, "broadcast");
-    char* data = static_cast<char*>(t.raw_data());
-    const size_t item = element_size(t.dtype());
-    for (int64_t done = 0; done < t.numel();) {
-      const int n = static_cast<int>(std::min<int64_t>(t.numel() - done, INT_MAX / 2));
-      ok(MPI_Bcast(data + done * item, n, type, root, comm_), "MPI_Bcast");
-      done += n;
-    }
+    in_pieces(t, "MPI_Ibcast", [&](char* data, int n, MPI_Request* request) {
+      return MPI_Ibcast(data, n, type, root, comm_, request);
+    });
   }
 
   void all_gather(const Tensor& in, Tensor& out) override {
@@ -71,15 +60,24 @@ class MpiBackend final : public Backend {
   void abort(int code) override { MPI_Abort(MPI_COMM_WORLD, code); }
 
  private:
-  // A blocking MPI call spins while the other ranks catch up, and on a machine with a core per
-  // rank that spinning thread takes the core from this rank's backward, which it is meant to
-  // overlap. So: a nonblocking call, tested every 50 µs, sleeping in between.
-  void wait_politely(MPI_Request& request, const char* call) const {
-    for (;;) {
-      int done = 0;
-      ok(MPI_Test(&request, &done, MPI_STATUS_IGNORE), call);
-      if (done) return;
-      std::this_thread::sleep_for(std::chrono::microseconds(50));
+  // Starts `start(data, n, &request)` on each piece of t in turn (MPI counts are ints: a tensor
+  // of more than INT_MAX elements goes in pieces) and waits for it. A blocking MPI call would
+  // spin while the other ranks catch up, and on a machine with a core per rank that spinning
+  // thread takes the core from this rank's backward, which it is meant to overlap. So: a
+  // nonblocking call, tested every 50 µs, sleeping in between.
+  template <typename Start>
+  void in_pieces(Tensor& t, const char* call, Start start) const {
+    char* data = static_cast<char*>(t.raw_data());
+    const size_t item = element_size(t.dtype());
+    for (int64_t done = 0; done < t.numel();) {
+      const int n = static_cast<int>(std::min<int64_t>(t.numel() - done, INT_MAX / 2));
+      MPI_Request request;
+      ok(start(data + done * item, n, &request), call);
+      for (int finished = 0; !finished;) {
+        ok(MPI_Test(&request, &finished, MPI_STATUS_IGNORE), call);
+        if (!finished) std::this_thread::sleep_for(std::chrono::microseconds(50));
+      }
+      done += n;
     }
   }
 

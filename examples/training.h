@@ -132,7 +132,7 @@ inline Metrics train_steps(Module& model, Optimizer& opt, DataLoader& loader, in
     if (o.ddp) {
       // DDP averages the ranks' gradients; a rank with more of the batch than 1/world of it
       // weighs its loss up, so that the result is the gradient of the global batch's mean loss.
-      const double share = static_cast<double>(b.labels.numel()) * group->size() / loader.batch_size();
+      const double share = static_cast<double>(b.labels.numel()) * group->size() / b.global_size;
       (share == 1 ? loss : loss * share).backward();
       o.ddp->synchronize();  // every rank now holds the same gradients, so all decide alike below
     } else {

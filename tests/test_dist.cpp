@@ -60,7 +60,9 @@ TEST_CASE("DataLoader::shard: the ranks' slices put together are the one-process
       ranks.back()->shard(r, world);
       ranks.back()->start_epoch(1);
     }
-    CHECK(ranks[0]->local_batch_size() + ranks[world - 1]->local_batch_size() <= 8);
+    int64_t local_sum = 0;
+    for (auto& loader : ranks) local_sum += loader->local_batch_size();
+    CHECK(local_sum == 8);
     whole.start_epoch(1);
     Batch full;
     while (whole.next(full)) {  // 8, 8, then 7 images
@@ -69,10 +71,12 @@ TEST_CASE("DataLoader::shard: the ranks' slices put together are the one-process
       for (auto& loader : ranks) {
         Batch part;
         REQUIRE(loader->next(part));
+        CHECK(part.global_size == full.labels.numel());
         for (float v : part.images.to_vector<float>()) images.push_back(v);
         for (int64_t l : part.labels.to_vector<int64_t>()) labels.push_back(l);
       }
       CHECK(images == full.images.to_vector<float>());
+      CHECK(full.global_size == full.labels.numel());
       CHECK(labels == full.labels.to_vector<int64_t>());
     }
   }
