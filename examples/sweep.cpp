@@ -54,11 +54,14 @@ int main(int argc, char** argv) {
   data.add_to(app);
   RunFlags run;
   run.add_to(app, "first seed (the runs use seed, seed + 1, ...)");
-  std::string per_worker_text = "32,16,8,4,2", protocol = "per-worker", csv_path = "sweep.csv", summary_path;
+  std::string per_worker_text = "32,16,8,4,2", norms_text = "bn,gn", protocol = "per-worker", csv_path = "sweep.csv",
+              summary_path;
   int64_t workers = 8, total_batch = 256, epochs = 5, seeds = 2, limit_train = 0;
   double lr = 0.1, lr_batch = 256, momentum = 0.9, weight_decay = 1e-4;
   bool quick = false;
   app.add_option("--per-worker", per_worker_text, "images per worker b, comma-separated")->capture_default_str();
+  app.add_option("--norms", norms_text, "the norms to train, comma-separated (bn, gn; one each to run them side by side)")
+      ->capture_default_str();
   flags::add(app, "--protocol", protocol,
              "per-worker: W workers of b images (total batch W·b, the paper's figure 1); total: a fixed --total-batch, "
              "BN statistics over b of its images (W = total / b)",
@@ -91,6 +94,17 @@ int main(int argc, char** argv) {
       summary_path = (has_ext ? csv_path.substr(0, csv_path.size() - ext.size()) : csv_path) + ".summary.csv";
     }
     const std::vector<int64_t> per_worker = parse_list(per_worker_text, "--per-worker");
+    std::vector<std::string> norms;
+    {
+      std::stringstream s(norms_text);
+      std::string item;
+      while (std::getline(s, item, ',')) {
+        MINIDL_CHECK(item == "bn" || item == "gn", "--norms: expected a comma-separated list of bn and gn, found \"",
+                     norms_text, "\"");
+        norms.push_back(item);
+      }
+      MINIDL_CHECK(!norms.empty(), "--norms: expected bn, gn or both, found \"", norms_text, "\"");
+    }
     for (int64_t b : per_worker)
       MINIDL_CHECK(protocol == "per-worker" || total_batch % b == 0, "--per-worker ", b, ": does not divide --total-batch ",
                    total_batch);
@@ -118,7 +132,7 @@ int main(int argc, char** argv) {
     std::printf("%-5s %10s %8s %6s %9s %5s %12s %9s\n", "norm", "per worker", "workers", "batch", "lr", "seed", "test error",
                 "time (s)");
     std::vector<Point> points;
-    for (const std::string norm : {"bn", "gn"}) {
+    for (const std::string& norm : norms) {
       for (int64_t b : per_worker) {
         const int64_t total = protocol == "per-worker" ? workers * b : total_batch, w = total / b;
         const double run_lr = lr * static_cast<double>(total) / lr_batch;
