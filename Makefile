@@ -1,4 +1,4 @@
-# make run       — install missing Debian packages, build, run the fine-tuning comparison (BN, frozen BN, GN, BN → GN)
+# make run       — install missing Debian packages, build, run the BN → GN swap comparison and the fine-tuning one (BN, frozen BN, GN, BN → GN)
 # make test-tsan — the fast tests under ThreadSanitizer (build-tsan/, CPU only)
 # make test      — install missing Debian packages, build, run every test (ctest)
 # make test-asan — the same tests built with ASan + UBSan (build-asan/, CPU only)
@@ -33,6 +33,7 @@ build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 run: build
+	$(BUILD)/bin/swap --csv $(BUILD)/swap.csv
 	$(BUILD)/bin/finetune --csv $(BUILD)/finetune.csv
 
 test: build

@@ -22,6 +22,8 @@ std::atomic<bool> anomaly_enabled{anomaly_from_environment()};
 bool is_grad_enabled() { return grad_enabled; }
 NoGradGuard::NoGradGuard() : previous_(grad_enabled) { grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { grad_enabled = previous_; }
+EnableGradGuard::EnableGradGuard() : previous_(grad_enabled) { grad_enabled = true; }
+EnableGradGuard::~EnableGradGuard() { grad_enabled = previous_; }
 
 bool is_anomaly_enabled() { return anomaly_enabled.load(std::memory_order_relaxed); }
 void set_detect_anomaly(bool on) { anomaly_enabled = on; }

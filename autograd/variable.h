@@ -70,6 +70,19 @@ class NoGradGuard {
   bool previous_;
 };
 
+/// Turns gradient recording on in this thread while in scope, inside a NoGradGuard too
+/// (torch.enable_grad): for a fit that a caller may run under no_grad.
+class EnableGradGuard {
+ public:
+  EnableGradGuard();
+  ~EnableGradGuard();
+  EnableGradGuard(const EnableGradGuard&) = delete;
+  EnableGradGuard& operator=(const EnableGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
 /// Anomaly detection (PyTorch's torch.autograd.detect_anomaly): while it is on, every recorded
 /// op's output and every gradient a backward returns is checked, and the first that is not
 /// finite raises a minidl::Error naming the op ("detect_anomaly: LogBackward's forward output is

@@ -1,6 +1,6 @@
 // Mean and variance of a set of values — one module for every normalization: the CPU kernels
-// (core/cpu/norm_loops.h), the CUDA kernels (core/cuda/norm.cuh) and the BN → GN calibration
-// (models/swap.cpp).
+// (core/cpu/norm_loops.h) and the CUDA kernels (core/cuda/norm.cuh). (The BN → GN calibration's
+// covariances, models/swap.cpp, merge the same way.)
 //
 // A set's moments are (n, mean, M2 = Σ(x − mean)²); two sets merge exactly (Chan, Golub and
 // LeVeque 1979):  n = na + nb,  δ = mean_b − mean_a,  mean = mean_a + δ·nb/n,

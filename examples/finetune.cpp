@@ -4,7 +4,8 @@
 //   (a) BN, fine-tuned in training mode (statistics of each 2-image batch);
 //   (b) BN frozen: A's running statistics used and kept, γ and β trained (what detection systems do);
 //   (c) GN, fine-tuned as it is;
-//   (d) the BN model with its BatchNorm layers swapped for GroupNorm, calibrated on B's images.
+//   (d) the BN model with its BatchNorm layers swapped for GroupNorm, its γ and β fitted on B's
+//       images (--swap-mode; examples/swap.cpp compares the modes on task A).
 // A table of B's test accuracy before (a fresh head: chance) and after fine-tuning, and the time,
 // also written as CSV.
 
@@ -28,11 +29,11 @@ struct Row {
 int main(int argc, char** argv) {
   CLI::App app{"Fine-tunes models pretrained on one task (Fashion-MNIST classes 0-4) on another (classes 5-9, a new "
                "head) at a small batch: BN in training mode, BN frozen, GN, and the BN model swapped to GN with "
-               "calibration. Prints B's test accuracy before and after, and the time, as a table (and CSV). Each "
+               "its γ and β fitted on task B's images (--swap-mode). Prints B's test accuracy before and after, and the time, as a table (and CSV). Each "
                "model's arch, norm and shape come from its checkpoint's metadata."};
   const std::string shipped_bn = "models/pretrained/resnet20_bn_fashion_mnist_0-4.safetensors";
   const std::string shipped_gn = "models/pretrained/resnet20_gn_fashion_mnist_0-4.safetensors";
-  std::string bn_checkpoint, gn_checkpoint, csv_path = "finetune.csv";
+  std::string bn_checkpoint, gn_checkpoint, csv_path = "finetune.csv", swap_mode = "distill";
   int64_t groups = 8, batch = 2, steps = 1500, calibration_images = 256;
   double lr = 0.005, momentum = 0.9, weight_decay = 1e-4;
   app.add_option("--bn-checkpoint", bn_checkpoint, "the BatchNorm model pretrained on task A; default: " + shipped_bn)
@@ -50,7 +51,11 @@ int main(int argc, char** argv) {
   flags::add(app, "--lr", lr, "fine-tuning learning rate (cosine to 0)", flags::positive_finite);
   flags::add(app, "--weight-decay", weight_decay, "on conv and linear weights only (none on γ, β and biases)",
              flags::non_negative_finite);
-  flags::add(app, "--calibration-images", calibration_images, "task B training images used to calibrate (d)",
+  flags::add(app, "--swap-mode", swap_mode,
+             "how (d) sets GroupNorm's γ and β (models/swap.h): copy BN's, match its per-channel moments, fit its "
+             "outputs by least squares layer by layer (lstsq), or lstsq and then fit its logits (distill)",
+             flags::one_of({"copy", "moments", "lstsq", "distill"}));
+  flags::add(app, "--calibration-images", calibration_images, "task B training images the fit of (d) uses",
              flags::positive);
   flags::add(app, "--csv", csv_path, "where to write the table", flags::writable_path);
   MINIDL_PARSE_FLAGS(app, argc, argv, "finetune");
@@ -84,17 +89,9 @@ int main(int argc, char** argv) {
     std::printf("pretrained on task A: %s (%s), %s (%s)\n", bn_checkpoint.c_str(), bn.card.data.c_str(), gn_checkpoint.c_str(),
                 gn.card.data.c_str());
 
-    // (d): calibrated on B's first training images, without augmentation.
-    std::vector<Tensor> calibration;
-    {
-      const ImageDataset first = train_data.head(calibration_images);
-      DataLoader loader(first, 64, false, false, default_transform(train_data, false), 0);
-      loader.start_epoch(0);
-      Batch b;
-      while (loader.next(b)) calibration.push_back(b.images);
-    }
+    // (d): fitted on B's first training images, without augmentation.
     swapped = load_model(bn_flags, bn_checkpoint).model;
-    swap_bn_to_gn(*swapped, groups, SwapMode::Calibrate, calibration);
+    swap_bn_to_gn(*swapped, groups, parse_swap_mode(swap_mode), calibration_batches(train_data, calibration_images));
     std::shared_ptr<Module> frozen = load_model(bn_flags, bn_checkpoint).model;
 
     struct Run {
@@ -105,7 +102,7 @@ int main(int argc, char** argv) {
     const std::vector<Run> runs = {{"BN (train mode)", bn.model, false},
                                    {"BN (frozen)", frozen, true},
                                    {"GN", gn.model, false},
-                                   {"BN -> GN (calibrated)", swapped, false}};
+                                   {"BN -> GN (" + swap_mode + ")", swapped, false}};
     std::vector<Row> rows;
     for (const Run& r : runs) {
       manual_seed(static_cast<uint64_t>(run.seed));  // the same new head for every model

@@ -85,6 +85,18 @@ inline Metrics evaluate(Module& model, const ImageDataset& data, int64_t batch =
   return m;
 }
 
+/// The first `images` of `data` in batches of `batch`, normalized as for evaluation and not
+/// augmented: what swap_bn_to_gn calibrates on (swap, finetune).
+inline std::vector<Tensor> calibration_batches(const ImageDataset& data, int64_t images, int64_t batch = 64) {
+  const ImageDataset first = data.head(std::min(images, data.size()));
+  DataLoader loader(first, batch, /*shuffle=*/false, /*drop_last=*/false, default_transform(data, false), 0);
+  loader.start_epoch(0);
+  std::vector<Tensor> out;
+  Batch b;
+  while (loader.next(b)) out.push_back(b.images);
+  return out;
+}
+
 /// What train_steps does besides the forward, backward and optimizer step.
 struct StepOptions {
   LRScheduler* scheduler = nullptr;  // stepped every batch

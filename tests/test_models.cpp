@@ -2,6 +2,8 @@
 // BN → GN swap.
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <set>
 
 #include "fixtures.h"
 
@@ -118,50 +120,156 @@ TEST_CASE("swap_bn_to_gn keeps names and shapes; copy copies γ and β") {
               "swap_bn_to_gn: bn1: GroupNorm cannot split 16 channels into 5 groups");
 }
 
-TEST_CASE("swap_bn_to_gn calibrate: each GN's per-channel output statistics equal its BN's on the same input") {
+// A resnet20 with BN whose running statistics and affine parameters are far from their defaults,
+// in eval mode, and a twin of it that keeps its BN layers (name → module) for comparison.
+struct TrainedBN {
+  std::shared_ptr<Module> model, original;
+  std::map<std::string, Module*> original_modules;
+};
+TrainedBN trained_bn(DType dtype) {
   manual_seed(3);
-  auto bn_model = model("resnet20", NormKind::BatchNorm);
-  // Give the BN layers non-trivial running statistics and affine parameters.
-  bn_model->train();
-  for (int i = 0; i < 5; ++i) (*bn_model)(randn({16, 3, 16, 16}) * 2.0 + 0.5);
-  for (auto& [name, p] : bn_model->named_parameters())
+  TrainedBN t{model("resnet20", NormKind::BatchNorm), model("resnet20", NormKind::BatchNorm), {}};
+  t.model->train();
+  for (int i = 0; i < 5; ++i) (*t.model)(randn({16, 3, 16, 16}) * 2.0 + 0.5);
+  for (auto& [name, p] : t.model->named_parameters())
     if (p.dim() == 1 && name.find("bn") != std::string::npos) kernels::copy_(p, rand(p.shape()) + 0.5);
-  bn_model->eval();
-  auto original = model("resnet20", NormKind::BatchNorm);  // the BN layers, kept for comparison
-  original->load_state_dict(bn_model->state_dict());
-  original->eval();
-  std::map<std::string, Module*> original_bn;
-  for (auto& [name, mod] : original->named_modules()) original_bn[name] = mod;
+  t.model->eval();
+  t.original->load_state_dict(t.model->state_dict());
+  t.original->eval();
+  t.model->to(dtype);
+  t.original->to(dtype);
+  for (auto& [name, mod] : t.original->named_modules()) t.original_modules[name] = mod;
+  return t;
+}
 
+// Calls fn(name, input, output) for each GroupNorm of `m` in one forward of x; returns the count.
+template <typename F>
+int each_group_norm(Module& m, const Tensor& x, F fn) {
+  int called = 0;
+  std::vector<std::pair<Module*, int>> hooks;
+  for (auto& [name, mod] : m.named_modules())
+    if (mod->type_name() == "GroupNorm")
+      hooks.emplace_back(mod, mod->register_forward_hook([&, name = name](Module&, const Tensor& in, const Tensor& out) {
+        fn(name, in, out);
+        ++called;
+      }));
+  {
+    NoGradGuard no_grad;
+    m(x);
+  }
+  for (auto& [mod, id] : hooks) mod->remove_forward_hook(id);
+  return called;
+}
+
+TEST_CASE("swap_bn_to_gn moments: each GN's per-channel output statistics equal its BN's on the same input") {
+  TrainedBN t = trained_bn(kFloat32);
   const Tensor batch = randn({16, 3, 16, 16}) * 2.0 + 0.5;
-  CHECK(swap_bn_to_gn(*bn_model, 8, SwapMode::Calibrate, {batch}) == 21);
+  CHECK(swap_bn_to_gn(*t.model, 8, SwapMode::Moments, {batch}) == 21);
 
   // Run the swapped model; at each GN, feed the GN's input to the original BN and compare.
   double worst = 0;
-  int checked = 0;
-  std::vector<std::pair<Module*, int>> hooks;
-  for (auto& [name, mod] : bn_model->named_modules()) {
-    if (mod->type_name() != "GroupNorm") continue;
-    hooks.emplace_back(mod, mod->register_forward_hook([&, name = name](Module&, const Tensor& x, const Tensor& y) {
-      const Tensor expected = (*original_bn.at(name))(x);
-      const std::vector<double> m_gn = mean(y, {0, 2, 3}).to_vector<double>(), m_bn = mean(expected, {0, 2, 3}).to_vector<double>();
-      const std::vector<double> s_gn = sqrt(mean(pow(y - mean(y, {0, 2, 3}, true), 2.0), {0, 2, 3})).to_vector<double>();
-      const std::vector<double> s_bn = sqrt(mean(pow(expected - mean(expected, {0, 2, 3}, true), 2.0), {0, 2, 3})).to_vector<double>();
-      for (size_t c = 0; c < m_gn.size(); ++c) {
-        const double scale = std::max(s_bn[c], 1e-3);
-        worst = std::max({worst, std::abs(m_gn[c] - m_bn[c]) / scale, std::abs(s_gn[c] - s_bn[c]) / scale});
-      }
-      ++checked;
-    }));
-  }
-  {
-    NoGradGuard no_grad;
-    (*bn_model)(batch);
-  }
-  for (auto& [mod, id] : hooks) mod->remove_forward_hook(id);
+  const int checked = each_group_norm(*t.model, batch, [&](const std::string& name, const Tensor& x, const Tensor& y) {
+    const Tensor expected = (*t.original_modules.at(name))(x);
+    const std::vector<double> m_gn = mean(y, {0, 2, 3}).to_vector<double>(), m_bn = mean(expected, {0, 2, 3}).to_vector<double>();
+    const std::vector<double> s_gn = sqrt(mean(pow(y - mean(y, {0, 2, 3}, true), 2.0), {0, 2, 3})).to_vector<double>();
+    const std::vector<double> s_bn = sqrt(mean(pow(expected - mean(expected, {0, 2, 3}, true), 2.0), {0, 2, 3})).to_vector<double>();
+    for (size_t c = 0; c < m_gn.size(); ++c) {
+      const double scale = std::max(s_bn[c], 1e-3);
+      worst = std::max({worst, std::abs(m_gn[c] - m_bn[c]) / scale, std::abs(s_gn[c] - s_bn[c]) / scale});
+    }
+  });
   CHECK(checked == 21);
   CHECK(worst < 1e-3);
-  CHECK_ERROR(swap_bn_to_gn(*model("resnet20", NormKind::BatchNorm), 8, SwapMode::Calibrate), "calibrate needs at least one calibration batch");
+  CHECK_ERROR(swap_bn_to_gn(*model("resnet20", NormKind::BatchNorm), 8, SwapMode::Moments), "moments needs at least one calibration batch");
+  CHECK_ERROR(parse_swap_mode("calibrate"), "expected mode \"copy\", \"moments\", \"lstsq\" or \"distill\", found \"calibrate\"");
+  CHECK(parse_swap_mode(to_string(SwapMode::Distill)) == SwapMode::Distill);
+}
+
+TEST_CASE("swap_bn_to_gn lstsq: each GN's γ, β are the least-squares fit of the original model's output there") {
+  // Float64, two batches (their sums merged): at the optimum of Σ(γ·z + β − y)² per channel the
+  // residual r = GN's output − the original model's output at that layer satisfies Σr = 0 and
+  // Σr·z = 0, z being GN's normalized input.
+  TrainedBN t = trained_bn(kFloat64);
+  const std::vector<Tensor> batches = {randn({8, 3, 16, 16}, kFloat64) * 2.0 + 0.5,
+                                       randn({5, 3, 16, 16}, kFloat64) * 1.5 - 0.5};
+  CHECK(swap_bn_to_gn(*t.model, 8, SwapMode::LeastSquares, batches) == 21);
+  std::map<std::string, std::vector<double>> sum_r, sum_rz, sum_yy, sum_zz;
+  for (const Tensor& batch : batches) {
+    std::map<std::string, Tensor> teacher;  // the original model's BN outputs on this batch
+    std::vector<std::pair<Module*, int>> hooks;
+    for (auto& [name, mod] : t.original_modules)
+      if (mod->type_name() == "BatchNorm2d")
+        hooks.emplace_back(mod, mod->register_forward_hook([&, name = name](Module&, const Tensor&, const Tensor& y) {
+          teacher[name] = y;
+        }));
+    {
+      NoGradGuard no_grad;
+      (*t.original)(batch);
+    }
+    for (auto& [mod, id] : hooks) mod->remove_forward_hook(id);
+    const int called = each_group_norm(*t.model, batch, [&](const std::string& name, const Tensor& x, const Tensor& y) {
+      const Tensor z = group_norm(x, 8, Tensor(), Tensor(), 1e-5), r = y - teacher.at(name),
+                   y0 = teacher.at(name) - mean(teacher.at(name), {0, 2, 3}, true);
+      auto add = [&](std::vector<double>& into, const Tensor& v) {
+        const std::vector<double> s = sum(v, {0, 2, 3}).to_vector<double>();
+        into.resize(s.size());
+        for (size_t c = 0; c < s.size(); ++c) into[c] += s[c];
+      };
+      add(sum_r[name], r);
+      add(sum_rz[name], r * z);
+      add(sum_yy[name], y0 * y0);
+      add(sum_zz[name], z * z);
+    });
+    CHECK(called == 21);
+  }
+  double worst = 0;
+  for (auto& [name, r] : sum_r)
+    for (size_t c = 0; c < r.size(); ++c) {
+      const double y_scale = std::sqrt(sum_yy[name][c]) + 1e-30, z_scale = std::sqrt(sum_zz[name][c]);
+      worst = std::max({worst, std::abs(r[c]) / y_scale, std::abs(sum_rz[name][c]) / (y_scale * z_scale)});
+    }
+  CHECK(sum_r.size() == 21);
+  CHECK(worst < 1e-10);
+}
+
+TEST_CASE("swap_bn_to_gn distill: fits γ, β only, nearer the original outputs than lstsq; a failed fit leaves the model as it was") {
+  const std::vector<Tensor> batches = {randn({8, 3, 16, 16}) * 2.0 + 0.5, randn({8, 3, 16, 16}) * 2.0 + 0.5};
+  auto output_error = [&](Module& swapped, Module& original) {
+    NoGradGuard no_grad;
+    double e = 0;
+    for (const Tensor& b : batches) e += mean(pow(swapped(b) - original(b), 2.0)).item<double>();
+    return e;
+  };
+  TrainedBN lstsq = trained_bn(kFloat32), distill = trained_bn(kFloat32);
+  swap_bn_to_gn(*lstsq.model, 8, SwapMode::LeastSquares, batches);
+  swap_bn_to_gn(*distill.model, 8, SwapMode::Distill, batches, SwapFit{30, 0.01});
+  const double e_lstsq = output_error(*lstsq.model, *lstsq.original), e_distill = output_error(*distill.model, *distill.original);
+  CAPTURE(e_lstsq);
+  CAPTURE(e_distill);
+  CHECK(e_distill < 0.5 * e_lstsq);
+  // Only the norms' γ, β moved; every parameter still requires grad; nothing left in .grad().
+  std::set<std::string> norm_parameters;
+  for (auto& [name, mod] : distill.model->named_modules())
+    if (mod->type_name() == "GroupNorm") norm_parameters.insert({name + ".weight", name + ".bias"});
+  CHECK(norm_parameters.size() == 42);
+  const NamedTensors before = distill.original->named_parameters(), after = distill.model->named_parameters();
+  REQUIRE(before.size() == after.size());
+  for (size_t i = 0; i < after.size(); ++i) {
+    CAPTURE(after[i].first);
+    CHECK(after[i].second.requires_grad());
+    const double moved = max(pow(after[i].second - before[i].second, 2.0)).item<double>();
+    CHECK((moved > 0) == (norm_parameters.count(after[i].first) == 1));
+  }
+
+  // A fit that diverges throws, and the model is the BN model it was, in the mode it was.
+  TrainedBN failing = trained_bn(kFloat32);
+  failing.model->train();
+  CHECK_ERROR(swap_bn_to_gn(*failing.model, 8, SwapMode::Distill, batches, SwapFit{20, 1e30}), ": the loss is not finite");
+  CHECK(failing.model->is_training());
+  for (auto& [name, mod] : failing.model->named_modules()) CHECK(mod->type_name() != "GroupNorm");
+  failing.model->eval();
+  CHECK(output_error(*failing.model, *failing.original) == 0);
+  for (auto& [name, p] : failing.model->named_parameters()) CHECK(p.requires_grad());
 }
 
 TEST_CASE("resnet18 and resnet50 have torchvision's state_dict keys and shapes, and its logits") {

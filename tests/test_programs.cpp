@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <sstream>
 
@@ -178,7 +180,7 @@ TEST_CASE("infer reads images and raw pixels with the checkpoint's normalization
 TEST_CASE("every program answers --help, and refuses bad flags in one line before any work") {
   test::TempDir dir("flags");
   const std::string out = dir.file("out.txt");
-  for (const std::string program : {"hello", "train", "infer", "grads", "gradcheck", "finetune", "sweep"}) {
+  for (const std::string program : {"hello", "train", "infer", "grads", "gradcheck", "finetune", "sweep", "swap"}) {
     CAPTURE(program);
     CHECK(run(program + " --help", out) == 0);
     CHECK(slurp(out).find("Usage:") != std::string::npos);
@@ -216,6 +218,14 @@ TEST_CASE("every program answers --help, and refuses bad flags in one line befor
            {"gradcheck --max-elements -1", "gradcheck: --max-elements: expected a number >= 0, found -1"},
            {"gradcheck --norm gn --groups 5", "gradcheck: --groups 5: "},
            {"sweep --lr 0", "sweep: --lr: expected a finite number > 0, found 0"},
+           {"sweep --norms bn,ln", "sweep: --norms: expected a comma-separated list of bn and gn, found \"bn,ln\""},
+           {"swap --checkpoint " + missing, "swap: --checkpoint: no such file: " + missing},
+           {"swap --modes copy,calibrate", "swap: --modes: expected a comma-separated list of copy, moments, lstsq and "
+                                           "distill, found \"copy,calibrate\""},
+           {"swap --modes copy,lstsq --save " + dir.file("x.safetensors"),
+            "swap: --save: expected one mode in --modes, found \"copy,lstsq\""},
+           {"swap --groups 5", "swap: --groups 5: swap_bn_to_gn: bn1: GroupNorm cannot split 16 channels into 5 groups"},
+           {"finetune --swap-mode calibrate", "finetune: --swap-mode: expected one of copy, moments, lstsq, distill"},
        }) {
     CAPTURE(c.args);
     CHECK(run(c.args, out) != 0);
@@ -226,7 +236,7 @@ TEST_CASE("every program answers --help, and refuses bad flags in one line befor
   }
 }
 
-TEST_CASE("finetune and sweep run end to end on small settings") {
+TEST_CASE("finetune, swap and sweep run end to end on small settings") {
   REQUIRE_FASHION_MNIST();
   test::TempDir dir("finetune");
   const std::string out = dir.file("out.txt"), bn = dir.file("bn.safetensors"), gn = dir.file("gn.safetensors");
@@ -237,15 +247,44 @@ TEST_CASE("finetune and sweep run end to end on small settings") {
   CHECK(load_safetensors(bn).metadata.at("class_names") ==
         "[\"T-shirt/top\",\"Trouser\",\"Pullover\",\"Dress\",\"Coat\"]");
   REQUIRE_MESSAGE(run("finetune --bn-checkpoint " + bn + " --gn-checkpoint " + gn + " --steps 10 --limit-test 200"
-                      " --calibration-images 64 --threads 2 --csv " + dir.file("ft.csv"), out) == 0, slurp(out));
+                      " --calibration-images 64 --swap-mode lstsq --threads 2 --csv " + dir.file("ft.csv"), out) == 0,
+                  slurp(out));
   const std::string table = slurp(dir.file("ft.csv"));
-  for (const char* model : {"\nBN (train mode),", "\nBN (frozen),", "\nGN,", "\nBN -> GN (calibrated),"}) {
+  for (const char* model : {"\nBN (train mode),", "\nBN (frozen),", "\nGN,", "\nBN -> GN (lstsq),"}) {
     CAPTURE(model);
     CHECK(table.find(model) != std::string::npos);
   }
   CHECK(slurp(out).find("task B: fashion-mnist classes 5-9") != std::string::npos);
   CHECK(run("finetune --bn-checkpoint " + gn + " --gn-checkpoint " + gn, out) == 1);
   CHECK(slurp(out).find("expected a BatchNorm model, found norm gn") != std::string::npos);
+  // swap: the task from the card (classes 0-4), every mode, and the swapped model saved with its card.
+  const std::string swapped = dir.file("swapped.safetensors");
+  REQUIRE_MESSAGE(run("swap --checkpoint " + bn + " --limit-test 200 --calibration-images 64 --fit-steps 3 --threads 2 "
+                      "--csv " + dir.file("swap.csv"), out) == 0, slurp(out));
+  CHECK(slurp(out).find("test on 200 images of fashion-mnist classes 0-4, calibration on 64 training images") !=
+        std::string::npos);
+  const std::string swap_table = slurp(dir.file("swap.csv"));
+  for (const char* row : {"\nBN (as trained),", "\nGN (copy),", "\nGN (moments),", "\nGN (lstsq),", "\nGN (distill),"}) {
+    CAPTURE(row);
+    CHECK(swap_table.find(row) != std::string::npos);
+  }
+  REQUIRE_MESSAGE(run("swap --checkpoint " + bn + " --modes lstsq --groups 4 --limit-test 200 --calibration-images 64 "
+                      "--save " + swapped, out) == 0, slurp(out));
+  const std::map<std::string, std::string> card = load_safetensors(swapped).metadata;
+  CHECK(card.at("norm") == "gn");
+  CHECK(card.at("groups") == "4");
+  CHECK(card.at("data") == "fashion-mnist classes 0-4");
+  // The saved model is evaluated from its card alone, with the accuracy swap printed for it.
+  const std::string swap_out = slurp(out);
+  const std::string row = "GN (lstsq)       test accuracy ";
+  const size_t at = swap_out.find(row);
+  REQUIRE(at != std::string::npos);
+  const std::string accuracy = swap_out.substr(at + row.size(), swap_out.find('%', at) - at - row.size());
+  REQUIRE_MESSAGE(run("train --eval-only --checkpoint " + swapped + " --classes 0-4 --limit-test 200", out) == 0, slurp(out));
+  CHECK(slurp(out).find("top-1 " + accuracy.substr(accuracy.find_first_not_of(' ')) + "%") != std::string::npos);
+  CHECK(run("swap --checkpoint " + gn, out) == 1);
+  CHECK(slurp(out).find("expected a BatchNorm model, found norm gn") != std::string::npos);
+
   CHECK(run("train --classes 3-1", out) == 1);
   CHECK(slurp(out).find("--classes: expected a range first-last with first <= last") != std::string::npos);
 
@@ -261,6 +300,12 @@ TEST_CASE("finetune and sweep run end to end on small settings") {
   CHECK(runs[0].rfind("bn,8,2,16,0.00625,0,1,16,", 0) == 0);  // lr 0.1 × 16 / 256; 256 images / 16 = 16 steps
   CHECK(runs[3].rfind("gn,2,2,4,0.0015625,0,1,64,", 0) == 0);
   CHECK(slurp(dir.file("sweep.summary.csv")).find("\nbn,2,2,1,") != std::string::npos);
+  // --norms: one norm, as when the norms run side by side in two processes.
+  REQUIRE_MESSAGE(run("sweep --quick --workers 2 --per-worker 2 --norms gn --threads 2 --csv " + dir.file("gn.csv"), out) == 0,
+                  slurp(out));
+  const std::string gn_runs = slurp(dir.file("gn.csv"));
+  CHECK(std::count(gn_runs.begin(), gn_runs.end(), '\n') == 2);
+  CHECK(gn_runs.find("\ngn,2,2,4,0.0015625,0,1,64,") != std::string::npos);
   CHECK(run("sweep --per-worker 8,x", out) == 1);
   CHECK(slurp(out).find("--per-worker: expected a comma-separated list of sizes") != std::string::npos);
   CHECK(run("sweep --quick --per-worker 8,0", out) == 1);  // was SIGFPE (steps = images / 0)

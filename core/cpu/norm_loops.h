@@ -23,7 +23,7 @@ inline Dims dims_of(const Tensor& x) {
   return {N, C, x.numel() / std::max<int64_t>(N * C, 1)};
 }
 
-/// A set's count, mean and Σ(x − mean)², in double (core/moments.h, shared with CUDA and swap.cpp).
+/// A set's count, mean and Σ(x − mean)², in double (core/moments.h, shared with CUDA).
 using Moments = minidl::Moments<double>;
 
 /// y = x·scale + shift — normalize and affine in one multiply-add.
