@@ -79,6 +79,19 @@ TEST_CASE("NoGradGuard records nothing and detach cuts the graph") {
   test::check_values(x.grad(), {2}, {2, 2});
 }
 
+TEST_CASE("EnableGradGuard records inside a NoGradGuard, and restores it") {
+  Tensor x = ones({2}).requires_grad_();
+  NoGradGuard no_grad;
+  {
+    EnableGradGuard grad;
+    CHECK(is_grad_enabled());
+    sum(x * 3.0).backward();
+  }
+  CHECK(!is_grad_enabled());
+  CHECK(!(x * 2.0).requires_grad());
+  test::check_values(x.grad(), {2}, {3, 3});
+}
+
 TEST_CASE("ops with no input requiring grad build no graph") {
   Tensor y = ones({2}) * 3.0 + ones({2});
   CHECK(!y.requires_grad());
