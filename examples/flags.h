@@ -3,9 +3,11 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -60,6 +62,30 @@ inline CLI::Validator one_of(std::vector<std::string> choices) {
         for (const std::string& c : choices)
           if (text == c) return "";
         return "expected one of " + list + ", found " + text;
+      },
+      "", "");
+}
+
+/// The items of a comma-separated list: "bn,gn" → {"bn", "gn"}.
+inline std::vector<std::string> split(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream s(text);
+  std::string item;
+  while (std::getline(s, item, ',')) items.push_back(item);
+  if (!text.empty() && text.back() == ',') items.push_back("");  // "bn," has an empty last item
+  return items;
+}
+
+/// A comma-separated list of one or more of `choices`.
+inline CLI::Validator list_of(std::vector<std::string> choices) {
+  std::string list;
+  for (const std::string& c : choices) list += (list.empty() ? "" : ", ") + c;
+  return CLI::Validator(
+      [choices, list](std::string& text) -> std::string {
+        const std::vector<std::string> items = split(text);
+        bool ok = !items.empty();
+        for (const std::string& item : items) ok = ok && std::find(choices.begin(), choices.end(), item) != choices.end();
+        return ok ? "" : "expected a comma-separated list of " + list + ", found " + text;
       },
       "", "");
 }

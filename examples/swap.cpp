@@ -12,7 +12,6 @@
 
 #include <chrono>
 #include <fstream>
-#include <sstream>
 
 #include "model_cli.h"
 #include "training.h"
@@ -38,8 +37,8 @@ int main(int argc, char** argv) {
   int threads = omp_get_max_threads();
   flags::add(app, "--threads", threads, "CPU threads", flags::positive);
   flags::add(app, "--groups", groups, "GroupNorm groups (must divide every BN layer's channels)", flags::positive);
-  app.add_option("--modes", modes_text, "ways to set γ and β, comma-separated: copy, moments, lstsq, distill")
-      ->capture_default_str();
+  flags::add(app, "--modes", modes_text, "ways to set γ and β, comma-separated",
+             flags::list_of({"copy", "moments", "lstsq", "distill"}));
   flags::add(app, "--calibration-images", calibration_images, "training images the fits (moments, lstsq, distill) use",
              flags::positive);
   flags::add(app, "--fit-steps", fit.steps, "distill: Adam steps on all γ, β (one calibration batch of 64 a step)",
@@ -54,19 +53,7 @@ int main(int argc, char** argv) {
   return run_program("swap", [&] {
     omp_set_num_threads(threads);
     std::vector<SwapMode> modes;
-    {
-      std::stringstream s(modes_text);
-      std::string item;
-      while (std::getline(s, item, ',')) {
-        try {
-          modes.push_back(parse_swap_mode(item));
-        } catch (const Error&) {
-          MINIDL_FAIL("--modes: expected a comma-separated list of copy, moments, lstsq and distill, found \"", modes_text,
-                      "\"");
-        }
-      }
-    }
-    MINIDL_CHECK(!modes.empty(), "--modes: expected copy, moments, lstsq or distill, found \"", modes_text, "\"");
+    for (const std::string& m : flags::split(modes_text)) modes.push_back(parse_swap_mode(m));
     MINIDL_CHECK(save_path.empty() || modes.size() == 1, "--save: expected one mode in --modes, found \"", modes_text,
                  "\"");
 

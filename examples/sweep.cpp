@@ -11,7 +11,6 @@
 
 #include <cmath>
 #include <fstream>
-#include <sstream>
 
 #include "model_cli.h"
 #include "training.h"
@@ -23,9 +22,7 @@ namespace {
 
 std::vector<int64_t> parse_list(const std::string& text, const char* flag) {
   std::vector<int64_t> out;
-  std::stringstream s(text);
-  std::string item;
-  while (std::getline(s, item, ',')) {
+  for (const std::string& item : flags::split(text)) {
     MINIDL_CHECK(!item.empty() && item.size() < 10 && item.find_first_not_of("0123456789") == std::string::npos, flag,
                  ": expected a comma-separated list of sizes, found \"", text, "\"");
     out.push_back(std::stoll(item));
@@ -60,8 +57,8 @@ int main(int argc, char** argv) {
   double lr = 0.1, lr_batch = 256, momentum = 0.9, weight_decay = 1e-4;
   bool quick = false;
   app.add_option("--per-worker", per_worker_text, "images per worker b, comma-separated")->capture_default_str();
-  app.add_option("--norms", norms_text, "the norms to train, comma-separated (bn, gn; one each to run them side by side)")
-      ->capture_default_str();
+  flags::add(app, "--norms", norms_text, "the norms to train, comma-separated (one each to run them side by side)",
+             flags::list_of({"bn", "gn"}));
   flags::add(app, "--protocol", protocol,
              "per-worker: W workers of b images (total batch W·b, the paper's figure 1); total: a fixed --total-batch, "
              "BN statistics over b of its images (W = total / b)",
@@ -94,17 +91,7 @@ int main(int argc, char** argv) {
       summary_path = (has_ext ? csv_path.substr(0, csv_path.size() - ext.size()) : csv_path) + ".summary.csv";
     }
     const std::vector<int64_t> per_worker = parse_list(per_worker_text, "--per-worker");
-    std::vector<std::string> norms;
-    {
-      std::stringstream s(norms_text);
-      std::string item;
-      while (std::getline(s, item, ',')) {
-        MINIDL_CHECK(item == "bn" || item == "gn", "--norms: expected a comma-separated list of bn and gn, found \"",
-                     norms_text, "\"");
-        norms.push_back(item);
-      }
-      MINIDL_CHECK(!norms.empty(), "--norms: expected bn, gn or both, found \"", norms_text, "\"");
-    }
+    const std::vector<std::string> norms = flags::split(norms_text);
     for (int64_t b : per_worker)
       MINIDL_CHECK(protocol == "per-worker" || total_batch % b == 0, "--per-worker ", b, ": does not divide --total-batch ",
                    total_batch);
