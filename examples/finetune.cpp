@@ -29,7 +29,8 @@ struct Row {
 int main(int argc, char** argv) {
   CLI::App app{"Fine-tunes models pretrained on one task (Fashion-MNIST classes 0-4) on another (classes 5-9, a new "
                "head) at a small batch: BN in training mode, BN frozen, GN, and the BN model swapped to GN with "
-               "its γ and β fitted on task B's images (--swap-mode). Prints B's test accuracy before and after, and the time, as a table (and CSV). Each "
+               "its γ and β fitted on task B's images (--swap-mode). Prints B's test accuracy before and after, and "
+               "the time, as a table (and CSV). Each "
                "model's arch, norm and shape come from its checkpoint's metadata."};
   const std::string shipped_bn = "models/pretrained/resnet20_bn_fashion_mnist_0-4.safetensors";
   const std::string shipped_gn = "models/pretrained/resnet20_gn_fashion_mnist_0-4.safetensors";
