@@ -1,6 +1,7 @@
 // minidl — one include for the whole public API: #include <minidl/minidl.h>
 #pragma once
 
+#include "core/cpu_capability.h"
 #include "core/device.h"
 #include "core/dtype.h"
 #include "core/error.h"

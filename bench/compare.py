@@ -2,27 +2,35 @@
 """Reads JSON lines from minidl's and PyTorch's benchmarks and prints them side by side.
 
 bench/compare.py minidl.jsonl torch.jsonl
-The ratio is PyTorch's time / minidl's time: above 1 means minidl is faster.
+The ratio is PyTorch's time / minidl's time: above 1 means minidl is faster. minidl's file holds
+a block per CPU path (bench/layers: a header line with the CPU and the path's FMA peak, then the
+cases); each block is compared with the same PyTorch run.
 """
 import json
 import sys
 
 
-def load(path):
+def rows(path):
     with open(path) as f:
-        return {row["case"]: row for row in map(json.loads, filter(str.strip, f))}
+        return [json.loads(line) for line in f if line.strip()]
 
 
 def main():
-    ours, theirs = load(sys.argv[1]), load(sys.argv[2])
-    print(f"{'case':32} {'minidl ms':>10} {'torch ms':>10} {'speedup':>8}  minidl / torch")
-    for name, row in ours.items():
-        ref = theirs.get(name)
+    ours, theirs = rows(sys.argv[1]), {row["case"]: row for row in rows(sys.argv[2]) if "case" in row}
+    for row in ours:
+        if "case" not in row:  # a path's header line
+            peak = row.get("peak_gflops_per_core")
+            print(f"\n{row.get('cpu', '')} — path {row.get('path', '?')}"
+                  + (f", FMA peak {peak} GFLOP/s per core" if peak else "") + f", {row.get('threads')} threads")
+            print(f"{'case':32} {'minidl ms':>10} {'torch ms':>10} {'speedup':>8}  minidl / torch")
+            continue
+        ref = theirs.get(row["case"])
         torch_ms = f"{ref['ms']:10.3f}" if ref else f"{'-':>10}"
         ratio = f"{ref['ms'] / row['ms']:7.2f}x" if ref else f"{'-':>8}"
         flops = f"  {row['gflops']} / {ref['gflops']} GFLOP/s" if ref and "gflops" in row else ""
+        of_peak = f" ({row['of_peak']:.0%} of peak)" if "of_peak" in row else ""
         bandwidth = f"  {row['gb_per_s']} / {ref['gb_per_s']} GB/s" if ref and "gb_per_s" in row else ""
-        print(f"{name:32} {row['ms']:10.3f} {torch_ms} {ratio}{flops}{bandwidth}")
+        print(f"{row['case']:32} {row['ms']:10.3f} {torch_ms} {ratio}{flops}{of_peak}{bandwidth}")
 
 
 if __name__ == "__main__":

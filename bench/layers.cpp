@@ -1,6 +1,10 @@
 // bench/layers: times minidl's layers (conv 3x3, GroupNorm, BatchNorm), forward and
-// forward+backward, in float32. One JSON object per line:
-//   {"case": "gn_fwdbwd_32x64x32x32", "ms": 1.9, "impl": "minidl", "threads": 2}
+// forward+backward, in float32, on every CPU path this machine runs (core/cpu_capability.h:
+// avx512, avx2, generic; --paths picks). One JSON object per line: first, per path, the CPU and
+// one core's FMA peak on that path (a loop of multiply-adds in registers),
+//   {"cpu": "AMD EPYC ...", "path": "avx2", "peak_gflops_per_core": 78.1, "threads": 2}
+// then the cases, convolutions with their GFLOP/s as a fraction of threads × that peak:
+//   {"case": "conv3x3_fwd_32x64x32x32", "ms": 9.1, "impl": "minidl", "path": "avx2", ..., "of_peak": 0.83}
 // bench/torch_layers.py prints the same cases for PyTorch; `make bench-layers` runs both.
 // --device cuda times the GPU cases instead (conv 3x3 on (128, 64, 32, 32); GroupNorm and
 // BatchNorm on (32, 64, 32, 32) and (128, 256, 14, 14)), waiting for the GPU around each run, and
@@ -15,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include <minidl/core/cpu/exported.h>
 #include <minidl/minidl.h>
 
 using namespace minidl;
@@ -87,7 +92,10 @@ int main(int argc, char** argv) {
   int threads = 2;
   std::string filter, device_name = "cpu";
   double min_seconds = 1.0;
+  std::vector<std::string> path_names;
   app.add_option("--threads", threads, "OpenMP threads")->capture_default_str();
+  app.add_option("--paths", path_names, "CPU paths to time, e.g. avx2,avx512 (default: every one this CPU runs)")
+      ->delimiter(',');
   app.add_option("--filter", filter, "only cases whose name contains this");
   app.add_option("--seconds", min_seconds, "minimum time per case")->capture_default_str();
   app.add_option("--device", device_name, "cpu | cuda[:N]: the CPU cases, or the GPU cases")->capture_default_str();
@@ -103,13 +111,30 @@ int main(int argc, char** argv) {
     return 2;
   }
   const bool gpu = bench_device.is_cuda();
+  std::vector<CpuCapability> paths = supported_cpu_capabilities();
+  if (!path_names.empty() && !gpu) {
+    try {
+      paths.clear();
+      for (const std::string& name : path_names) {
+        paths.push_back(parse_cpu_capability(name, "--paths"));
+        MINIDL_CHECK(cpu_supports(paths.back()), "--paths: this CPU cannot run the ", name, " path");
+      }
+    } catch (const Error& e) {
+      std::fprintf(stderr, "layers: %s\n", e.what());
+      return 2;
+    }
+  }
+  if (gpu) paths = {cpu_capability()};
 
   std::vector<Case> cases;
-  {
-    const Shape s = gpu ? Shape{128, 64, 32, 32} : Shape{32, 64, 32, 32};
-    auto conv = std::make_shared<Conv2d>(64, 64, 3, 1, 1, false);
+  // 3x3 convolutions, stride 1: the shapes of resnet20's three stages (16, 32, 64 channels at
+  // 32², 16², 8²) at batch 32, and 64 channels at 32² (the GPU: batch 128).
+  const std::vector<Shape> conv_shapes = gpu ? std::vector<Shape>{{128, 64, 32, 32}}
+                                             : std::vector<Shape>{{32, 64, 32, 32}, {32, 16, 32, 32}, {32, 32, 16, 16}, {32, 64, 8, 8}};
+  for (const Shape& s : conv_shapes) {
+    auto conv = std::make_shared<Conv2d>(s[1], s[1], 3, 1, 1, false);
     conv->to(bench_device);
-    const double flops = 2.0 * s[0] * 64 * 32 * 32 * 64 * 9;
+    const double flops = 2.0 * s[0] * s[1] * s[2] * s[3] * s[1] * 9;
     add_pair(cases, "conv3x3", s, [conv](const Tensor& x) { return (*conv)(x); }, conv->parameters(), flops);
   }
   const std::vector<std::pair<Shape, int64_t>> norm_cases =
@@ -125,15 +150,22 @@ int main(int argc, char** argv) {
     add_pair(cases, "bn", shape, [bn](const Tensor& x) { return (*bn)(x); }, bn->parameters(), 0, bytes);
   }
 
-  for (const Case& c : cases) {
-    if (!filter.empty() && c.name.find(filter) == std::string::npos) continue;
-    const double ms = time_ms(c.run, 5, min_seconds);
-    std::printf("{\"case\": \"%s\", \"ms\": %.3f, \"impl\": \"minidl\", \"device\": \"%s\", \"threads\": %d",
-                c.name.c_str(), ms, to_string(bench_device).c_str(), threads);
-    if (c.flops > 0) std::printf(", \"gflops\": %.1f", c.flops / ms / 1e6);
-    if (c.bytes > 0) std::printf(", \"gb_per_s\": %.1f", c.bytes / ms / 1e6);
-    std::printf("}\n");
-    std::fflush(stdout);
+  for (CpuCapability path : paths) {
+    set_cpu_capability(path);
+    const double peak = gpu ? 0 : kernels::cpu_fma_peak_kernel.at(Device::cpu())(0.5);
+    std::printf("{\"cpu\": \"%s\", \"path\": \"%s\", \"peak_gflops_per_core\": %.1f, \"threads\": %d}\n",
+                cpu_model().c_str(), to_string(path), peak, threads);
+    for (const Case& c : cases) {
+      if (!filter.empty() && c.name.find(filter) == std::string::npos) continue;
+      const double ms = time_ms(c.run, 5, min_seconds);
+      std::printf("{\"case\": \"%s\", \"ms\": %.3f, \"impl\": \"minidl\", \"path\": \"%s\", \"device\": \"%s\", \"threads\": %d",
+                  c.name.c_str(), ms, gpu ? "-" : to_string(path), to_string(bench_device).c_str(), threads);
+      if (c.flops > 0) std::printf(", \"gflops\": %.1f", c.flops / ms / 1e6);
+      if (c.flops > 0 && peak > 0) std::printf(", \"of_peak\": %.2f", c.flops / ms / 1e6 / (peak * threads));
+      if (c.bytes > 0) std::printf(", \"gb_per_s\": %.1f", c.bytes / ms / 1e6);
+      std::printf("}\n");
+      std::fflush(stdout);
+    }
   }
   return 0;
 }

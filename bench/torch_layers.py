@@ -71,9 +71,10 @@ def main():
     torch.manual_seed(0)
 
     cases = []
-    conv_shape = (128, 64, 32, 32) if gpu else (32, 64, 32, 32)
-    pair(cases, "conv3x3", conv_shape, torch.nn.Conv2d(64, 64, 3, 1, 1, bias=False),
-         2.0 * conv_shape[0] * 64 * 32 * 32 * 64 * 9)
+    # bench/layers' convolutions: resnet20's stages at batch 32, and 64 channels at 32x32.
+    conv_shapes = [(128, 64, 32, 32)] if gpu else [(32, 64, 32, 32), (32, 16, 32, 32), (32, 32, 16, 16), (32, 64, 8, 8)]
+    for n, c, h, w in conv_shapes:
+        pair(cases, "conv3x3", (n, c, h, w), torch.nn.Conv2d(c, c, 3, 1, 1, bias=False), 2.0 * n * c * h * w * c * 9)
     norm_cases = (((32, 64, 32, 32), 32), ((128, 256, 14, 14), 32)) if gpu else (((32, 64, 32, 32), 32), ((128, 16, 32, 32), 8))
     for shape, groups in norm_cases:
         nbytes = 2.0 * 4 * shape[0] * shape[1] * shape[2] * shape[3]  # x read, y written (float32)

@@ -41,6 +41,19 @@
 
 namespace test {
 
+/// Runs body() once on every CPU kernel path this machine supports (core/cpu_capability.h), with
+/// the path named in the test's log, then puts back the path that was in use.
+template <typename F>
+void for_each_cpu_path(F body) {
+  const minidl::CpuCapability saved = minidl::cpu_capability();
+  for (minidl::CpuCapability path : minidl::supported_cpu_capabilities()) {
+    minidl::set_cpu_capability(path);
+    INFO("CPU path ", std::string(minidl::to_string(path)));
+    body();
+  }
+  minidl::set_cpu_capability(saved);
+}
+
 /// A fresh directory for one test, removed with everything in it at the end.
 struct TempDir {
   std::filesystem::path path;

@@ -10,6 +10,7 @@
 #include "norm_loops.h"
 
 namespace minidl::cpu {
+inline namespace MINIDL_CPU_CAPABILITY {
 namespace {
 
 template <typename T>
@@ -94,4 +95,5 @@ MINIDL_REGISTER_KERNEL(batch_norm_backward_kernel, CPU, batch_norm_backward);
 
 }  // namespace
 
+}  // namespace MINIDL_CPU_CAPABILITY
 }  // namespace minidl::cpu

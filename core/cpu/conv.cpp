@@ -30,6 +30,7 @@
 #include "parallel.h"
 
 namespace minidl::cpu {
+inline namespace MINIDL_CPU_CAPABILITY {
 namespace {
 
 struct Geometry {
@@ -164,8 +165,33 @@ void bias_grad(const T* dy, const Geometry& g, T* dbias) {
   }
 }
 
+template <typename T>
+std::vector<T> zeros(int64_t n) {
+  return std::vector<T>(static_cast<size_t>(n), T(0));
+}
+
 // Threads split the batch when there are enough samples; otherwise each GEMM is split instead.
 bool split_batch(int64_t n) { return n >= omp_get_max_threads(); }
+
+// The weight gradient sums every sample's contribution. So that the sum does not depend on the
+// number of threads (the same weights after training with 1 thread or 2), the samples are cut
+// into kSumSlots fixed ranges, whatever the thread count; each range is summed in order into a
+// buffer of its own, and the buffers are added in order at the end. Threads take whole ranges.
+constexpr int64_t kSumSlots = 8;
+
+// out[size] = Σ over the samples [0, N) of what add_range(n0, n1, acc) adds into acc (zeroed).
+template <typename T, typename F>
+void sum_over_samples(int64_t N, int64_t size, T* out, F add_range) {
+  const int64_t slots = std::clamp<int64_t>(N, 1, kSumSlots);
+  std::vector<T> parts = zeros<T>(slots * size);
+  // Ranges go to threads when there are enough of them; otherwise add_range's products split.
+  const int threads = omp_in_parallel() || slots < omp_get_max_threads() ? 1 : omp_get_max_threads();
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int64_t slot = 0; slot < slots; ++slot) add_range(N * slot / slots, N * (slot + 1) / slots, parts.data() + slot * size);
+  std::copy(parts.begin(), parts.begin() + size, out);
+  for (int64_t slot = 1; slot < slots; ++slot)
+    for (int64_t i = 0; i < size; ++i) out[i] += parts[slot * size + i];
+}
 
 // ---- stride-1 convolutions without im2col (see the top of the file) ----
 
@@ -240,11 +266,6 @@ void shifted_product(const Shifted& sh, const ShiftedA<T>& w, const T* xp, const
 }
 
 template <typename T>
-std::vector<T> zeros(int64_t n) {
-  return std::vector<T>(static_cast<size_t>(n), T(0));
-}
-
-template <typename T>
 void forward_shifted(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
   const Shifted sh{g.C, g.H, g.W, g.win.pad_h, g.win.pad_w, g.R, g.S};
   const std::vector<int64_t> offsets = sh.offsets();
@@ -291,24 +312,20 @@ void backward_data_shifted(const T* dy, const T* w, const Geometry& g, T* dx) {
 // padded inputs are laid out channel-major, xs[c][n][Hp][Wp], and dy' likewise, ds[k][n][Hp][Wp],
 // with zeros in the rows p ≥ P and columns q ≥ Q that no output has. Then every row of the
 // product is one window over all samples: a window running into the next sample's data meets
-// only those zeros of ds.
+// only those zeros of ds. Chunks are cut inside sum_over_samples' fixed ranges.
 template <typename T>
 void backward_weight_shifted(const T* dy, const T* x, const Geometry& g, T* dw) {
   const Shifted sh{g.C, g.H, g.W, g.win.pad_h, g.win.pad_w, g.R, g.S};
   const int64_t crs = g.crs(), plane = sh.Hp() * sh.Wp();
-  const int threads = split_batch(g.N) ? omp_get_max_threads() : 1;
   // Samples per chunk: their padded x and dy' take about 1 MB.
   const int64_t chunk = std::clamp<int64_t>((1 << 20) / static_cast<int64_t>(sizeof(T) * (g.C + g.K) * plane), 1, 16);
-  std::vector<T> parts = zeros<T>(threads * g.K * crs);  // one dw per thread, added at the end
-#pragma omp parallel num_threads(threads)
-  {
+  sum_over_samples<T>(g.N, g.K * crs, dw, [&](int64_t first, int64_t last, T* acc) {
     // Zeroed once: pads, and the rows and columns without outputs, are never written.
     std::vector<T> xs = zeros<T>(g.C * chunk * plane + (g.R - 1) * sh.Wp() + g.S), ds = zeros<T>(g.K * chunk * plane);
-    T* mine = parts.data() + omp_get_thread_num() * g.K * crs;
-    const int64_t t = omp_get_thread_num(), first = g.N * t / threads, last = g.N * (t + 1) / threads;
+    std::vector<int64_t> offsets;
     for (int64_t n0 = first; n0 < last; n0 += chunk) {
       const int64_t count = std::min(chunk, last - n0), len = count * plane;
-      std::vector<int64_t> offsets;  // of row (c, r, s): channel c's block, then r rows and s columns in
+      offsets.clear();  // of row (c, r, s): channel c's block, then r rows and s columns in
       for (int64_t c = 0; c < g.C; ++c)
         for (int64_t r = 0; r < g.R; ++r)
           for (int64_t s = 0; s < g.S; ++s) offsets.push_back(c * len + r * sh.Wp() + s);
@@ -320,14 +337,10 @@ void backward_weight_shifted(const T* dy, const T* x, const Geometry& g, T* dw) 
             std::copy(dyn + (k * g.P + p) * g.Q, dyn + (k * g.P + p + 1) * g.Q, ds.data() + k * len + i * plane + p * sh.Wp());
       }
       split_columns(crs, g.K * crs * len, [&](int64_t j0, int64_t j1) {  // disjoint columns of dw
-        gemm_rows_dot<T>(g.K, j1 - j0, len, ds.data(), len, xs.data(), offsets.data() + j0, mine + j0, crs);
+        gemm_rows_dot<T>(g.K, j1 - j0, len, ds.data(), len, xs.data(), offsets.data() + j0, acc + j0, crs);
       });
     }
-  }
-  const int64_t size = g.K * crs;
-  std::copy(parts.begin(), parts.begin() + size, dw);
-  for (int t = 1; t < threads; ++t)
-    for (int64_t i = 0; i < size; ++i) dw[i] += parts[t * size + i];
+  });
 }
 
 template <typename T>
@@ -366,40 +379,33 @@ void backward(const T* dy, const T* x, const T* w, const Geometry& g, T* dx, T* 
     return;
   }
   const int64_t crs = g.crs(), pq = g.pq();
-  const bool batch_parallel = split_batch(g.N);
-  const int threads = batch_parallel ? omp_get_max_threads() : 1;
-  // Each thread sums its samples' dw into a slice of its own; the slices are added at the end.
-  std::vector<T> dw_parts(dw ? static_cast<size_t>(threads * g.K * crs) : 0, T(0));
-#pragma omp parallel num_threads(threads)
+  if (dw) {
+    sum_over_samples<T>(g.N, g.K * crs, dw, [&](int64_t first, int64_t last, T* acc) {
+      std::vector<T> col(g.pointwise() ? 0 : static_cast<size_t>(crs * pq));
+      for (int64_t n = first; n < last; ++n) {
+        const T* xn = x + n * g.C * g.H * g.W;
+        if (!g.pointwise()) im2col(xn, g, col.data());
+        parallel_gemm<T>(false, true, g.K, crs, pq, T(1), dy + n * g.K * pq, pq, g.pointwise() ? xn : col.data(), pq,
+                         T(1), acc, crs);
+      }
+    });
+  }
+  if (!dx) return;
+#pragma omp parallel if (split_batch(g.N))
   {
-    std::vector<T> col(g.pointwise() || !dw ? 0 : static_cast<size_t>(crs * pq));
-    std::vector<T> dcol(g.pointwise() || !dx ? 0 : static_cast<size_t>(crs * pq));
-    T* dw_mine = dw ? dw_parts.data() + omp_get_thread_num() * g.K * crs : nullptr;
+    std::vector<T> dcol(g.pointwise() ? 0 : static_cast<size_t>(crs * pq));
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < g.N; ++n) {
       const T* dyn = dy + n * g.K * pq;
-      const T* xn = x + n * g.C * g.H * g.W;
-      if (dw) {
-        if (!g.pointwise()) im2col(xn, g, col.data());
-        parallel_gemm<T>(false, true, g.K, crs, pq, T(1), dyn, pq, g.pointwise() ? xn : col.data(), pq, T(1), dw_mine, crs);
-      }
-      if (dx) {
-        T* dxn = dx + n * g.C * g.H * g.W;
-        if (g.pointwise()) {
-          parallel_gemm<T>(true, false, crs, pq, g.K, T(1), w, crs, dyn, pq, T(0), dxn, pq);
-        } else {
-          parallel_gemm<T>(true, false, crs, pq, g.K, T(1), w, crs, dyn, pq, T(0), dcol.data(), pq);
-          std::fill(dxn, dxn + g.C * g.H * g.W, T(0));
-          col2im(dcol.data(), g, dxn);
-        }
+      T* dxn = dx + n * g.C * g.H * g.W;
+      if (g.pointwise()) {
+        parallel_gemm<T>(true, false, crs, pq, g.K, T(1), w, crs, dyn, pq, T(0), dxn, pq);
+      } else {
+        parallel_gemm<T>(true, false, crs, pq, g.K, T(1), w, crs, dyn, pq, T(0), dcol.data(), pq);
+        std::fill(dxn, dxn + g.C * g.H * g.W, T(0));
+        col2im(dcol.data(), g, dxn);
       }
     }
-  }
-  if (dw) {
-    const int64_t size = g.K * crs;
-    std::copy(dw_parts.begin(), dw_parts.begin() + size, dw);
-    for (int t = 1; t < threads; ++t)
-      for (int64_t i = 0; i < size; ++i) dw[i] += dw_parts[t * size + i];
   }
 }
 
@@ -425,4 +431,5 @@ MINIDL_REGISTER_KERNEL(conv2d_backward_kernel, CPU, conv2d_backward);
 
 }  // namespace
 
+}  // namespace MINIDL_CPU_CAPABILITY
 }  // namespace minidl::cpu

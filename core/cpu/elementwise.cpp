@@ -10,6 +10,7 @@
 #include "parallel.h"
 
 namespace minidl::cpu {
+inline namespace MINIDL_CPU_CAPABILITY {
 namespace {
 
 // out[i] = f(a[·], b[·]) over a broadcast plan; the innermost merged dim is the hot loop.
@@ -102,4 +103,5 @@ MINIDL_REGISTER_KERNEL(cast_kernel, CPU, cast);
 
 }  // namespace
 
+}  // namespace MINIDL_CPU_CAPABILITY
 }  // namespace minidl::cpu

@@ -5,7 +5,8 @@
 // k after another — and blocks of op(A) into panels of MR rows, so that the micro-kernel reads
 // both with unit stride from cache and keeps an MR × NR tile of C in vector registers for a
 // whole KC-deep slab. With AVX-512 a vector holds 64 bytes and the tile is 12 × 2 vectors
-// (24 zmm accumulators); otherwise 6 × 2 vectors of 32 bytes, as in BLIS's Haswell kernel.
+// (24 zmm accumulators); with AVX2 6 × 2 vectors of 32 bytes, as in BLIS's Haswell kernel (and
+// the same shape in 16-byte vectors on the generic path).
 // A caller that can write op(B) straight into the panel layout (im2col does) skips packing B:
 // for conv-shaped products, where op(A) has few rows, packing B costs as much as multiplying.
 // Why not OpenBLAS: on these machines it runs its AVX2 kernel (OPENBLAS_CORETYPE is pinned for
@@ -15,15 +16,22 @@
 #include <new>
 
 #include "gemm.h"
+#include "exported.h"
 
 namespace minidl::cpu {
+inline namespace MINIDL_CPU_CAPABILITY {
 namespace {
 
+// The path this copy is compiled for (core/cpu/capability.h) sets the vector width: 64 bytes
+// with AVX-512 (32 zmm registers), 32 with AVX2 (16 ymm), 16 with the x86-64 baseline (16 xmm).
 #if defined(__AVX512F__)
 constexpr int kVectorBytes = 64;
 constexpr int MR = 12;
-#else
+#elif defined(__AVX__)
 constexpr int kVectorBytes = 32;
+constexpr int MR = 6;
+#else
+constexpr int kVectorBytes = 16;
 constexpr int MR = 6;
 #endif
 constexpr int64_t KC = 384;  // a KC × NR panel of B stays in L1
@@ -33,6 +41,12 @@ template <typename T>
 struct Vec {
   static constexpr int lanes = kVectorBytes / sizeof(T);
   typedef T type __attribute__((vector_size(kVectorBytes)));
+  // The same vector at any T-aligned address: packed buffers, input windows and C's rows need not
+  // be vector-aligned. Loads and stores through it are single instructions; memcpy into a local
+  // array (what this file did first) made GCC keep the AVX2 tile's accumulators on the stack.
+  typedef T unaligned __attribute__((vector_size(kVectorBytes), aligned(sizeof(T)), may_alias));
+  static type load(const T* p) { return *reinterpret_cast<const unaligned*>(p); }
+  static void store(T* p, type v) { *reinterpret_cast<unaligned*>(p) = v; }
 };
 
 // The register tile of C: MR_ rows × NV vectors. The general GEMM uses MR × 2 (its packed-B panel
@@ -119,8 +133,8 @@ void micro_kernel(int64_t kc, const T* a, BRow b_row, T alpha, T beta, T* c, int
   V acc[R][NV] = {};
   for (int64_t p = 0; p < kc; ++p) {
     const T* b = b_row(p);
-    V bv[NV];  // unaligned loads: packed buffers and input windows need not be 64-byte aligned
-    for (int v = 0; v < NV; ++v) std::memcpy(&bv[v], b + v * L, sizeof(V));
+    V bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = Vec<T>::load(b + v * L);
 #pragma GCC unroll 12
     for (int r = 0; r < R; ++r) {
       const V ar = a[p * R + r] - V{};  // broadcast (x − 0 folds to x; x + 0 would not)
@@ -132,18 +146,15 @@ void micro_kernel(int64_t kc, const T* a, BRow b_row, T alpha, T beta, T* c, int
       for (int v = 0; v < NV; ++v) {
         T* dst = c + r * ldc + v * L;
         V out = alpha * acc[r][v];
-        if (beta != 0) {
-          V old;
-          std::memcpy(&old, dst, sizeof old);  // C rows need not be aligned
-          out += beta * old;
-        }
-        std::memcpy(dst, &out, sizeof out);
+        if (beta != 0) out += beta * Vec<T>::load(dst);
+        Vec<T>::store(dst, out);
       }
     }
     return;
   }
   T tile[R][W];  // an edge tile: only its valid part is written
-  std::memcpy(tile, acc, sizeof tile);
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) Vec<T>::store(&tile[r][v * L], acc[r][v]);
   for (int64_t r = 0; r < rows; ++r) {
     T* row = c + r * ldc;
     for (int64_t j = 0; j < cols; ++j) row[j] = alpha * tile[r][j] + (beta == 0 ? T(0) : beta * row[j]);
@@ -364,4 +375,10 @@ template void gemm_packed_b<float>(bool, int64_t, int64_t, int64_t, float, const
 template void gemm_packed_b<double>(bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
                                     double, double*, int64_t);
 
+MINIDL_REGISTER_KERNEL(cpu_sgemm_kernel, CPU, gemm<float>);
+MINIDL_REGISTER_KERNEL(cpu_dgemm_kernel, CPU, gemm<double>);
+MINIDL_REGISTER_KERNEL(cpu_sgemm_packed_b_kernel, CPU, gemm_packed_b<float>);
+MINIDL_REGISTER_KERNEL(cpu_gemm_panel_width_kernel, CPU, gemm_panel_width<float>);
+
+}  // namespace MINIDL_CPU_CAPABILITY
 }  // namespace minidl::cpu

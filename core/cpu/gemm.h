@@ -7,7 +7,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "capability.h"
+
 namespace minidl::cpu {
+inline namespace MINIDL_CPU_CAPABILITY {
 
 /// Columns per panel of GEMM's packed B operand: two vector registers, so it depends on the
 /// vector width the library was compiled for (ask the library, not the includer's flags).
@@ -76,4 +79,5 @@ template <typename T>
 void parallel_gemm_packed_b(bool ta, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
                             const T* packed_b, T beta, T* c, int64_t ldc);
 
+}  // namespace MINIDL_CPU_CAPABILITY
 }  // namespace minidl::cpu

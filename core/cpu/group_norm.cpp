@@ -11,6 +11,7 @@
 #include "norm_loops.h"
 
 namespace minidl::cpu {
+inline namespace MINIDL_CPU_CAPABILITY {
 namespace {
 
 template <typename T>
@@ -101,4 +102,5 @@ MINIDL_REGISTER_KERNEL(group_norm_backward_kernel, CPU, group_norm_backward);
 
 }  // namespace
 
+}  // namespace MINIDL_CPU_CAPABILITY
 }  // namespace minidl::cpu

@@ -9,6 +9,7 @@
 #include "parallel.h"
 
 namespace minidl::cpu {
+inline namespace MINIDL_CPU_CAPABILITY {
 
 namespace {
 // Splits [0, extent) into one contiguous part per OpenMP thread and calls part(begin, end);
@@ -87,4 +88,5 @@ MINIDL_REGISTER_KERNEL(transpose_kernel, CPU, transpose);
 
 }  // namespace
 
+}  // namespace MINIDL_CPU_CAPABILITY
 }  // namespace minidl::cpu

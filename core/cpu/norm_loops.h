@@ -9,10 +9,13 @@
 #include <cstdint>
 
 #include "../kernels/types.h"
+#include "capability.h"
 #include "../moments.h"
 #include "../norm_math.h"
 
-namespace minidl::cpu::norm {
+namespace minidl::cpu {
+inline namespace MINIDL_CPU_CAPABILITY {
+namespace norm {
 
 /// x[N, C, *] as N, C and HW, the product of the remaining sizes.
 struct Dims {
@@ -63,4 +66,6 @@ inline void combine(const T* dy, const T* x, int64_t n, T a, T b, T c, T* dx) {
   for (int64_t i = 0; i < n; ++i) dx[i] = a * dy[i] + b * x[i] + c;
 }
 
-}  // namespace minidl::cpu::norm
+}  // namespace norm
+}  // namespace MINIDL_CPU_CAPABILITY
+}  // namespace minidl::cpu

@@ -8,6 +8,7 @@
 #include "parallel.h"
 
 namespace minidl::cpu {
+inline namespace MINIDL_CPU_CAPABILITY {
 namespace {
 
 using kernels::Window2d;
@@ -177,4 +178,5 @@ MINIDL_REGISTER_KERNEL(adaptive_avg_pool2d_backward_kernel, CPU, adaptive_avg_po
 
 }  // namespace
 
+}  // namespace MINIDL_CPU_CAPABILITY
 }  // namespace minidl::cpu

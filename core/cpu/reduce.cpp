@@ -11,6 +11,7 @@
 #include "parallel.h"
 
 namespace minidl::cpu {
+inline namespace MINIDL_CPU_CAPABILITY {
 namespace {
 
 struct Run {
@@ -89,4 +90,5 @@ MINIDL_REGISTER_KERNEL(reduce_kernel, CPU, reduce);
 
 }  // namespace
 
+}  // namespace MINIDL_CPU_CAPABILITY
 }  // namespace minidl::cpu

@@ -5,6 +5,7 @@
 #include "parallel.h"
 
 namespace minidl::cpu {
+inline namespace MINIDL_CPU_CAPABILITY {
 namespace {
 
 // y = x − max − log Σ exp(x − max): subtracting the max keeps exp from overflowing.
@@ -93,4 +94,5 @@ MINIDL_REGISTER_KERNEL(cross_entropy_backward_kernel, CPU, cross_entropy_backwar
 
 }  // namespace
 
+}  // namespace MINIDL_CPU_CAPABILITY
 }  // namespace minidl::cpu
