@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Runs bench/train_step (minidl) and bench/torch_train.py (PyTorch) case by case, each case in a
 fresh process of its own so that its peak resident memory is that case's, and prints a table:
-img/s of each, the ratio minidl / PyTorch (above 1: minidl is faster) and both peak RSS.
+img/s of minidl and of PyTorch on each CPU path this machine runs (MINIDL_CPU=avx512, avx2, ...;
+--paths picks; PyTorch held to the same instruction set, TORCH_PATH_ENV below), the ratios
+minidl / PyTorch (above 1: minidl is faster) and the peak RSS of both on the first path.
 
 Both run with glibc's malloc told to keep freed memory (GLIBC_TUNABLES, below). PyTorch's CPU
 allocator hands every activation back to malloc, and with glibc's defaults large blocks go back to
@@ -10,7 +12,7 @@ fresh process (resnet20 inference at batch 32: ~1,800 img/s instead of ~3,100 he
 own performance guide recommends jemalloc or tcmalloc for the same reason. minidl keeps freed
 blocks in its caching allocator and is not affected either way.
 
-bench/train_compare.py BUILD_DIR [--threads 2] [--filter TEXT] [--seconds 2] [--jsonl OUT]
+bench/train_compare.py BUILD_DIR [--threads 2] [--filter TEXT] [--seconds 2] [--paths avx2,avx512] [--jsonl OUT]
 """
 import argparse
 import json
@@ -24,8 +26,21 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 MALLOC_KEEPS_MEMORY = "glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold=4294967295"
 
 
-def run_case(command, case):
+# PyTorch held to the same instructions as minidl's path, as on a CPU that has no more: ATen's
+# own kernels (ATEN_CPU_CAPABILITY), oneDNN's convolutions (ONEDNN_MAX_CPU_ISA) and OpenBLAS.
+TORCH_PATH_ENV = {
+    "avx512": {},
+    "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "OPENBLAS_CORETYPE": "Haswell"},
+    "generic": {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41", "OPENBLAS_CORETYPE": "Prescott"},
+}
+
+
+def run_case(command, case, path=None, torch=False):
     env = dict(os.environ, GLIBC_TUNABLES=MALLOC_KEEPS_MEMORY)
+    if path and torch:
+        env.update(TORCH_PATH_ENV[path])
+    elif path:
+        env["MINIDL_CPU"] = path
     out = subprocess.run(command + ["--case", case], check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -36,24 +51,33 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--filter", default="")
     parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--paths", help="CPU paths for minidl, e.g. avx2,avx512 (default: every one this CPU runs)")
     parser.add_argument("--jsonl", help="also write every measurement here, one JSON object per line")
     args = parser.parse_args()
 
     common = ["--threads", str(args.threads), "--seconds", str(args.seconds)]
     ours = [os.path.join(args.build, "bench", "train_step")] + common
     theirs = [sys.executable, os.path.join(HERE, "torch_train.py")] + common
-    cases = [c for c in subprocess.run(ours + ["--list"], check=True, capture_output=True, text=True).stdout.split()
-             if args.filter in c]
+    listed = lambda flag: subprocess.run(ours + [flag], check=True, capture_output=True, text=True).stdout.split()
+    cases = [c for c in listed("--list") if args.filter in c]
+    paths = args.paths.split(",") if args.paths else listed("--list-paths")
 
     rows = []
-    header = f"{'case':28} {'minidl img/s':>12} {'torch img/s':>12} {'ratio':>7} {'minidl MB':>10} {'torch MB':>9}"
-    print(header)
-    print("-" * len(header), flush=True)
+    cpu = None
+    header = f"{'case':28}" + "".join(f" {p + ' minidl':>13} {'torch':>7} {'ratio':>6}" for p in paths) + \
+             f" {'minidl MB':>10} {'torch MB':>9}"
     for case in cases:
-        a, b = run_case(ours, case), run_case(theirs, case)
-        rows += [a, b]
-        print(f"{case:28} {a['img_s']:12.1f} {b['img_s']:12.1f} {a['img_s'] / b['img_s']:6.2f}x "
-              f"{a['peak_rss_mb']:10.1f} {b['peak_rss_mb']:9.1f}", flush=True)
+        ours_rows = [run_case(ours, case, p) for p in paths]
+        theirs_rows = [run_case(theirs, case, p, torch=True) for p in paths]
+        if cpu is None:
+            cpu = ours_rows[0]["cpu"]
+            print(f"{cpu}, {args.threads} threads; img/s; MB: peak RSS on the {paths[0]} path")
+            print(header)
+            print("-" * len(header), flush=True)
+        rows += ours_rows + theirs_rows
+        cells = "".join(f" {a['img_s']:13.1f} {b['img_s']:7.1f} {a['img_s'] / b['img_s']:5.2f}x"
+                        for a, b in zip(ours_rows, theirs_rows))
+        print(f"{case:28}{cells} {ours_rows[0]['peak_rss_mb']:10.1f} {theirs_rows[0]['peak_rss_mb']:9.1f}", flush=True)
     if args.jsonl:
         with open(args.jsonl, "w") as f:
             f.writelines(json.dumps(r) + "\n" for r in rows)

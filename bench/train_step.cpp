@@ -1,7 +1,9 @@
 // bench/train_step: img/s of whole-model training steps and inference, in float32. One JSON
 // object per line:
-//   {"case": "train_resnet20_gn_b32", "img_s": 450.1, "ms": 71.1, "impl": "minidl", "threads": 2,
-//    "peak_rss_mb": 61.2}
+//   {"case": "train_resnet20_gn_b32", "img_s": 450.1, "ms": 71.1, "impl": "minidl", "path": "avx2",
+//    "cpu": "AMD EPYC", "threads": 2, "peak_rss_mb": 61.2}
+// "path" is the CPU kernels' path (core/cpu_capability.h: MINIDL_CPU picks one; --list-paths
+// prints those this CPU runs, best first).
 // A training step is what examples/train does per batch: forward, mean cross-entropy, backward,
 // SGD with momentum 0.9 and weight decay 5e-4. Inference is a forward pass in eval mode without
 // a graph. The input is CIFAR-shaped (3×32×32) random data with random labels.
@@ -107,11 +109,17 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", min_seconds, "minimum timed seconds per case")->capture_default_str();
   app.add_option("--runs", min_runs, "minimum timed runs per case")->capture_default_str();
   app.add_flag("--list", list, "print the case names and exit");
+  bool list_paths = false;
+  app.add_flag("--list-paths", list_paths, "print the CPU paths this machine runs (for MINIDL_CPU), best first, and exit");
   CLI11_PARSE(app, argc, argv);
   omp_set_num_threads(threads);
   manual_seed(0);
 
   std::vector<Case> cases = all_cases();
+  if (list_paths) {
+    for (CpuCapability path : supported_cpu_capabilities()) std::printf("%s\n", to_string(path));
+    return 0;
+  }
   if (list) {
     for (const Case& c : cases) std::printf("%s\n", c.name.c_str());
     return 0;
@@ -123,8 +131,10 @@ int main(int argc, char** argv) {
   for (const Case& c : cases) {
     if ((!only.empty() && c.name != only) || (!filter.empty() && c.name.find(filter) == std::string::npos)) continue;
     const double s = time_case(c, min_runs, min_seconds);
-    std::printf("{\"case\": \"%s\", \"img_s\": %.1f, \"ms\": %.2f, \"impl\": \"minidl\", \"threads\": %d, \"peak_rss_mb\": %.1f}\n",
-                c.name.c_str(), static_cast<double>(c.batch) / s, 1e3 * s, threads, peak_rss_mb());
+    std::printf("{\"case\": \"%s\", \"img_s\": %.1f, \"ms\": %.2f, \"impl\": \"minidl\", \"path\": \"%s\", \"cpu\": \"%s\", "
+                "\"threads\": %d, \"peak_rss_mb\": %.1f}\n",
+                c.name.c_str(), static_cast<double>(c.batch) / s, 1e3 * s, to_string(cpu_capability()), cpu_model().c_str(),
+                threads, peak_rss_mb());
     std::fflush(stdout);
   }
   return 0;

@@ -78,6 +78,27 @@ void set_cpu_capability(CpuCapability capability) {
   g_capability.store(static_cast<int>(capability), std::memory_order_relaxed);
 }
 
+namespace {
+std::atomic<int> g_conv_algorithm{-1};
+}
+
+ConvAlgorithm cpu_conv_algorithm() {
+  const int known = g_conv_algorithm.load(std::memory_order_relaxed);
+  if (known >= 0) return static_cast<ConvAlgorithm>(known);
+  ConvAlgorithm chosen = ConvAlgorithm::Auto;
+  if (const char* text = std::getenv("MINIDL_CPU_CONV"); text && *text) {
+    const std::string t = text;
+    MINIDL_CHECK(t == "auto" || t == "direct" || t == "winograd", "MINIDL_CPU_CONV: expected auto, direct or winograd, got '", t, "'");
+    chosen = t == "auto" ? ConvAlgorithm::Auto : t == "direct" ? ConvAlgorithm::Direct : ConvAlgorithm::Winograd;
+  }
+  g_conv_algorithm.store(static_cast<int>(chosen), std::memory_order_relaxed);
+  return chosen;
+}
+
+void set_cpu_conv_algorithm(ConvAlgorithm algorithm) {
+  g_conv_algorithm.store(static_cast<int>(algorithm), std::memory_order_relaxed);
+}
+
 std::string cpu_model() {
   std::ifstream in("/proc/cpuinfo");
   std::string line;

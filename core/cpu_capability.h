@@ -32,6 +32,15 @@ CpuCapability cpu_capability();
 /// Not to be called while kernels run on other threads.
 void set_cpu_capability(CpuCapability capability);
 
+/// How the CPU computes 3x3 stride-1 convolutions (padding up to 2), forward and backward-data:
+/// Auto — Winograd F(2x2, 3x3) in float32 where conv.cpp's rule says it is faster, the direct
+/// kernel otherwise and always in float64 (the reference); Direct; Winograd — wherever it applies,
+/// float64 too (for tests). set_cpu_conv_algorithm's, else MINIDL_CPU_CONV's
+/// (auto | direct | winograd), else Auto.
+enum class ConvAlgorithm : int { Auto = 0, Direct = 1, Winograd = 2 };
+ConvAlgorithm cpu_conv_algorithm();
+void set_cpu_conv_algorithm(ConvAlgorithm algorithm);
+
 /// The CPU's model name (/proc/cpuinfo's "model name"), or "unknown CPU".
 std::string cpu_model();
 /// "AMD EPYC 7B13 (avx2 fma avx512f ...; path avx512)": the model, the flags that matter to the

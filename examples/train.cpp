@@ -201,10 +201,13 @@ int main(int argc, char** argv) {
                   "%lld gradient buckets\n", group->size(), group->backend_name().c_str(), run.threads,
                   static_cast<long long>(batch), sync_bn ? "synchronized" : "per-rank",
                   static_cast<long long>(ddp->bucket_count()));
-    if (main_rank) std::printf("%s (%s, %lld parameters) on %s: %lld training and %lld test images, batch %lld, %s lr %g, %s schedule\n",
+    // The device line names the CPU kernels' path (core/cpu_capability.h): it decides the speed.
+    const std::string where = device.is_cpu() ? "cpu, " + cpu_description() + ", " + std::to_string(run.threads) + " threads"
+                                              : to_string(device);
+    if (main_rank) std::printf("%s (%s, %lld parameters) on %s: %lld training and %lld test images, batch %lld, %s lr %g, %s schedule; %s\n",
                 model_flags.arch.c_str(), model_flags.norm.c_str(), static_cast<long long>(num_params), train_data.name.c_str(),
                 static_cast<long long>(train_data.size()), static_cast<long long>(test_data.size()),
-                static_cast<long long>(global_batch), optim.c_str(), lr, schedule.c_str());
+                static_cast<long long>(global_batch), optim.c_str(), lr, schedule.c_str(), where.c_str());
     std::ofstream csv;
     if (!log.empty() && main_rank) {
       csv.open(log, first_epoch > 0 ? std::ios::app : std::ios::trunc);

@@ -22,10 +22,12 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
 #include "gemm.h"
+#include "winograd.h"
 #include "../kernels/conv.h"
 #include "parallel.h"
 
@@ -283,16 +285,22 @@ void forward_shifted(const T* x, const T* w, const T* bias, const Geometry& g, T
   }
 }
 
-// dx: dy[K, P, Q] padded by R−1−pad, convolved with flipped[C, K, R, S] = w[k, c, R−1−r, S−1−s].
+// dx is dy[K, P, Q] padded by R−1−pad, convolved with flipped[C, K, R, S] = w[k, c, R−1−r, S−1−s].
 template <typename T>
-void backward_data_shifted(const T* dy, const T* w, const Geometry& g, T* dx) {
-  const Shifted sh{g.K, g.P, g.Q, g.R - 1 - g.win.pad_h, g.S - 1 - g.win.pad_w, g.R, g.S};
+std::vector<T> flip_weights(const T* w, const Geometry& g) {
   std::vector<T> flipped(static_cast<size_t>(g.C * g.K * g.R * g.S));
   for (int64_t k = 0; k < g.K; ++k)
     for (int64_t c = 0; c < g.C; ++c)
       for (int64_t r = 0; r < g.R; ++r)
         for (int64_t s = 0; s < g.S; ++s)
           flipped[((c * g.K + k) * g.R + r) * g.S + s] = w[((k * g.C + c) * g.R + g.R - 1 - r) * g.S + g.S - 1 - s];
+  return flipped;
+}
+
+template <typename T>
+void backward_data_shifted(const T* dy, const T* w, const Geometry& g, T* dx) {
+  const Shifted sh{g.K, g.P, g.Q, g.R - 1 - g.win.pad_h, g.S - 1 - g.win.pad_w, g.R, g.S};
+  const std::vector<T> flipped = flip_weights(w, g);
   const std::vector<int64_t> offsets = sh.offsets();
   const ShiftedA<T> packed(g.C, g.K * g.R * g.S, flipped.data(), g.K * g.R * g.S);
 #pragma omp parallel if (split_batch(g.N))
@@ -343,8 +351,38 @@ void backward_weight_shifted(const T* dy, const T* x, const Geometry& g, T* dw) 
   });
 }
 
+// Winograd F(2x2, 3x3) (winograd.h) for 3x3 stride-1 convolutions padded by at most 2 — so that
+// backward-data, padded by 2 − pad, qualifies too. Auto uses it in float32 (float64 stays on the
+// direct kernel, the reference) from this many channels on both sides, measured per path on
+// resnet20's shapes (bench/RESULTS.md): its transforms cost about what the 2.25x fewer
+// multiplications save, so it wins only where the direct kernel is slow for its flops — the
+// generic path from 32 channels (2.3x at 64), AVX2 from 64 (1.2x), AVX-512 never.
+#if defined(__AVX512F__)
+constexpr int64_t kWinogradMinChannels = INT64_MAX;
+#elif defined(__AVX2__)
+constexpr int64_t kWinogradMinChannels = 64;
+#else
+constexpr int64_t kWinogradMinChannels = 32;
+#endif
+
+template <typename T>
+bool use_winograd(const Geometry& g, int64_t in_channels, int64_t out_channels) {
+  const auto& v = g.win;
+  const bool applies = g.R == 3 && g.S == 3 && v.stride_h == 1 && v.stride_w == 1 && v.pad_h <= 2 && v.pad_w <= 2;
+  switch (cpu_conv_algorithm()) {
+    case ConvAlgorithm::Direct:
+      return false;
+    case ConvAlgorithm::Winograd:
+      return applies;
+    default:
+      return applies && sizeof(T) == 4 && std::min(in_channels, out_channels) >= kWinogradMinChannels;
+  }
+}
+
 template <typename T>
 void forward(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
+  if (use_winograd<T>(g, g.C, g.K))
+    return winograd_conv3x3(x, g.N, g.C, g.H, g.W, w, g.K, g.win.pad_h, g.win.pad_w, bias, y);
   if (use_shifted_windows(g)) return forward_shifted(x, w, bias, g, y);
   const int64_t crs = g.crs(), pq = g.pq();
 #pragma omp parallel if (split_batch(g.N))
@@ -373,6 +411,12 @@ void forward(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
 template <typename T>
 void backward(const T* dy, const T* x, const T* w, const Geometry& g, T* dx, T* dw, T* dbias) {
   if (dbias) bias_grad(dy, g, dbias);
+  if (dx && use_winograd<T>(g, g.K, g.C)) {
+    const std::vector<T> flipped = flip_weights(w, g);
+    winograd_conv3x3(dy, g.N, g.K, g.P, g.Q, flipped.data(), g.C, 2 - g.win.pad_h, 2 - g.win.pad_w,
+                     static_cast<const T*>(nullptr), dx);
+    dx = nullptr;  // done
+  }
   if (use_shifted_windows(g)) {
     if (dx) backward_data_shifted(dy, w, g, dx);
     if (dw) backward_weight_shifted(dy, x, g, dw);

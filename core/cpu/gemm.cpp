@@ -17,6 +17,7 @@
 
 #include "gemm.h"
 #include "exported.h"
+#include "scratch.h"
 
 namespace minidl::cpu {
 inline namespace MINIDL_CPU_CAPABILITY {
@@ -70,21 +71,6 @@ using ShiftedTile = Tile<T, 4, 3>;
 template <typename T>
 constexpr int64_t NR = GemmTile<T>::cols;
 
-// 64-byte aligned scratch that grows and is reused by the calling thread.
-template <typename T>
-struct Scratch {
-  T* data = nullptr;
-  size_t size = 0;
-  T* get(size_t n) {
-    if (n > size) {
-      ::operator delete(data, std::align_val_t{64});
-      data = static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64}));
-      size = n;
-    }
-    return data;
-  }
-  ~Scratch() { ::operator delete(data, std::align_val_t{64}); }
-};
 
 // Packs rows [0, mc) × k [0, kc) of op(A) into panels of R rows: panel[p][r], zero-padded.
 // The loops run along whichever index is contiguous in memory.
