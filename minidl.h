@@ -10,6 +10,7 @@
 #include "core/random.h"
 #include "core/safetensors.h"
 #include "core/tensor.h"
+#include "core/threads.h"
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
 #include "autograd/functional.h"
