@@ -45,15 +45,14 @@ torch-check:
 	@/usr/bin/python3 -c 'import torch' 2>/dev/null || \
 	  { echo "the benchmarks need Debian's python3-torch: apt-get install python3-torch"; exit 1; }
 
-# Whole-model training steps and inference (bench/train_step vs bench/torch_train.py).
+# Whole-model training steps and inference (bench/train_step vs bench/torch_train.py), on every
+# CPU path this machine runs (MINIDL_CPU), PyTorch held to the same instruction set.
 bench: build torch-check
 	/usr/bin/python3 bench/train_compare.py $(BUILD) --threads 2 --jsonl $(BUILD)/bench-train.jsonl
 
-# Single layers (bench/layers vs bench/torch_layers.py).
+# Single layers (bench/layers vs bench/torch_layers.py), on every CPU path this machine runs.
 bench-layers: build torch-check
-	$(BUILD)/bench/layers --threads 2 | tee $(BUILD)/bench-layers-minidl.jsonl
-	/usr/bin/python3 bench/torch_layers.py --threads 2 | tee $(BUILD)/bench-layers-torch.jsonl
-	/usr/bin/python3 bench/compare.py $(BUILD)/bench-layers-minidl.jsonl $(BUILD)/bench-layers-torch.jsonl
+	/usr/bin/python3 bench/layers_compare.py $(BUILD) --threads 2 --jsonl $(BUILD)/bench-layers.jsonl
 
 # The GPU cases on a GPU machine, against the PyTorch with CUDA that `python3` there has.
 bench-layers-cuda: build

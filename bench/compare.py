@@ -10,13 +10,26 @@ import json
 import sys
 
 
+# PyTorch held to the same instructions as a minidl CPU path, as on a CPU that has no more: ATen's
+# own kernels (ATEN_CPU_CAPABILITY), oneDNN's convolutions (ONEDNN_MAX_CPU_ISA) and OpenBLAS.
+TORCH_PATH_ENV = {
+    "avx512": {},
+    "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "OPENBLAS_CORETYPE": "Haswell"},
+    "generic": {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41", "OPENBLAS_CORETYPE": "Prescott"},
+}
+
+
 def rows(path):
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
 
 
 def main():
-    ours, theirs = rows(sys.argv[1]), {row["case"]: row for row in rows(sys.argv[2]) if "case" in row}
+    compare(rows(sys.argv[1]), rows(sys.argv[2]))
+
+
+def compare(ours, theirs):
+    theirs = {row["case"]: row for row in theirs if "case" in row}
     for row in ours:
         if "case" not in row:  # a path's header line
             peak = row.get("peak_gflops_per_core")

@@ -2,7 +2,7 @@
 """Runs bench/train_step (minidl) and bench/torch_train.py (PyTorch) case by case, each case in a
 fresh process of its own so that its peak resident memory is that case's, and prints a table:
 img/s of minidl and of PyTorch on each CPU path this machine runs (MINIDL_CPU=avx512, avx2, ...;
---paths picks; PyTorch held to the same instruction set, TORCH_PATH_ENV below), the ratios
+--paths picks; PyTorch held to the same instruction set, bench/compare.py's TORCH_PATH_ENV), the ratios
 minidl / PyTorch (above 1: minidl is faster) and the peak RSS of both on the first path.
 
 Both run with glibc's malloc told to keep freed memory (GLIBC_TUNABLES, below). PyTorch's CPU
@@ -20,19 +20,12 @@ import os
 import subprocess
 import sys
 
+from compare import TORCH_PATH_ENV
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 MALLOC_KEEPS_MEMORY = "glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold=4294967295"
-
-
-# PyTorch held to the same instructions as minidl's path, as on a CPU that has no more: ATen's
-# own kernels (ATEN_CPU_CAPABILITY), oneDNN's convolutions (ONEDNN_MAX_CPU_ISA) and OpenBLAS.
-TORCH_PATH_ENV = {
-    "avx512": {},
-    "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "OPENBLAS_CORETYPE": "Haswell"},
-    "generic": {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41", "OPENBLAS_CORETYPE": "Prescott"},
-}
 
 
 def run_case(command, case, path=None, torch=False):

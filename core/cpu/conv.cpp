@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "gemm.h"
+#include "scratch.h"
 #include "winograd.h"
 #include "../kernels/conv.h"
 #include "parallel.h"
@@ -224,15 +225,38 @@ struct Shifted {
   }
 };
 
-// The interior of xp (zero borders, written once when the buffer is made) from x[C, H, W];
-// channel c's padded plane starts at xp + c·channel_stride (default: planes back to back).
+// rows × cols values of src (rows of `cols`) into a plane of out_rows × out_cols at row r0 and
+// column c0, zeros everywhere else: every value of the plane is written (the buffers are reused
+// scratch, core/cpu/scratch.h).
+template <typename T>
+void write_padded_plane(const T* src, int64_t rows, int64_t cols, int64_t r0, int64_t c0, int64_t out_rows,
+                        int64_t out_cols, T* out) {
+  std::fill(out, out + r0 * out_cols, T(0));
+  for (int64_t r = 0; r < rows; ++r) {
+    T* row = out + (r0 + r) * out_cols;
+    std::fill(row, row + c0, T(0));
+    std::copy(src + r * cols, src + (r + 1) * cols, row + c0);
+    std::fill(row + c0 + cols, row + out_cols, T(0));
+  }
+  std::fill(out + (r0 + rows) * out_cols, out + out_rows * out_cols, T(0));
+}
+
+// xp from x[C, H, W]: channel c's padded plane at xp + c·channel_stride (default: planes back to
+// back), its borders zero.
 template <typename T>
 void pad_input(const T* x, const Shifted& sh, T* xp, int64_t channel_stride = -1) {
   if (channel_stride < 0) channel_stride = sh.Hp() * sh.Wp();
   for (int64_t c = 0; c < sh.C; ++c)
-    for (int64_t h = 0; h < sh.H; ++h)
-      std::copy(x + (c * sh.H + h) * sh.W, x + (c * sh.H + h + 1) * sh.W,
-                xp + c * channel_stride + (h + sh.ph) * sh.Wp() + sh.pw);
+    write_padded_plane(x + c * sh.H * sh.W, sh.H, sh.W, sh.ph, sh.pw, sh.Hp(), sh.Wp(), xp + c * channel_stride);
+}
+
+// A padded input buffer of thread-local scratch, with the values GEMM reads past the last plane
+// zero.
+template <typename T>
+T* padded_scratch(Scratch<T>& scratch, int64_t planes_size, int64_t total) {
+  T* xp = scratch.get(static_cast<size_t>(total));
+  std::fill(xp + planes_size, xp + total, T(0));
+  return xp;
 }
 
 // out[rows, P, Q] (+ bias[row]) from padded-width rows y'[rows, P·Wp], dropping the extra columns.
@@ -274,13 +298,14 @@ void forward_shifted(const T* x, const T* w, const T* bias, const Geometry& g, T
   const ShiftedA<T> packed(g.K, g.crs(), w, g.crs());
 #pragma omp parallel if (split_batch(g.N))
   {
-    // Zeroed once: the pads are never written.
-    std::vector<T> xp = zeros<T>(sh.padded_size<T>()), yp = zeros<T>(g.K * sh.columns());
+    thread_local Scratch<T> xp_buffer, yp_buffer;
+    T* xp = padded_scratch(xp_buffer, g.C * sh.Hp() * sh.Wp(), sh.padded_size<T>());
+    T* yp = yp_buffer.get(static_cast<size_t>(g.K * sh.columns()));
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < g.N; ++n) {
-      pad_input(x + n * g.C * g.H * g.W, sh, xp.data());
-      shifted_product(sh, packed, xp.data(), offsets, yp.data());
-      unpad_rows(sh, g.K, yp.data(), bias, y + n * g.K * g.pq());
+      pad_input(x + n * g.C * g.H * g.W, sh, xp);
+      shifted_product(sh, packed, xp, offsets, yp);
+      unpad_rows(sh, g.K, yp, bias, y + n * g.K * g.pq());
     }
   }
 }
@@ -305,12 +330,14 @@ void backward_data_shifted(const T* dy, const T* w, const Geometry& g, T* dx) {
   const ShiftedA<T> packed(g.C, g.K * g.R * g.S, flipped.data(), g.K * g.R * g.S);
 #pragma omp parallel if (split_batch(g.N))
   {
-    std::vector<T> dyp = zeros<T>(sh.padded_size<T>()), dxp = zeros<T>(g.C * sh.columns());
+    thread_local Scratch<T> dyp_buffer, dxp_buffer;
+    T* dyp = padded_scratch(dyp_buffer, g.K * sh.Hp() * sh.Wp(), sh.padded_size<T>());
+    T* dxp = dxp_buffer.get(static_cast<size_t>(g.C * sh.columns()));
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < g.N; ++n) {
-      pad_input(dy + n * g.K * g.pq(), sh, dyp.data());
-      shifted_product(sh, packed, dyp.data(), offsets, dxp.data());
-      unpad_rows(sh, g.C, dxp.data(), static_cast<const T*>(nullptr), dx + n * g.C * g.H * g.W);
+      pad_input(dy + n * g.K * g.pq(), sh, dyp);
+      shifted_product(sh, packed, dyp, offsets, dxp);
+      unpad_rows(sh, g.C, dxp, static_cast<const T*>(nullptr), dx + n * g.C * g.H * g.W);
     }
   }
 }
@@ -328,8 +355,10 @@ void backward_weight_shifted(const T* dy, const T* x, const Geometry& g, T* dw) 
   // Samples per chunk: their padded x and dy' take about 1 MB.
   const int64_t chunk = std::clamp<int64_t>((1 << 20) / static_cast<int64_t>(sizeof(T) * (g.C + g.K) * plane), 1, 16);
   sum_over_samples<T>(g.N, g.K * crs, dw, [&](int64_t first, int64_t last, T* acc) {
-    // Zeroed once: pads, and the rows and columns without outputs, are never written.
-    std::vector<T> xs = zeros<T>(g.C * chunk * plane + (g.R - 1) * sh.Wp() + g.S), ds = zeros<T>(g.K * chunk * plane);
+    const int64_t most = std::min(chunk, last - first), tail = (g.R - 1) * sh.Wp() + g.S;
+    thread_local Scratch<T> xs_buffer, ds_buffer;
+    T* xs = xs_buffer.get(static_cast<size_t>(g.C * most * plane + tail));
+    T* ds = ds_buffer.get(static_cast<size_t>(g.K * most * plane));
     std::vector<int64_t> offsets;
     for (int64_t n0 = first; n0 < last; n0 += chunk) {
       const int64_t count = std::min(chunk, last - n0), len = count * plane;
@@ -337,15 +366,15 @@ void backward_weight_shifted(const T* dy, const T* x, const Geometry& g, T* dw) 
       for (int64_t c = 0; c < g.C; ++c)
         for (int64_t r = 0; r < g.R; ++r)
           for (int64_t s = 0; s < g.S; ++s) offsets.push_back(c * len + r * sh.Wp() + s);
+      std::fill(xs + g.C * len, xs + g.C * len + tail, T(0));  // read past the last window
       for (int64_t i = 0; i < count; ++i) {
-        pad_input(x + (n0 + i) * g.C * g.H * g.W, sh, xs.data() + i * plane, /*channel_stride=*/len);
+        pad_input(x + (n0 + i) * g.C * g.H * g.W, sh, xs + i * plane, /*channel_stride=*/len);
         const T* dyn = dy + (n0 + i) * g.K * g.pq();
-        for (int64_t k = 0; k < g.K; ++k)
-          for (int64_t p = 0; p < g.P; ++p)
-            std::copy(dyn + (k * g.P + p) * g.Q, dyn + (k * g.P + p + 1) * g.Q, ds.data() + k * len + i * plane + p * sh.Wp());
+        for (int64_t k = 0; k < g.K; ++k)  // dy' has zeros in the rows and columns without outputs
+          write_padded_plane(dyn + k * g.pq(), g.P, g.Q, 0, 0, sh.Hp(), sh.Wp(), ds + k * len + i * plane);
       }
       split_columns(crs, g.K * crs * len, [&](int64_t j0, int64_t j1) {  // disjoint columns of dw
-        gemm_rows_dot<T>(g.K, j1 - j0, len, ds.data(), len, xs.data(), offsets.data() + j0, acc + j0, crs);
+        gemm_rows_dot<T>(g.K, j1 - j0, len, ds, len, xs, offsets.data() + j0, acc + j0, crs);
       });
     }
   });
