@@ -10,6 +10,10 @@ import json
 import sys
 
 
+# glibc's malloc told to keep freed memory, for both sides (bench/train_compare.py explains why:
+# PyTorch hands large blocks back to the kernel and faults them in again on every call otherwise).
+MALLOC_KEEPS_MEMORY = "glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold=4294967295"
+
 # PyTorch held to the same instructions as a minidl CPU path, as on a CPU that has no more: ATen's
 # own kernels (ATEN_CPU_CAPABILITY), oneDNN's convolutions (ONEDNN_MAX_CPU_ISA) and OpenBLAS.
 TORCH_PATH_ENV = {

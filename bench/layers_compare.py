@@ -2,7 +2,9 @@
 """Runs bench/layers (minidl) and bench/torch_layers.py (PyTorch) on each CPU path this machine
 runs — minidl with --paths P, PyTorch held to the same instruction set (compare.py's
 TORCH_PATH_ENV) — and prints a table per path: times, the ratio PyTorch / minidl (above 1: minidl
-is faster), GFLOP/s and, for minidl, the fraction of the path's FMA peak.
+is faster), GFLOP/s and, for minidl, the fraction of the path's FMA peak (counted in the direct
+convolution's flops: a Winograd convolution can pass 100 %). Both run with glibc's malloc told to
+keep freed memory (compare.py's MALLOC_KEEPS_MEMORY), as in bench/train_compare.py.
 
 bench/layers_compare.py BUILD_DIR [--threads 2] [--filter TEXT] [--seconds 1] [--paths avx2,avx512] [--jsonl OUT]
 """
@@ -12,13 +14,14 @@ import os
 import subprocess
 import sys
 
-from compare import TORCH_PATH_ENV, compare
+from compare import MALLOC_KEEPS_MEMORY, TORCH_PATH_ENV, compare
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def run(command, env_extra):
-    out = subprocess.run(command, check=True, capture_output=True, text=True, env=dict(os.environ, **env_extra)).stdout
+    env = dict(os.environ, GLIBC_TUNABLES=MALLOC_KEEPS_MEMORY, **env_extra)
+    out = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 

@@ -20,12 +20,11 @@ import os
 import subprocess
 import sys
 
-from compare import TORCH_PATH_ENV
+from compare import MALLOC_KEEPS_MEMORY, TORCH_PATH_ENV
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-MALLOC_KEEPS_MEMORY = "glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold=4294967295"
 
 
 def run_case(command, case, path=None, torch=False):

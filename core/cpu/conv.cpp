@@ -168,11 +168,6 @@ void bias_grad(const T* dy, const Geometry& g, T* dbias) {
   }
 }
 
-template <typename T>
-std::vector<T> zeros(int64_t n) {
-  return std::vector<T>(static_cast<size_t>(n), T(0));
-}
-
 // Threads split the batch when there are enough samples; otherwise each GEMM is split instead.
 bool split_batch(int64_t n) { return n >= omp_get_max_threads(); }
 
@@ -186,12 +181,14 @@ constexpr int64_t kSumSlots = 8;
 template <typename T, typename F>
 void sum_over_samples(int64_t N, int64_t size, T* out, F add_range) {
   const int64_t slots = std::clamp<int64_t>(N, 1, kSumSlots);
-  std::vector<T> parts = zeros<T>(slots * size);
+  thread_local Scratch<T> parts_buffer;
+  T* parts = parts_buffer.get(static_cast<size_t>(slots * size));
+  std::fill(parts, parts + slots * size, T(0));
   // Ranges go to threads when there are enough of them; otherwise add_range's products split.
   const int threads = omp_in_parallel() || slots < omp_get_max_threads() ? 1 : omp_get_max_threads();
 #pragma omp parallel for schedule(static) num_threads(threads)
-  for (int64_t slot = 0; slot < slots; ++slot) add_range(N * slot / slots, N * (slot + 1) / slots, parts.data() + slot * size);
-  std::copy(parts.begin(), parts.begin() + size, out);
+  for (int64_t slot = 0; slot < slots; ++slot) add_range(N * slot / slots, N * (slot + 1) / slots, parts + slot * size);
+  std::copy(parts, parts + size, out);
   for (int64_t slot = 1; slot < slots; ++slot)
     for (int64_t i = 0; i < size; ++i) out[i] += parts[slot * size + i];
 }
@@ -416,7 +413,8 @@ void forward(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
   const int64_t crs = g.crs(), pq = g.pq();
 #pragma omp parallel if (split_batch(g.N))
   {
-    std::vector<T> col(g.pointwise() ? 0 : static_cast<size_t>(packed_b_size(crs, pq, gemm_panel_width<T>())));
+    thread_local Scratch<T> col_buffer;  // im2col_packed writes all of it
+    T* col = g.pointwise() ? nullptr : col_buffer.get(static_cast<size_t>(packed_b_size(crs, pq, gemm_panel_width<T>())));
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < g.N; ++n) {
       const T* xn = x + n * g.C * g.H * g.W;
@@ -424,8 +422,8 @@ void forward(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
       if (g.pointwise()) {
         parallel_gemm<T>(false, false, g.K, pq, crs, T(1), w, crs, xn, pq, T(0), yn, pq);
       } else {
-        im2col_packed(xn, g, col.data());
-        parallel_gemm_packed_b<T>(false, g.K, pq, crs, T(1), w, crs, col.data(), T(0), yn, pq);
+        im2col_packed(xn, g, col);
+        parallel_gemm_packed_b<T>(false, g.K, pq, crs, T(1), w, crs, col, T(0), yn, pq);
       }
       if (bias) {
         for (int64_t k = 0; k < g.K; ++k) {
@@ -454,11 +452,12 @@ void backward(const T* dy, const T* x, const T* w, const Geometry& g, T* dx, T* 
   const int64_t crs = g.crs(), pq = g.pq();
   if (dw) {
     sum_over_samples<T>(g.N, g.K * crs, dw, [&](int64_t first, int64_t last, T* acc) {
-      std::vector<T> col(g.pointwise() ? 0 : static_cast<size_t>(crs * pq));
+      thread_local Scratch<T> col_buffer;  // im2col writes all of it
+      T* col = g.pointwise() ? nullptr : col_buffer.get(static_cast<size_t>(crs * pq));
       for (int64_t n = first; n < last; ++n) {
         const T* xn = x + n * g.C * g.H * g.W;
-        if (!g.pointwise()) im2col(xn, g, col.data());
-        parallel_gemm<T>(false, true, g.K, crs, pq, T(1), dy + n * g.K * pq, pq, g.pointwise() ? xn : col.data(), pq,
+        if (!g.pointwise()) im2col(xn, g, col);
+        parallel_gemm<T>(false, true, g.K, crs, pq, T(1), dy + n * g.K * pq, pq, g.pointwise() ? xn : col, pq,
                          T(1), acc, crs);
       }
     });
@@ -466,7 +465,8 @@ void backward(const T* dy, const T* x, const T* w, const Geometry& g, T* dx, T* 
   if (!dx) return;
 #pragma omp parallel if (split_batch(g.N))
   {
-    std::vector<T> dcol(g.pointwise() ? 0 : static_cast<size_t>(crs * pq));
+    thread_local Scratch<T> dcol_buffer;  // GEMM writes all of it
+    T* dcol = g.pointwise() ? nullptr : dcol_buffer.get(static_cast<size_t>(crs * pq));
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < g.N; ++n) {
       const T* dyn = dy + n * g.K * pq;
@@ -474,9 +474,9 @@ void backward(const T* dy, const T* x, const T* w, const Geometry& g, T* dx, T* 
       if (g.pointwise()) {
         parallel_gemm<T>(true, false, crs, pq, g.K, T(1), w, crs, dyn, pq, T(0), dxn, pq);
       } else {
-        parallel_gemm<T>(true, false, crs, pq, g.K, T(1), w, crs, dyn, pq, T(0), dcol.data(), pq);
+        parallel_gemm<T>(true, false, crs, pq, g.K, T(1), w, crs, dyn, pq, T(0), dcol, pq);
         std::fill(dxn, dxn + g.C * g.H * g.W, T(0));
-        col2im(dcol.data(), g, dxn);
+        col2im(dcol, g, dxn);
       }
     }
   }
