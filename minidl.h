@@ -10,7 +10,7 @@
 #include "core/random.h"
 #include "core/safetensors.h"
 #include "core/tensor.h"
-#include "core/threads.h"
+#include "core/program.h"
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
 #include "autograd/functional.h"

@@ -88,7 +88,7 @@ void add_pair(std::vector<Case>& cases, const std::string& prefix, const Shape& 
 }  // namespace
 
 int main(int argc, char** argv) {
-  wait_passively_in_openmp(argv);  // core/threads.h: no spinning threads on a shared machine
+  start_program(argv);  // core/program.h: the CPU environment checked, OpenMP threads waiting passively
   CLI::App app{"Times minidl's conv, GroupNorm and BatchNorm layers (float32); one JSON line per case."};
   int threads = 2;
   std::string filter, device_name = "cpu";

@@ -98,7 +98,7 @@ double time_case(const Case& c, int min_runs, double min_seconds) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  wait_passively_in_openmp(argv);  // core/threads.h: no spinning threads on a shared machine
+  start_program(argv);  // core/program.h: the CPU environment checked, OpenMP threads waiting passively
   CLI::App app{"Times minidl's whole-model training steps and inference (float32, 3x32x32 input); one JSON line per case."};
   int threads = 2, min_runs = 5;
   std::string filter, only;

@@ -10,7 +10,7 @@ using namespace minidl;
 using namespace minidl::examples;
 
 int main(int argc, char** argv) {
-  wait_passively_in_openmp(argv);  // core/threads.h: no spinning threads on a shared machine
+  start_program(argv);  // core/program.h: the CPU environment checked, OpenMP threads waiting passively
   CLI::App app{"One training step's gradients (forward in training mode, mean cross-entropy, backward) written as "
                "safetensors: each parameter's gradient under its own name, plus 'logits' and 'loss'."};
   ModelFlags flags;

@@ -9,7 +9,7 @@
 using namespace minidl;
 
 int main(int argc, char** argv) {
-  wait_passively_in_openmp(argv);  // core/threads.h: no spinning threads on a shared machine
+  start_program(argv);  // core/program.h: the CPU environment checked, OpenMP threads waiting passively
   CLI::App app{"The smallest tour of minidl: a tiny linear model's squared error, its gradients by backward(), and "
                "the same gradients checked by float64 central differences. Takes no flags but --help."};
   MINIDL_PARSE_FLAGS(app, argc, argv, "hello");

@@ -20,7 +20,7 @@ using namespace minidl;
 using namespace minidl::examples;
 
 int main(int argc, char** argv) {
-  wait_passively_in_openmp(argv);  // core/threads.h: no spinning threads on a shared machine
+  start_program(argv);  // core/program.h: the CPU environment checked, OpenMP threads waiting passively
   CLI::App app{
       "Swaps every BatchNorm2d of a BN checkpoint for GroupNorm, with γ and β copied (copy), matched in "
       "per-channel mean and std (moments), fitted by least squares to the BN model's outputs layer by layer (lstsq), "

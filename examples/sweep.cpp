@@ -40,7 +40,7 @@ struct Point {
 }  // namespace
 
 int main(int argc, char** argv) {
-  wait_passively_in_openmp(argv);  // core/threads.h: no spinning threads on a shared machine
+  start_program(argv);  // core/program.h: the CPU environment checked, OpenMP threads waiting passively
   CLI::App app{"Trains the same ResNet with BatchNorm and with GroupNorm at several numbers of images per worker, "
                "with the GroupNorm paper's protocol: W simulated workers (BN statistics per worker), total batch W·b, "
                "learning rate scaled linearly with the total batch, the same epochs and seeds for every run, γ = 0 in "

@@ -17,7 +17,7 @@ using namespace minidl;
 using namespace minidl::examples;
 
 int main(int argc, char** argv) {
-  wait_passively_in_openmp(argv);  // core/threads.h: no spinning threads on a shared machine
+  start_program(argv);  // core/program.h: the CPU environment checked, OpenMP threads waiting passively
   CLI::App app{"Trains a ResNet with SGD or AdamW. Data: fashion-mnist (Debian's dataset-fashion-mnist), "
                "cifar10:DIR (the CIFAR-10 binary batches) or folder:DIR (DIR/<class>/*.png|jpg, or DIR/train and "
                "DIR/test; images resized and center-cropped to --image-size)."};

@@ -19,9 +19,11 @@ namespace fs = std::filesystem;
 namespace {
 
 
-// Runs a program from build/bin with arguments; returns its exit code, output in `log`.
-int run(const std::string& args, const std::string& log) {
-  const std::string command = std::string(MINIDL_BIN_DIR) + "/" + args + " > " + log + " 2>&1";
+// Runs a program from build/bin with arguments (and `env`, VAR=VALUE ...); returns its exit code,
+// output in `log`.
+int run(const std::string& args, const std::string& log, const std::string& env = "") {
+  const std::string command = (env.empty() ? "" : "env " + env + " ") + std::string(MINIDL_BIN_DIR) + "/" + args +
+                              " > " + log + " 2>&1";
   return WEXITSTATUS(std::system(command.c_str()));
 }
 
@@ -188,6 +190,11 @@ TEST_CASE("every program answers --help, and refuses bad flags in one line befor
     const std::string text = slurp(out);
     CHECK(text.rfind(program + ": ", 0) == 0);
     CHECK(text.find(" (see " + program + " --help)\n") == text.size() - program.size() - 15);
+    // The CPU kernels' environment variables, checked before anything else (core/program.h).
+    CHECK(run(program + " --help", out, "MINIDL_CPU=avx3") == 2);
+    CHECK(slurp(out) == program + ": MINIDL_CPU: expected avx512, avx2 or generic, got 'avx3'\n");
+    CHECK(run(program + " --help", out, "MINIDL_CPU_CONV=fast") == 2);
+    CHECK(slurp(out) == program + ": MINIDL_CPU_CONV: expected auto, direct or winograd, got 'fast'\n");
   }
   struct Case {
     std::string args, message;

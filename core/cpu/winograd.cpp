@@ -164,11 +164,12 @@ void winograd_conv3x3(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, co
   const int64_t width = gemm_panel_width<T>();
   // Samples per chunk: about 512 tiles, a GEMM wide enough to run near its peak — but at least one
   // chunk per thread, so that every thread has transforms to do.
+  // (The chunks change with the thread count, the values do not: each output is the same GEMM sum.)
   const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  const int64_t per_chunk = std::clamp<int64_t>(std::min((512 + g.per_sample() - 1) / g.per_sample(), (N + threads - 1) / threads), 1, N);
+  const int64_t wide = (512 + g.per_sample() - 1) / g.per_sample();
+  const int64_t per_chunk = std::clamp<int64_t>(std::min(wide, (N + threads - 1) / threads), 1, N);
   const int64_t chunks = (N + per_chunk - 1) / per_chunk;
-  const bool split_chunks = chunks >= omp_get_max_threads() && !omp_in_parallel();
-#pragma omp parallel if (split_chunks)
+#pragma omp parallel if (threads > 1 && chunks >= threads)
   {
     const int64_t max_tiles = per_chunk * g.per_sample(), stride = packed_b_size(C, max_tiles, width);
     thread_local Scratch<T> xp_buffer, v_buffer, m_buffer;
