@@ -34,8 +34,10 @@ struct Moments {
   /// as (mean − k)² exceeds the variance — a digit or so for k one value of the set — where
   /// Σx² − n·mean² cancels by (mean/std)². Runs are kept short (add_span), so the runs' merges
   /// carry the rest.
+  /// (always_inline: the CPU kernels are compiled once per instruction set, core/cpu/capability.h,
+  /// and each copy should run this loop at its own vector width, not share one out-of-line copy.)
   template <typename T>
-  void add_run(const T* x, int64_t count) {
+  [[gnu::always_inline]] inline void add_run(const T* x, int64_t count) {
     if (count <= 0) return;
     const A k = static_cast<A>(x[0]);
     A s = 0, ss = 0;
@@ -72,7 +74,7 @@ struct Moments {
 
 /// Moments of a long contiguous span, run by cache-sized run.
 template <typename A, typename T>
-inline void add_span(Moments<A>& m, const T* x, int64_t count) {
+[[gnu::always_inline]] inline void add_span(Moments<A>& m, const T* x, int64_t count) {
   constexpr int64_t kRun = 4096;
   for (int64_t i = 0; i < count; i += kRun) m.add_run(x + i, count - i < kRun ? count - i : kRun);
 }
