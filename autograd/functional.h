@@ -4,6 +4,7 @@
 // Dims: N batch, C channels, H W input size, K output channels, R S kernel size.
 #pragma once
 
+#include "../core/kernels/types.h"
 #include "../core/random.h"
 #include "ops.h"
 
@@ -17,16 +18,22 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor
 /// y[*, out] = x[*, in] · weight[out, in]ᵀ + bias[out]; bias may be undefined.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
 
+/// What a norm's output goes through in its own pass over memory: `then` = {residual, relu}
+/// gives relu(norm(x) + residual) — the same values and gradients as relu(add(norm(x), residual))
+/// with one pass instead of three each way (ResNet blocks, models/norm.h's norm_relu).
+using NormEpilogue = kernels::NormEpilogue;
+
 /// GroupNorm over x[N, C, *]: mean and biased variance per (sample, group of C/G channels),
 /// then y = x̂·weight[c] + bias[c] (weight, bias [C] or undefined).
 Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight = Tensor(), const Tensor& bias = Tensor(),
-                  double eps = 1e-5);
+                  double eps = 1e-5, const NormEpilogue& then = {});
 
 /// BatchNorm over x[N, C, *]. With `training`, normalizes with the batch's mean and biased
 /// variance and, when running_mean/var are defined, updates them in place (momentum, unbiased
 /// variance); otherwise normalizes with running_mean/var.
 Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, const Tensor& weight = Tensor(),
-                  const Tensor& bias = Tensor(), bool training = false, double momentum = 0.1, double eps = 1e-5);
+                  const Tensor& bias = Tensor(), bool training = false, double momentum = 0.1, double eps = 1e-5,
+                  const NormEpilogue& then = {});
 
 /// Max over kernel×kernel windows (stride defaults to kernel; padding counts as -inf).
 Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride = 0, int64_t padding = 0);

@@ -1,5 +1,5 @@
-// bench/layers: times minidl's layers (conv 3x3, GroupNorm, BatchNorm), forward and
-// forward+backward, in float32, on every CPU path this machine runs (core/cpu_capability.h:
+// bench/layers: times minidl's layers (conv 3x3, GroupNorm, BatchNorm, and a block's end
+// relu(norm(x) + shortcut) fused and op by op), forward and forward+backward, in float32, on every CPU path this machine runs (core/cpu_capability.h:
 // avx512, avx2, generic; --paths picks). One JSON object per line: first, per path, the CPU and
 // one core's FMA peak on that path (a loop of multiply-adds in registers),
 //   {"cpu": "AMD EPYC ...", "path": "avx2", "peak_gflops_per_core": 78.1, "threads": 2}
@@ -149,6 +149,25 @@ int main(int argc, char** argv) {
     auto bn = std::make_shared<BatchNorm2d>(shape[1]);
     bn->to(bench_device);
     add_pair(cases, "bn", shape, [bn](const Tensor& x) { return (*bn)(x); }, bn->parameters(), 0, bytes);
+  }
+  // Where a ResNet block ends, relu(bn(x) + shortcut): one fused op (models/norm.h's norm_relu),
+  // and the same op by op (_ops, minidl only: what the fusion saves). x, the residual read, y written.
+  {
+    const Shape shape{32, 64, 32, 32};
+    const double bytes = 3.0 * 4 * static_cast<double>(numel(shape));
+    const Tensor residual = randn(shape).to(bench_device);
+    auto gn = std::make_shared<GroupNorm>(32, shape[1]);
+    auto bn = std::make_shared<BatchNorm2d>(shape[1]);
+    gn->to(bench_device);
+    bn->to(bench_device);
+    add_pair(cases, "gn_add_relu", shape, [gn, residual](const Tensor& x) { return norm_relu(*gn, x, residual); },
+             gn->parameters(), 0, bytes);
+    add_pair(cases, "gn_add_relu_ops", shape, [gn, residual](const Tensor& x) { return relu((*gn)(x) + residual); },
+             gn->parameters(), 0, bytes);
+    add_pair(cases, "bn_add_relu", shape, [bn, residual](const Tensor& x) { return norm_relu(*bn, x, residual); },
+             bn->parameters(), 0, bytes);
+    add_pair(cases, "bn_add_relu_ops", shape, [bn, residual](const Tensor& x) { return relu((*bn)(x) + residual); },
+             bn->parameters(), 0, bytes);
   }
 
   for (CpuCapability path : paths) {

@@ -33,6 +33,15 @@ def time_ms(run, min_runs=5, min_seconds=1.0):
     return times[len(times) // 2]
 
 
+class NormAddRelu(torch.nn.Module):
+    def __init__(self, norm, residual):
+        super().__init__()
+        self.norm, self.residual = norm, residual
+
+    def forward(self, x):
+        return torch.relu(self.norm(x) + self.residual.to(x.device))
+
+
 def pair(cases, prefix, shape, layer, fwd_flops=0.0, fwd_bytes=0.0):
     layer = layer.to(DEVICE)
     x = torch.randn(shape, device=DEVICE)
@@ -80,6 +89,12 @@ def main():
         nbytes = 2.0 * 4 * shape[0] * shape[1] * shape[2] * shape[3]  # x read, y written (float32)
         pair(cases, "gn", shape, torch.nn.GroupNorm(groups, shape[1]), 0.0, nbytes)
         pair(cases, "bn", shape, torch.nn.BatchNorm2d(shape[1]), 0.0, nbytes)
+    # relu(norm(x) + shortcut), where a ResNet block ends (minidl fuses it: bench/layers.cpp)
+    shape = (32, 64, 32, 32)
+    residual = torch.randn(shape, device=DEVICE)
+    nbytes = 3.0 * 4 * residual.numel()
+    pair(cases, "gn_add_relu", shape, NormAddRelu(torch.nn.GroupNorm(32, shape[1]), residual), 0.0, nbytes)
+    pair(cases, "bn_add_relu", shape, NormAddRelu(torch.nn.BatchNorm2d(shape[1]), residual), 0.0, nbytes)
 
     for name, run, flops, nbytes in cases:
         if args.filter not in name:

@@ -23,7 +23,9 @@ BatchNorm2d::BatchNorm2d(int64_t num_features_, double eps_, double momentum_, b
   }
 }
 
-Tensor BatchNorm2d::forward(const Tensor& x) {
+Tensor BatchNorm2d::forward(const Tensor& x) { return forward(x, {}); }
+
+Tensor BatchNorm2d::forward(const Tensor& x, const NormEpilogue& then) {
   MINIDL_CHECK(x.defined() && x.dim() == 4, "expected a 4-D input [N, C, H, W], found ",
                x.defined() ? to_string(x.shape()) : "undefined");
   MINIDL_CHECK(x.size(1) == num_features, "expected ", num_features, " channels, found ", x.size(1), " (input ",
@@ -33,18 +35,22 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
     Tensor y;
     if (b > 0 && n > b) {
       std::vector<Tensor> slices;
-      for (int64_t start = 0; start < n; start += b)
-        slices.push_back(batch_norm(narrow(x, 0, start, std::min(b, n - start)), running_mean, running_var, weight, bias,
-                                    /*training=*/true, momentum, eps));
+      for (int64_t start = 0; start < n; start += b) {
+        const int64_t size = std::min(b, n - start);
+        const Tensor r = then.residual.defined() ? narrow(then.residual, 0, start, size) : Tensor();
+        slices.push_back(batch_norm(narrow(x, 0, start, size), running_mean, running_var, weight, bias,
+                                    /*training=*/true, momentum, eps, {r, then.relu}));
+      }
       y = cat(slices);
     } else {
-      y = batch_norm(x, running_mean, running_var, weight, bias, /*training=*/true, momentum, eps);
+      y = batch_norm(x, running_mean, running_var, weight, bias, /*training=*/true, momentum, eps, then);
     }
     if (num_batches_tracked.defined()) ++num_batches_tracked.data<int64_t>()[0];
     return y;
   }
   // Eval normalizes with the running statistics, or with the batch's when the layer keeps none.
-  return batch_norm(x, running_mean, running_var, weight, bias, /*training=*/!running_mean.defined(), momentum, eps);
+  return batch_norm(x, running_mean, running_var, weight, bias, /*training=*/!running_mean.defined(), momentum, eps,
+                    then);
 }
 
 std::string BatchNorm2d::extra_repr() const {

@@ -18,6 +18,8 @@ class BatchNorm2d : public Module {
   explicit BatchNorm2d(int64_t num_features, double eps = 1e-5, double momentum = 0.1, bool affine = true,
                        bool track_running_stats = true, int64_t virtual_batch_size = 0);
   Tensor forward(const Tensor& x) override;
+  /// relu(bn(x) + residual) as one op (functional.h's NormEpilogue); models/norm.h's norm_relu.
+  Tensor forward(const Tensor& x, const NormEpilogue& then);
   std::string type_name() const override { return "BatchNorm2d"; }
   std::string extra_repr() const override;
 

@@ -16,10 +16,12 @@ GroupNorm::GroupNorm(int64_t num_groups_, int64_t num_channels_, double eps_, bo
   }
 }
 
-Tensor GroupNorm::forward(const Tensor& x) {
+Tensor GroupNorm::forward(const Tensor& x) { return forward(x, {}); }
+
+Tensor GroupNorm::forward(const Tensor& x, const NormEpilogue& then) {
   MINIDL_CHECK(x.defined() && x.dim() >= 2 && x.size(1) == num_channels, "expected an input [N, ", num_channels,
                ", *], found ", x.defined() ? to_string(x.shape()) : "undefined");
-  return group_norm(x, num_groups, weight, bias, eps);
+  return group_norm(x, num_groups, weight, bias, eps, then);
 }
 
 std::string GroupNorm::extra_repr() const {

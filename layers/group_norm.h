@@ -13,6 +13,8 @@ class GroupNorm : public Module {
   /// Throws unless num_channels is divisible by num_groups.
   GroupNorm(int64_t num_groups, int64_t num_channels, double eps = 1e-5, bool affine = true);
   Tensor forward(const Tensor& x) override;
+  /// relu(gn(x) + residual) as one op (functional.h's NormEpilogue); models/norm.h's norm_relu.
+  Tensor forward(const Tensor& x, const NormEpilogue& then);
   std::string type_name() const override { return "GroupNorm"; }
   std::string extra_repr() const override;
 

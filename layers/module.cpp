@@ -9,10 +9,16 @@
 namespace minidl {
 
 Tensor Module::operator()(const Tensor& x) {
-  try {
+  return named_call([&] {
     Tensor y = forward(x);
     for (auto& [id, hook] : hooks_) hook(*this, x, y);
     return y;
+  });
+}
+
+Tensor Module::named_call(const std::function<Tensor()>& body) {
+  try {
+    return body();
   } catch (const Error& e) {
     if (e.names_module()) throw;
     const std::string who = type_name() + (name_.empty() ? "" : " '" + name_ + "'");

@@ -60,6 +60,12 @@ class Module {
   using ForwardHook = std::function<void(Module& module, const Tensor& input, const Tensor& output)>;
   int register_forward_hook(ForwardHook hook);
   void remove_forward_hook(int id);
+  bool has_forward_hooks() const { return !hooks_.empty(); }
+
+  /// Runs body() with an Error from inside prefixed by this module's type and name, as m(x) does
+  /// for forward — for a layer's other entry points (BatchNorm2d's forward with a fused
+  /// epilogue). Runs no hooks.
+  Tensor named_call(const std::function<Tensor()>& body);
 
   /// Replaces the child registered as `name`, keeping the name (swapping one normalization
   /// for another, say); throws if there is no such child.

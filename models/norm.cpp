@@ -1,5 +1,7 @@
 #include "norm.h"
 
+#include <typeinfo>
+
 #include "../layers/basic.h"
 #include "../layers/batch_norm.h"
 #include "../layers/group_norm.h"
@@ -43,6 +45,20 @@ std::shared_ptr<Module> make_norm(const NormSpec& spec, int64_t channels, const 
       return std::make_shared<GroupNorm>(spec.groups, channels);
   }
   return nullptr;
+}
+
+Tensor norm_relu(Module& norm, const Tensor& x, const Tensor& residual) {
+  const NormEpilogue then{residual, /*relu=*/true};
+  // The exact types: a subclass that overrides forward (dist's SyncBatchNorm, whose statistics
+  // span the ranks) must run its own forward, so it goes op by op.
+  if (!norm.has_forward_hooks()) {
+    if (typeid(norm) == typeid(BatchNorm2d))
+      return norm.named_call([&] { return static_cast<BatchNorm2d&>(norm).forward(x, then); });
+    if (typeid(norm) == typeid(GroupNorm))
+      return norm.named_call([&] { return static_cast<GroupNorm&>(norm).forward(x, then); });
+  }
+  const Tensor y = norm(x);
+  return relu(residual.defined() ? y + residual : y);
 }
 
 }  // namespace minidl

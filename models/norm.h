@@ -28,4 +28,12 @@ int set_bn_virtual_batch_size(Module& model, int64_t b);
 /// names the layer being built, for the error when channels % groups != 0.
 std::shared_ptr<Module> make_norm(const NormSpec& spec, int64_t channels, const std::string& where);
 
+/// relu(norm(x) + residual), residual optional: what a ResNet block does after a normalization.
+/// Where `norm` is exactly a BatchNorm2d or GroupNorm without forward hooks, one op does it in
+/// the norm's own pass over memory (and its backward in the norm's); otherwise — Identity, a
+/// subclass with its own forward (SyncBatchNorm), or a hook that must see the norm's own output
+/// (calibration, the layer-by-layer gradient check) — op by op.
+/// The values are the same either way.
+Tensor norm_relu(Module& norm, const Tensor& x, const Tensor& residual = Tensor());
+
 }  // namespace minidl

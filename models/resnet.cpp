@@ -89,11 +89,11 @@ BasicBlock::BasicBlock(int64_t in, int64_t planes, int64_t stride, const NormSpe
   if (stride != 1 || in != planes) register_module("downsample", downsample(in, planes, stride, norm, where));
 }
 
+// relu(bn(...)) and relu(bn(...) + shortcut) are one fused op each (models/norm.h's norm_relu).
 Tensor BasicBlock::forward(const Tensor& x) {
-  Tensor out = relu(child("bn1")(child("conv1")(x)));
-  out = child("bn2")(child("conv2")(out));
+  const Tensor out = norm_relu(child("bn1"), child("conv1")(x));
   const Tensor shortcut = has_child(*this, "downsample") ? child("downsample")(x) : x;
-  return relu(out + shortcut);
+  return norm_relu(child("bn2"), child("conv2")(out), shortcut);
 }
 
 Bottleneck::Bottleneck(int64_t in, int64_t planes, int64_t stride, const NormSpec& norm, const std::string& where) {
@@ -108,11 +108,10 @@ Bottleneck::Bottleneck(int64_t in, int64_t planes, int64_t stride, const NormSpe
 }
 
 Tensor Bottleneck::forward(const Tensor& x) {
-  Tensor out = relu(child("bn1")(child("conv1")(x)));
-  out = relu(child("bn2")(child("conv2")(out)));
-  out = child("bn3")(child("conv3")(out));
+  Tensor out = norm_relu(child("bn1"), child("conv1")(x));
+  out = norm_relu(child("bn2"), child("conv2")(out));
   const Tensor shortcut = has_child(*this, "downsample") ? child("downsample")(x) : x;
-  return relu(out + shortcut);
+  return norm_relu(child("bn3"), child("conv3")(out), shortcut);
 }
 
 PreActBottleneck::PreActBottleneck(int64_t in, int64_t width, int64_t stride, const NormSpec& norm,
@@ -127,20 +126,20 @@ PreActBottleneck::PreActBottleneck(int64_t in, int64_t width, int64_t stride, co
 }
 
 Tensor PreActBottleneck::forward(const Tensor& x) {
-  const Tensor act1 = relu(child("bn1")(x));
+  const Tensor act1 = norm_relu(child("bn1"), x);
   const Tensor shortcut = has_child(*this, "shortcut") ? child("shortcut")(act1) : x;
   Tensor out = child("conv1")(act1);
-  out = child("conv2")(relu(child("bn2")(out)));
-  out = child("conv3")(relu(child("bn3")(out)));
+  out = child("conv2")(norm_relu(child("bn2"), out));
+  out = child("conv3")(norm_relu(child("bn3"), out));
   return out + shortcut;
 }
 
 Tensor ResNet::forward(const Tensor& x) {
   Tensor out = child("conv1")(x);
-  if (!pre_activation_) out = relu(child("bn1")(out));
+  if (!pre_activation_) out = norm_relu(child("bn1"), out);
   if (imagenet_stem_) out = child("maxpool")(out);
   for (int64_t s = 1; s <= stages_; ++s) out = child("layer" + std::to_string(s))(out);
-  if (pre_activation_) out = relu(child("bn_final")(out));
+  if (pre_activation_) out = norm_relu(child("bn_final"), out);
   out = flatten(child("avgpool")(out));
   return child("fc")(dropout_ ? child("dropout")(out) : out);
 }

@@ -53,15 +53,16 @@ using Inputs = const std::vector<minidl::Tensor>&;
 using OpFn = std::function<minidl::Tensor(Inputs)>;
 
 /// Runs fn on `inputs` (float64 CPU leaves) and on the same values on `target`, backpropagates one
-/// upstream gradient through both, and checks the output and every input's gradient.
+/// upstream gradient through both, and checks the output and every input's gradient. With
+/// `reference`, the float64 side runs that instead (a fused op against its parts).
 inline void check_against_cpu_float64(const Target& target, const std::vector<minidl::Tensor>& inputs, const OpFn& fn,
-                                      double tolerance) {
+                                      double tolerance, const OpFn& reference = nullptr) {
   std::vector<minidl::Tensor> ref, on_target;
   for (const minidl::Tensor& x : inputs) {
     ref.push_back(x.detach().clone().requires_grad_());
     on_target.push_back(target.put(x, true));
   }
-  minidl::Tensor y_ref = fn(ref), y = fn(on_target);
+  minidl::Tensor y_ref = (reference ? reference : fn)(ref), y = fn(on_target);
   CHECK(y.device() == target.device);
   CHECK(y.dtype() == target.dtype);
   check_close(y, y_ref, tolerance, "output");

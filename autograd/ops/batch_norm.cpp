@@ -8,7 +8,7 @@
 namespace minidl {
 
 Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, const Tensor& weight, const Tensor& bias,
-                  bool training, double momentum, double eps) {
+                  bool training, double momentum, double eps, const NormEpilogue& then) {
   MINIDL_CHECK(x.defined() && x.dim() >= 2, "batch_norm: expected an input [N, C, *], found ",
                x.defined() ? to_string(x.shape()) : "undefined");
   checks::floating(x, "batch_norm");
@@ -25,11 +25,15 @@ Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, cons
                "found input of shape ", to_string(x.shape()));
   MINIDL_CHECK(eps > 0, "batch_norm: expected eps > 0, found ", eps);
 
-  kernels::NormForward f = kernels::batch_norm_forward(x, weight, bias, running_mean, running_var, training, momentum, eps);
-  return record_norm("BatchNormBackward", f, x, weight, bias,
+  checks::param(then.residual, x, "batch_norm", "residual", x.shape());
+  kernels::NormForward f =
+      kernels::batch_norm_forward(x, weight, bias, running_mean, running_var, training, momentum, eps, then);
+  return record_norm("BatchNormBackward", f, x, weight, bias, then,
                      [training](const Tensor& g, const Tensor& xs, const Tensor& mean, const Tensor& rstd,
-                                const Tensor& w, bool need_dx, bool need_dparams) {
-                       return kernels::batch_norm_backward(g, xs, mean, rstd, w, training, need_dx, need_dparams);
+                                const Tensor& w, bool need_dx, bool need_dparams, const Tensor& relu_y,
+                                bool need_dresidual) {
+                       return kernels::batch_norm_backward(g, xs, mean, rstd, w, training, need_dx, need_dparams,
+                                                           relu_y, need_dresidual);
                      });
 }
 

@@ -15,7 +15,8 @@ namespace {
 
 template <typename T>
 void forward(const T* x, const T* gamma, const T* beta, T* running_mean, T* running_var, int64_t N, int64_t C,
-             int64_t HW, bool training, double momentum, double eps, T* y, T* mean_out, T* rstd_out) {
+             int64_t HW, bool training, double momentum, double eps, const norm::Epilogue<T>& then, T* y, T* mean_out,
+             T* rstd_out) {
   const int64_t count = N * HW;
 #pragma omp parallel for if (N * C * HW > kParallelGrain)
   for (int64_t c = 0; c < C; ++c) {
@@ -40,21 +41,26 @@ void forward(const T* x, const T* gamma, const T* beta, T* running_mean, T* runn
     rstd_out[c] = static_cast<T>(rstd);
     const double scale = rstd * (gamma ? gamma[c] : T(1));
     const double shift = (beta ? beta[c] : T(0)) - mean * scale;
-    for (int64_t n = 0; n < N; ++n)
-      norm::scale_shift(x + (n * C + c) * HW, HW, static_cast<T>(scale), static_cast<T>(shift), y + (n * C + c) * HW);
+    for (int64_t n = 0; n < N; ++n) {
+      const int64_t at = (n * C + c) * HW;
+      norm::scale_shift(x + at, HW, static_cast<T>(scale), static_cast<T>(shift), then.at(at), y + at);
+    }
   }
 }
 
 // In training, mean and rstd depend on x, which adds the b·x + c terms to dx; in eval they
-// are constants and dx = γ·rstd·dy.
+// are constants and dx = γ·rstd·dy. dy here is the gradient reaching the norm (norm::incoming).
 template <typename T>
 void backward(const T* dy, const T* x, const T* mean, const T* rstd, const T* gamma, int64_t N, int64_t C, int64_t HW,
-              bool training, T* dx, T* dgamma, T* dbeta) {
+              bool training, const norm::Epilogue<T>& then, T* dx, T* dgamma, T* dbeta, T* dresidual) {
   const int64_t count = N * HW;
 #pragma omp parallel for if (N * C * HW > kParallelGrain)
   for (int64_t c = 0; c < C; ++c) {
     norm::GradSums s;
-    for (int64_t n = 0; n < N; ++n) norm::accumulate_grad_sums(dy + (n * C + c) * HW, x + (n * C + c) * HW, HW, s);
+    for (int64_t n = 0; n < N; ++n) {
+      const int64_t at = (n * C + c) * HW;
+      norm::accumulate_grad_sums(dy + at, x + at, HW, then.at(at), s, dresidual ? dresidual + at : nullptr);
+    }
     const double g = gamma ? gamma[c] : T(1), mu = mean[c], r = rstd[c];
     if (dgamma) {
       dgamma[c] = static_cast<T>(r * (s.dy_x - mu * s.dy));
@@ -63,32 +69,36 @@ void backward(const T* dy, const T* x, const T* mean, const T* rstd, const T* ga
     if (!dx) continue;
     norm::DxCoefficients k{0, 0};
     if (training) k = norm::dx_coefficients(g * s.dy, g * s.dy_x, mu, r, count);
-    for (int64_t n = 0; n < N; ++n)
-      norm::combine(dy + (n * C + c) * HW, x + (n * C + c) * HW, HW, static_cast<T>(g * r), static_cast<T>(k.b),
-                    static_cast<T>(k.c), dx + (n * C + c) * HW);
+    for (int64_t n = 0; n < N; ++n) {
+      const int64_t at = (n * C + c) * HW;
+      norm::combine(dy + at, x + at, HW, then.at(at), static_cast<T>(g * r), static_cast<T>(k.b), static_cast<T>(k.c),
+                    dx + at);
+    }
   }
 }
 
 void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
-                        Tensor& running_var, bool training, double momentum, double eps, kernels::NormForward& out) {
+                        Tensor& running_var, bool training, double momentum, double eps,
+                        const kernels::NormEpilogue& then, kernels::NormForward& out) {
   const norm::Dims d = norm::dims_of(x);
   dispatch_floating(x.dtype(), "batch_norm", [&](auto v) {
     using T = decltype(v);
     forward<T>(x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias), data_or_null<T>(running_mean),
-               data_or_null<T>(running_var), d.N, d.C, d.HW, training, momentum, eps, out.y.data<T>(),
+               data_or_null<T>(running_var), d.N, d.C, d.HW, training, momentum, eps, norm::epilogue_of<T>(then),
+               out.y.data<T>(),
                out.mean.data<T>(), out.rstd.data<T>());
   });
 }
 MINIDL_REGISTER_KERNEL(batch_norm_forward_kernel, CPU, batch_norm_forward);
 
 void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
-                         const Tensor& weight, bool training, kernels::NormGrads& grads) {
+                         const Tensor& weight, bool training, const Tensor& relu_y, kernels::NormGrads& grads) {
   const norm::Dims d = norm::dims_of(x);
   dispatch_floating(x.dtype(), "batch_norm_backward", [&](auto v) {
     using T = decltype(v);
     backward<T>(dy.data<T>(), x.data<T>(), mean.data<T>(), rstd.data<T>(), data_or_null<T>(weight), d.N, d.C,
-                d.HW, training, data_or_null<T>(grads.dx), data_or_null<T>(grads.dweight),
-                data_or_null<T>(grads.dbias));
+                d.HW, training, norm::epilogue_of_backward<T>(relu_y), data_or_null<T>(grads.dx),
+                data_or_null<T>(grads.dweight), data_or_null<T>(grads.dbias), data_or_null<T>(grads.dresidual));
   });
 }
 MINIDL_REGISTER_KERNEL(batch_norm_backward_kernel, CPU, batch_norm_backward);

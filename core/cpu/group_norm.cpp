@@ -16,30 +16,30 @@ namespace {
 
 template <typename T>
 void forward(const T* x, const T* gamma, const T* beta, int64_t N, int64_t C, int64_t HW, int64_t G, double eps,
-             T* y, T* mean_out, T* rstd_out) {
+             const norm::Epilogue<T>& then, T* y, T* mean_out, T* rstd_out) {
   const int64_t cg = C / G;
 #pragma omp parallel for if (N * C * HW > kParallelGrain)
   for (int64_t ng = 0; ng < N * G; ++ng) {
     const int64_t first = (ng % G) * cg;  // first channel of the group
-    const T* xb = x + ng * cg * HW;
-    T* yb = y + ng * cg * HW;
     norm::Moments m;
-    add_span(m, xb, cg * HW);
+    add_span(m, x + ng * cg * HW, cg * HW);
     const double mean = m.mean, rstd = 1.0 / std::sqrt(m.variance() + eps);
     mean_out[ng] = static_cast<T>(mean);
     rstd_out[ng] = static_cast<T>(rstd);
     for (int64_t i = 0; i < cg; ++i) {
       const double scale = rstd * (gamma ? gamma[first + i] : T(1));
       const double shift = (beta ? beta[first + i] : T(0)) - mean * scale;
-      norm::scale_shift(xb + i * HW, HW, static_cast<T>(scale), static_cast<T>(shift), yb + i * HW);
+      const int64_t at = ng * cg * HW + i * HW;
+      norm::scale_shift(x + at, HW, static_cast<T>(scale), static_cast<T>(shift), then.at(at), y + at);
     }
   }
 }
 
-// dγ[c] = Σ_n rstd·(Σdy·x − mean·Σdy),  dβ[c] = Σ_n Σdy, from the per-(n, c) sums of the first pass.
+// dγ[c] = Σ_n rstd·(Σdy·x − mean·Σdy),  dβ[c] = Σ_n Σdy, from the per-(n, c) sums of the first pass;
+// dy here is the gradient reaching the norm (norm::incoming).
 template <typename T>
 void backward(const T* dy, const T* x, const T* mean, const T* rstd, const T* gamma, int64_t N, int64_t C, int64_t HW,
-              int64_t G, T* dx, T* dgamma, T* dbeta) {
+              int64_t G, const norm::Epilogue<T>& then, T* dx, T* dgamma, T* dbeta, T* dresidual) {
   const int64_t cg = C / G;
   std::vector<norm::GradSums> sums(static_cast<size_t>(N * C));
 #pragma omp parallel for if (N * C * HW > kParallelGrain)
@@ -49,7 +49,8 @@ void backward(const T* dy, const T* x, const T* mean, const T* rstd, const T* ga
     double sum_gdy = 0, sum_gdy_x = 0;
     for (int64_t i = 0; i < cg; ++i) {
       norm::GradSums& s = sums[n * C + first + i];
-      norm::accumulate_grad_sums(dy + offset + i * HW, x + offset + i * HW, HW, s);
+      const int64_t at = offset + i * HW;
+      norm::accumulate_grad_sums(dy + at, x + at, HW, then.at(at), s, dresidual ? dresidual + at : nullptr);
       const double g = gamma ? gamma[first + i] : T(1);
       sum_gdy += g * s.dy;
       sum_gdy_x += g * s.dy_x;
@@ -59,8 +60,9 @@ void backward(const T* dy, const T* x, const T* mean, const T* rstd, const T* ga
     const norm::DxCoefficients k = norm::dx_coefficients(sum_gdy, sum_gdy_x, mean[ng], r, cg * HW);
     for (int64_t i = 0; i < cg; ++i) {
       const double a = r * (gamma ? gamma[first + i] : T(1));
-      norm::combine(dy + offset + i * HW, x + offset + i * HW, HW, static_cast<T>(a), static_cast<T>(k.b),
-                    static_cast<T>(k.c), dx + offset + i * HW);
+      const int64_t at = offset + i * HW;
+      norm::combine(dy + at, x + at, HW, then.at(at), static_cast<T>(a), static_cast<T>(k.b), static_cast<T>(k.c),
+                    dx + at);
     }
   }
   if (!dgamma) return;
@@ -78,24 +80,24 @@ void backward(const T* dy, const T* x, const T* mean, const T* rstd, const T* ga
 }
 
 void group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups, double eps,
-                        kernels::NormForward& out) {
+                        const kernels::NormEpilogue& then, kernels::NormForward& out) {
   const norm::Dims d = norm::dims_of(x);
   dispatch_floating(x.dtype(), "group_norm", [&](auto v) {
     using T = decltype(v);
     forward<T>(x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias), d.N, d.C, d.HW, groups, eps,
-               out.y.data<T>(), out.mean.data<T>(), out.rstd.data<T>());
+               norm::epilogue_of<T>(then), out.y.data<T>(), out.mean.data<T>(), out.rstd.data<T>());
   });
 }
 MINIDL_REGISTER_KERNEL(group_norm_forward_kernel, CPU, group_norm_forward);
 
 void group_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
-                         const Tensor& weight, int64_t groups, kernels::NormGrads& grads) {
+                         const Tensor& weight, int64_t groups, const Tensor& relu_y, kernels::NormGrads& grads) {
   const norm::Dims d = norm::dims_of(x);
   dispatch_floating(x.dtype(), "group_norm_backward", [&](auto v) {
     using T = decltype(v);
     backward<T>(dy.data<T>(), x.data<T>(), mean.data<T>(), rstd.data<T>(), data_or_null<T>(weight), d.N, d.C,
-                d.HW, groups, data_or_null<T>(grads.dx), data_or_null<T>(grads.dweight),
-                data_or_null<T>(grads.dbias));
+                d.HW, groups, norm::epilogue_of_backward<T>(relu_y), data_or_null<T>(grads.dx),
+                data_or_null<T>(grads.dweight), data_or_null<T>(grads.dbias), data_or_null<T>(grads.dresidual));
   });
 }
 MINIDL_REGISTER_KERNEL(group_norm_backward_kernel, CPU, group_norm_backward);

@@ -5,11 +5,13 @@
 // sums accumulate in double, and the statistics are core/moments.h's (no Σx² − mean²).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
 #include "../kernels/types.h"
 #include "capability.h"
+#include "../elementwise_ops.h"
 #include "../moments.h"
 #include "../norm_math.h"
 
@@ -29,11 +31,54 @@ inline Dims dims_of(const Tensor& x) {
 /// A set's count, mean and Σ(x − mean)², in double (core/moments.h, shared with CUDA).
 using Moments = minidl::Moments<double>;
 
-/// y = x·scale + shift — normalize and affine in one multiply-add.
+/// The fused epilogue (kernels::NormEpilogue) as pointers: residual (or null) and relu_y — the
+/// fused ReLU's output in the backward (or null) — both offset like the span being worked on.
 template <typename T>
-inline void scale_shift(const T* x, int64_t n, T scale, T shift, T* y) {
+struct Epilogue {
+  const T* residual = nullptr;
+  bool relu = false;
+  const T* relu_y = nullptr;
+  Epilogue at(int64_t offset) const {
+    return {residual ? residual + offset : nullptr, relu, relu_y ? relu_y + offset : nullptr};
+  }
+};
+template <typename T>
+inline Epilogue<T> epilogue_of(const kernels::NormEpilogue& then) {
+  return {data_or_null<T>(then.residual), then.relu, nullptr};
+}
+template <typename T>
+inline Epilogue<T> epilogue_of_backward(const Tensor& relu_y) {
+  return {nullptr, relu_y.defined(), data_or_null<T>(relu_y)};
+}
+
+/// y = relu(x·scale + shift + residual) — normalize and affine in one multiply-add, then the
+/// epilogue's parts, each compiled in or out (four loops, each vectorized).
+template <typename T, bool kResidual, bool kRelu>
+inline void scale_shift_as(const T* x, int64_t n, T scale, T shift, const T* residual, T* y) {
 #pragma omp simd
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale + shift;
+  for (int64_t i = 0; i < n; ++i) {
+    T v = x[i] * scale + shift;
+    if constexpr (kResidual) v += residual[i];
+    if constexpr (kRelu) v = ops::Relu<T>{}(v);
+    y[i] = v;
+  }
+}
+template <typename T>
+inline void scale_shift(const T* x, int64_t n, T scale, T shift, const Epilogue<T>& e, T* y) {
+  if (e.residual)
+    e.relu ? scale_shift_as<T, true, true>(x, n, scale, shift, e.residual, y)
+           : scale_shift_as<T, true, false>(x, n, scale, shift, e.residual, y);
+  else
+    e.relu ? scale_shift_as<T, false, true>(x, n, scale, shift, nullptr, y)
+           : scale_shift_as<T, false, false>(x, n, scale, shift, nullptr, y);
+}
+
+/// The gradient reaching the norm's own output: dy, or with the fused ReLU dy where its output
+/// was positive (ReluGrad). In the backward's two passes it is recomputed, not stored.
+template <typename T, bool kRelu>
+inline T incoming(const T* dy, const T* relu_y, int64_t i) {
+  if constexpr (kRelu) return ops::ReluGrad<T>{}(dy[i], relu_y[i]);
+  else return dy[i];
 }
 
 /// Σdy and Σdy·x of a set.
@@ -53,17 +98,44 @@ inline void accumulate_grad_sums(const T* dy, const T* x, int64_t n, GradSums& g
   g.dy_x += sx;
 }
 
+/// The same for the gradient reaching the norm (incoming); with dresidual (or null), also writes
+/// that gradient there: the residual's. With the fused ReLU, the masked gradient is written a
+/// block at a time (to dresidual, or to a buffer in L1) and summed from there: a select inside
+/// the double sums keeps GCC from vectorizing them (scalar, 3x slower than the unfused ops).
+template <typename T>
+inline void accumulate_grad_sums(const T* dy, const T* x, int64_t n, const Epilogue<T>& e, GradSums& g,
+                                 T* dresidual) {
+  if (!e.relu_y) {
+    accumulate_grad_sums(dy, x, n, g);
+    if (dresidual) std::copy(dy, dy + n, dresidual);
+    return;
+  }
+  constexpr int64_t kBlock = 1024;
+  T block[kBlock];
+  for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
+    const int64_t m = std::min(kBlock, n - i0);
+    T* d = dresidual ? dresidual + i0 : block;
+#pragma omp simd
+    for (int64_t i = 0; i < m; ++i) d[i] = incoming<T, true>(dy + i0, e.relu_y + i0, i);
+    accumulate_grad_sums(d, x + i0, m, g);
+  }
+}
+
 /// dx = γ·rstd·dy + b·x + c (the math is in core/norm_math.h, shared with the CUDA kernels).
 using DxCoefficients = norm_math::DxCoefficients<double>;
 inline DxCoefficients dx_coefficients(double sum_gdy, double sum_gdy_x, double mean, double rstd, int64_t M) {
   return norm_math::dx_coefficients<double>(sum_gdy, sum_gdy_x, mean, rstd, M);
 }
 
-/// dx = a·dy + b·x + c
-template <typename T>
-inline void combine(const T* dy, const T* x, int64_t n, T a, T b, T c, T* dx) {
+/// dx = a·dy + b·x + c, dy being the gradient reaching the norm (incoming).
+template <typename T, bool kRelu>
+inline void combine_as(const T* dy, const T* relu_y, const T* x, int64_t n, T a, T b, T c, T* dx) {
 #pragma omp simd
-  for (int64_t i = 0; i < n; ++i) dx[i] = a * dy[i] + b * x[i] + c;
+  for (int64_t i = 0; i < n; ++i) dx[i] = a * incoming<T, kRelu>(dy, relu_y, i) + b * x[i] + c;
+}
+template <typename T>
+inline void combine(const T* dy, const T* x, int64_t n, const Epilogue<T>& e, T a, T b, T c, T* dx) {
+  e.relu_y ? combine_as<T, true>(dy, e.relu_y, x, n, a, b, c, dx) : combine_as<T, false>(dy, nullptr, x, n, a, b, c, dx);
 }
 
 }  // namespace norm

@@ -45,14 +45,17 @@ __global__ void channel_stats(const T* x, int64_t N, int64_t C, int64_t HW, bool
 
 // coef[c] = (γ·rstd, b, c) of dx for channel c.
 template <typename T>
-__global__ void channel_grads(const T* dy, const T* x, const T* mean, const T* rstd, const T* gamma, int64_t N,
-                              int64_t C, int64_t HW, bool training, T* dgamma, T* dbeta, T* coef) {
+__global__ void channel_grads(const T* dy, const T* relu_y, const T* x, const T* mean, const T* rstd, const T* gamma,
+                              int64_t N, int64_t C, int64_t HW, bool training, T* dgamma, T* dbeta, T* coef,
+                              T* dresidual) {
   using A = typename Acc<T>::type;
   const int64_t c = blockIdx.x, count = N * HW;
   A s = 0, sx = 0;
   for (int64_t i = threadIdx.x; i < count; i += blockDim.x) {
     const int64_t at = ((i / HW) * C + c) * HW + i % HW;
-    const A g = dy[at];
+    const T d = incoming(dy, relu_y, at);
+    if (dresidual) dresidual[at] = d;
+    const A g = d;
     s += g;
     sx += g * static_cast<A>(x[at]);
   }
@@ -71,15 +74,17 @@ __global__ void channel_grads(const T* dy, const T* x, const T* mean, const T* r
 }
 
 template <typename T>
-__global__ void input_grad(const T* dy, const T* x, const T* coef, int64_t total, int64_t C, int64_t HW, T* dx) {
+__global__ void input_grad(const T* dy, const T* relu_y, const T* x, const T* coef, int64_t total, int64_t C,
+                           int64_t HW, T* dx) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
     const T* k = coef + 3 * ((i / HW) % C);
-    dx[i] = k[0] * dy[i] + k[1] * x[i] + k[2];
+    dx[i] = k[0] * incoming(dy, relu_y, i) + k[1] * x[i] + k[2];
   }
 }
 
 void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
-                        Tensor& running_var, bool training, double momentum, double eps, kernels::NormForward& out) {
+                        Tensor& running_var, bool training, double momentum, double eps,
+                        const kernels::NormEpilogue& then, kernels::NormForward& out) {
   const int device = x.device().index;
   set_device(device, "batch_norm");
   const int64_t N = x.size(0), C = x.size(1), HW = x.numel() / std::max<int64_t>(N * C, 1);
@@ -92,14 +97,15 @@ void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bia
     MINIDL_CUDA_CHECK(cudaGetLastError(), "batch_norm");
     normalize<T><<<blocks_for(x.numel()), kThreads, 0, s>>>(x.data<T>(), out.mean.data<T>(), out.rstd.data<T>(),
                                                           data_or_null<T>(weight), data_or_null<T>(bias),
-                                                          x.numel(), C, HW, ChannelOf{}, out.y.data<T>());
+                                                          x.numel(), C, HW, ChannelOf{},
+                                                          data_or_null<T>(then.residual), then.relu, out.y.data<T>());
     MINIDL_CUDA_CHECK(cudaGetLastError(), "batch_norm");
   });
 }
 MINIDL_REGISTER_KERNEL(batch_norm_forward_kernel, CUDA, batch_norm_forward);
 
 void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
-                         const Tensor& weight, bool training, kernels::NormGrads& grads) {
+                         const Tensor& weight, bool training, const Tensor& relu_y, kernels::NormGrads& grads) {
   const int device = x.device().index;
   set_device(device, "batch_norm_backward");
   const int64_t N = x.size(0), C = x.size(1), HW = x.numel() / std::max<int64_t>(N * C, 1);
@@ -107,14 +113,14 @@ void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, 
   cudaStream_t s = stream(device);
   dispatch_floating(x.dtype(), "batch_norm_backward", [&](auto v) {
     using T = decltype(v);
-    channel_grads<T><<<C, kThreads, 0, s>>>(dy.data<T>(), x.data<T>(), mean.data<T>(), rstd.data<T>(),
-                                            data_or_null<T>(weight), N, C, HW, training,
+    channel_grads<T><<<C, kThreads, 0, s>>>(dy.data<T>(), data_or_null<T>(relu_y), x.data<T>(), mean.data<T>(),
+                                            rstd.data<T>(), data_or_null<T>(weight), N, C, HW, training,
                                             data_or_null<T>(grads.dweight), data_or_null<T>(grads.dbias),
-                                            coef.data<T>());
+                                            coef.data<T>(), data_or_null<T>(grads.dresidual));
     MINIDL_CUDA_CHECK(cudaGetLastError(), "batch_norm_backward");
     if (!grads.dx.defined()) return;
-    input_grad<T><<<blocks_for(x.numel()), kThreads, 0, s>>>(dy.data<T>(), x.data<T>(), coef.data<T>(), x.numel(), C,
-                                                           HW, grads.dx.data<T>());
+    input_grad<T><<<blocks_for(x.numel()), kThreads, 0, s>>>(dy.data<T>(), data_or_null<T>(relu_y), x.data<T>(),
+                                                           coef.data<T>(), x.numel(), C, HW, grads.dx.data<T>());
     MINIDL_CUDA_CHECK(cudaGetLastError(), "batch_norm_backward");
   });
 }

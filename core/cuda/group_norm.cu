@@ -40,12 +40,15 @@ __global__ void group_stats(const T* x, int64_t D, double eps, T* mean, T* rstd)
 }
 
 template <typename T>
-__global__ void channel_sums(const T* dy, const T* x, int64_t HW, T* sum_dy, T* sum_dy_x) {
+__global__ void channel_sums(const T* dy, const T* relu_y, const T* x, int64_t HW, T* sum_dy, T* sum_dy_x,
+                             T* dresidual) {
   using A = typename Acc<T>::type;
   const int64_t offset = blockIdx.x * HW;
   A s = 0, sx = 0;
   for (int64_t i = threadIdx.x; i < HW; i += blockDim.x) {
-    const A g = dy[offset + i];
+    const T d = incoming(dy, relu_y, offset + i);
+    if (dresidual) dresidual[offset + i] = d;
+    const A g = d;
     s += g;
     sx += g * static_cast<A>(x[offset + i]);
   }
@@ -58,7 +61,8 @@ __global__ void channel_sums(const T* dy, const T* x, int64_t HW, T* sum_dy, T* 
 
 // blockIdx.x = ng·chunks + chunk. dx may be null (only dγ, dβ asked for), and so may dgamma.
 template <typename T>
-__global__ void input_grad(const T* dy, const T* x, const T* mean, const T* rstd, const T* gamma, const T* sum_dy,
+__global__ void input_grad(const T* dy, const T* relu_y, const T* x, const T* mean, const T* rstd, const T* gamma,
+                           const T* sum_dy,
                            const T* sum_dy_x, int64_t N, int64_t C, int64_t G, int64_t HW, int64_t chunks, T* dx,
                            T* dgamma, T* dbeta) {
   using A = typename Acc<T>::type;
@@ -93,13 +97,13 @@ __global__ void input_grad(const T* dy, const T* x, const T* mean, const T* rstd
   for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
     const int64_t c = (i / HW) % C;
     const A a = r * (gamma ? static_cast<A>(gamma[c]) : A(1));
-    dx[i] = static_cast<T>(a * static_cast<A>(dy[i]) + k.b * static_cast<A>(x[i]) + k.c);
+    dx[i] = static_cast<T>(a * static_cast<A>(incoming(dy, relu_y, i)) + k.b * static_cast<A>(x[i]) + k.c);
   }
 }
 
 
 void group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups, double eps,
-                        kernels::NormForward& out) {
+                        const kernels::NormEpilogue& then, kernels::NormForward& out) {
   const int device = x.device().index;
   set_device(device, "group_norm");
   const int64_t N = x.size(0), C = x.size(1), HW = x.numel() / std::max<int64_t>(N * C, 1), cg = C / groups;
@@ -110,14 +114,15 @@ void group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bia
     MINIDL_CUDA_CHECK(cudaGetLastError(), "group_norm");
     normalize<T><<<blocks_for(x.numel()), kThreads, 0, s>>>(x.data<T>(), out.mean.data<T>(), out.rstd.data<T>(),
                                                           data_or_null<T>(weight), data_or_null<T>(bias), x.numel(), C,
-                                                          HW, GroupOf{cg}, out.y.data<T>());
+                                                          HW, GroupOf{cg}, data_or_null<T>(then.residual), then.relu,
+                                                          out.y.data<T>());
     MINIDL_CUDA_CHECK(cudaGetLastError(), "group_norm");
   });
 }
 MINIDL_REGISTER_KERNEL(group_norm_forward_kernel, CUDA, group_norm_forward);
 
 void group_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
-                         const Tensor& weight, int64_t groups, kernels::NormGrads& grads) {
+                         const Tensor& weight, int64_t groups, const Tensor& relu_y, kernels::NormGrads& grads) {
   const int device = x.device().index;
   set_device(device, "group_norm_backward");
   const int64_t N = x.size(0), C = x.size(1), HW = x.numel() / std::max<int64_t>(N * C, 1), cg = C / groups;
@@ -126,11 +131,13 @@ void group_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, 
   cudaStream_t s = stream(device);
   dispatch_floating(x.dtype(), "group_norm_backward", [&](auto v) {
     using T = decltype(v);
-    channel_sums<T><<<N * C, kThreads, 0, s>>>(dy.data<T>(), x.data<T>(), HW, sum_dy.data<T>(), sum_dy_x.data<T>());
+    channel_sums<T><<<N * C, kThreads, 0, s>>>(dy.data<T>(), data_or_null<T>(relu_y), x.data<T>(), HW,
+                                               sum_dy.data<T>(), sum_dy_x.data<T>(), data_or_null<T>(grads.dresidual));
     MINIDL_CUDA_CHECK(cudaGetLastError(), "group_norm_backward");
     const int64_t chunks = need_dx ? (cg * HW + kChunk - 1) / kChunk : 1;
     input_grad<T><<<N * groups * chunks, kThreads, 0, s>>>(
-        dy.data<T>(), x.data<T>(), mean.data<T>(), rstd.data<T>(), data_or_null<T>(weight), sum_dy.data<T>(),
+        dy.data<T>(), data_or_null<T>(relu_y), x.data<T>(), mean.data<T>(), rstd.data<T>(), data_or_null<T>(weight),
+        sum_dy.data<T>(),
         sum_dy_x.data<T>(), N, C, groups, HW, chunks, data_or_null<T>(grads.dx), data_or_null<T>(grads.dweight),
         data_or_null<T>(grads.dbias));
     MINIDL_CUDA_CHECK(cudaGetLastError(), "group_norm_backward");

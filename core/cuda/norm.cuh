@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "../elementwise_ops.h"
 #include "../kernels/types.h"
 #include "../moments.h"
 #include "launch.cuh"
@@ -83,15 +84,25 @@ struct ChannelOf {
   __device__ int64_t operator()(int64_t nc, int64_t C) const { return nc % C; }
 };
 
-// y = (x − mean[s])·rstd[s]·γ[c] + β[c], s = stat(n·C + c, C).
+// y = (x − mean[s])·rstd[s]·γ[c] + β[c], s = stat(n·C + c, C), then the fused epilogue
+// (kernels::NormEpilogue): + residual[i] where it is not null, relu where `relu`.
 template <typename T, typename Stat>
 __global__ void normalize(const T* x, const T* mean, const T* rstd, const T* gamma, const T* beta, int64_t total,
-                          int64_t C, int64_t HW, Stat stat, T* y) {
+                          int64_t C, int64_t HW, Stat stat, const T* residual, bool relu, T* y) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
     const int64_t nc = i / HW, c = nc % C, s = stat(nc, C);
     const T scale = rstd[s] * (gamma ? gamma[c] : T(1));
-    y[i] = (x[i] - mean[s]) * scale + (beta ? beta[c] : T(0));
+    T v = (x[i] - mean[s]) * scale + (beta ? beta[c] : T(0));
+    if (residual) v += residual[i];
+    y[i] = relu ? ops::Relu<T>{}(v) : v;
   }
+}
+
+// The gradient reaching the norm's own output: dy, or with the fused ReLU dy where the ReLU's
+// output relu_y was positive.
+template <typename T>
+__device__ T incoming(const T* dy, const T* relu_y, int64_t i) {
+  return relu_y ? ops::ReluGrad<T>{}(dy[i], relu_y[i]) : dy[i];
 }
 
 }  // namespace minidl::cuda

@@ -50,9 +50,18 @@ struct Conv2dGrads {
 struct NormForward {
   Tensor y, mean, rstd;
 };
-/// A normalization's gradients; defined where asked for (dweight, dbias [C]).
+/// What a normalization's output goes through in the same pass over memory, as a ResNet block
+/// uses it: y = relu(norm(x) + residual) — relu(bn(x)) after a block's first convolution,
+/// relu(bn(x) + shortcut) where a block ends (torch.ao.nn.intrinsic's BNReLU2d, and the add).
+/// The default is the plain norm.
+struct NormEpilogue {
+  Tensor residual;  // like x, or undefined
+  bool relu = false;
+};
+/// A normalization's gradients; defined where asked for (dweight, dbias [C]; dresidual like x,
+/// the gradient reaching the epilogue's residual).
 struct NormGrads {
-  Tensor dx, dweight, dbias;
+  Tensor dx, dweight, dbias, dresidual;
 };
 
 /// Max pooling's output and `indices` [N, C, P, Q] (int64): the flat h·W + w of each maximum.
