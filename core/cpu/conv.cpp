@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "gemm.h"
@@ -339,19 +340,35 @@ void backward_data_shifted(const T* dy, const T* w, const Geometry& g, T* dx) {
   }
 }
 
+// The weight gradient's product as a GEMM (below) from this many output channels on, row dots
+// under it. One core, (32, C, H, W), float32, GFLOP/s of row dots → GEMM: AVX2 (Zen 3) C = 16 at
+// 32²: 72 → 68; 32 at 16²: 63 → 66; 64 at 8²: 44 → 53; 64 at 32²: 68 → 80. The generic path:
+// the GEMM 5–12 % slower at every size. AVX-512: not measured yet, so row dots as before.
+#if defined(__AVX2__) && !defined(__AVX512F__)
+constexpr int64_t kWindowsGemmMinChannels = 32;
+#else
+constexpr int64_t kWindowsGemmMinChannels = std::numeric_limits<int64_t>::max();
+#endif
+
 // dw[k, (c, r, s)] = Σ_n Σ_j dy'[n, k, j] · xp[n, offset(c, r, s) + j] for a chunk of samples in
 // one gemm_rows_dot call, so that its sums across vector lanes are paid once per chunk: the chunk's
 // padded inputs are laid out channel-major, xs[c][n][Hp][Wp], and dy' likewise, ds[k][n][Hp][Wp],
 // with zeros in the rows p ≥ P and columns q ≥ Q that no output has. Then every row of the
 // product is one window over all samples: a window running into the next sample's data meets
 // only those zeros of ds. Chunks are cut inside sum_over_samples' fixed ranges.
+// The product is either row dots, dw = ds · windowsᵀ (gemm_rows_dot), or the transposed product
+// as a GEMM with the usual register tile, dwᵀ = windows · dsᵀ (gemm_windows_a), whichever this
+// path measured faster (kWindowsGemmMinChannels).
 template <typename T>
 void backward_weight_shifted(const T* dy, const T* x, const Geometry& g, T* dw) {
   const Shifted sh{g.C, g.H, g.W, g.win.pad_h, g.win.pad_w, g.R, g.S};
   const int64_t crs = g.crs(), plane = sh.Hp() * sh.Wp();
   // Samples per chunk: their padded x and dy' take about 1 MB.
   const int64_t chunk = std::clamp<int64_t>((1 << 20) / static_cast<int64_t>(sizeof(T) * (g.C + g.K) * plane), 1, 16);
-  sum_over_samples<T>(g.N, g.K * crs, dw, [&](int64_t first, int64_t last, T* acc) {
+  const bool transposed = g.K >= kWindowsGemmMinChannels;
+  thread_local Scratch<T> dwt_buffer;  // dwᵀ[(c, r, s), k]
+  T* out = transposed ? dwt_buffer.get(static_cast<size_t>(g.K * crs)) : dw;
+  sum_over_samples<T>(g.N, g.K * crs, out, [&](int64_t first, int64_t last, T* acc) {
     const int64_t most = std::min(chunk, last - first), tail = (g.R - 1) * sh.Wp() + g.S;
     thread_local Scratch<T> xs_buffer, ds_buffer;
     T* xs = xs_buffer.get(static_cast<size_t>(g.C * most * plane + tail));
@@ -370,11 +387,17 @@ void backward_weight_shifted(const T* dy, const T* x, const Geometry& g, T* dw) 
         for (int64_t k = 0; k < g.K; ++k)  // dy' has zeros in the rows and columns without outputs
           write_padded_plane(dyn + k * g.pq(), g.P, g.Q, 0, 0, sh.Hp(), sh.Wp(), ds + k * len + i * plane);
       }
-      split_columns(crs, g.K * crs * len, [&](int64_t j0, int64_t j1) {  // disjoint columns of dw
-        gemm_rows_dot<T>(g.K, j1 - j0, len, ds, len, xs, offsets.data() + j0, acc + j0, crs);
+      split_columns(crs, g.K * crs * len, [&](int64_t j0, int64_t j1) {  // disjoint (c, r, s) of dw
+        if (transposed)
+          gemm_windows_a<T>(j1 - j0, g.K, len, xs, offsets.data() + j0, ds, len, acc + j0 * g.K, g.K);
+        else
+          gemm_rows_dot<T>(g.K, j1 - j0, len, ds, len, xs, offsets.data() + j0, acc + j0, crs);
       });
     }
   });
+  if (transposed)
+    for (int64_t k = 0; k < g.K; ++k)
+      for (int64_t j = 0; j < crs; ++j) dw[k * crs + j] = out[j * g.K + k];
 }
 
 // Winograd F(2x2, 3x3) (winograd.h) for 3x3 stride-1 convolutions padded by at most 2 — so that

@@ -118,10 +118,23 @@ void pack_b(const T* b, int64_t ldb, bool tb, int64_t kc, int64_t nc, T* out) {
   }
 }
 
-// C tile (rows × cols ≤ Tile) = α·Σ_p a[p][r]·B[p][c] + β·C tile, from a packed A panel and B
-// rows at b_row(p) (Tile::cols values each: a packed panel's row, or a window of the input).
-template <typename T, typename Tile, typename BRow>
-void micro_kernel(int64_t kc, const T* a, BRow b_row, T alpha, T beta, T* c, int64_t ldc, int64_t rows, int64_t cols) {
+// Where the micro-kernel reads A's value (row r, step p): a packed panel, panel[p][r] ...
+template <typename T, int R>
+struct PackedA {
+  const T* panel;
+  T operator()(int64_t p, int r) const { return panel[p * R + r]; }
+};
+// ... or R rows read in place, each a window of the input (gemm_windows_a).
+template <typename T, int R>
+struct RowsA {
+  const T* rows[R];
+  T operator()(int64_t p, int r) const { return rows[r][p]; }
+};
+
+// C tile (rows × cols ≤ Tile) = α·Σ_p a(p, r)·B[p][c] + β·C tile, from A (PackedA or RowsA) and
+// B rows at b_row(p) (Tile::cols values each: a packed panel's row, or a window of the input).
+template <typename T, typename Tile, typename AAt, typename BRow>
+void micro_kernel(int64_t kc, AAt a, BRow b_row, T alpha, T beta, T* c, int64_t ldc, int64_t rows, int64_t cols) {
   using V = typename Vec<T>::type;
   constexpr int R = Tile::rows, NV = Tile::vectors, L = Tile::lanes, W = Tile::cols;
   V acc[R][NV];
@@ -132,7 +145,7 @@ void micro_kernel(int64_t kc, const T* a, BRow b_row, T alpha, T beta, T* c, int
     for (int v = 0; v < NV; ++v) bv[v] = Vec<T>::load(b + v * L);
 #pragma GCC unroll 12
     for (int r = 0; r < R; ++r) {
-      const V ar = a[p * R + r] - V{};  // broadcast (x − 0 folds to x; x + 0 would not)
+      const V ar = a(p, r) - V{};  // broadcast (x − 0 folds to x; x + 0 would not)
       for (int v = 0; v < NV; ++v) acc[r][v] += ar * bv[v];
     }
   }
@@ -172,7 +185,7 @@ void multiply_slab(bool ta, int64_t m, int64_t nc, int64_t kc, T alpha, const T*
     if (!prepacked) pack_a<T, R>(ta ? a + pc * lda + ic : a + ic * lda + pc, lda, ta, mc, kc, scratch);
     for (int64_t jr = 0; jr < nc; jr += W)
       for (int64_t ir = 0; ir < mc; ir += R)
-        micro_kernel<T, Tile>(kc, pa + ir * kc, [&](int64_t p) { return b_row(jr, p); }, alpha, beta,
+        micro_kernel<T, Tile>(kc, PackedA<T, R>{pa + ir * kc}, [&](int64_t p) { return b_row(jr, p); }, alpha, beta,
                               c + (ic + ir) * ldc + jr, ldc, std::min<int64_t>(R, mc - ir), std::min<int64_t>(W, nc - jr));
   }
 }
@@ -253,6 +266,30 @@ void gemm_shifted_b(const ShiftedA<T>& a, int64_t n, const T* b, const int64_t* 
 template <typename T>
 int64_t gemm_shifted_b_overread() {
   return ShiftedTile<T>::cols;
+}
+
+template <typename T>
+void gemm_windows_a(int64_t m, int64_t n, int64_t k, const T* a, const int64_t* offsets, const T* b, int64_t ldb, T* c,
+                    int64_t ldc) {
+  using Tile = GemmTile<T>;
+  constexpr int R = Tile::rows;
+  constexpr int64_t W = Tile::cols;
+  if (m == 0 || n == 0 || k == 0) return;
+  thread_local Scratch<T> packed_b;
+  T* pb = packed_b.get(static_cast<size_t>(packed_b_size(KC, n, W)));
+  for (int64_t pc = 0; pc < k; pc += KC) {
+    const int64_t kc = std::min(KC, k - pc);
+    pack_b(b + pc, ldb, /*tb=*/true, kc, n, pb);  // op(B)[p][j] = b[j][pc + p]
+    // A panel of B stays in L1 while every tile of rows passes over it.
+    for (int64_t jr = 0; jr < n; jr += W)
+      for (int64_t ir = 0; ir < m; ir += R) {
+        RowsA<T, R> rows;  // an edge tile repeats its last row; the repeated results are dropped
+        for (int r = 0; r < R; ++r) rows.rows[r] = a + offsets[std::min<int64_t>(ir + r, m - 1)] + pc;
+        const T* panel = pb + (jr / W) * kc * W;
+        micro_kernel<T, Tile>(kc, rows, [=](int64_t p) { return panel + p * W; }, T(1), T(1), c + ir * ldc + jr, ldc,
+                              std::min<int64_t>(R, m - ir), std::min<int64_t>(W, n - jr));
+      }
+  }
 }
 
 namespace {
@@ -363,6 +400,10 @@ template void gemm_shifted_b<double>(const ShiftedA<double>&, int64_t, const dou
                                      int64_t);
 template int64_t gemm_shifted_b_overread<float>();
 template int64_t gemm_shifted_b_overread<double>();
+template void gemm_windows_a<float>(int64_t, int64_t, int64_t, const float*, const int64_t*, const float*, int64_t,
+                                    float*, int64_t);
+template void gemm_windows_a<double>(int64_t, int64_t, int64_t, const double*, const int64_t*, const double*, int64_t,
+                                     double*, int64_t);
 template void gemm_rows_dot<float>(int64_t, int64_t, int64_t, const float*, int64_t, const float*, const int64_t*,
                                    float*, int64_t);
 template void gemm_rows_dot<double>(int64_t, int64_t, int64_t, const double*, int64_t, const double*, const int64_t*,

@@ -68,6 +68,14 @@ template <typename T>
 void gemm_rows_dot(int64_t m, int64_t n, int64_t len, const T* a, int64_t lda, const T* b, const int64_t* offsets,
                    T* c, int64_t ldc);
 
+/// C[i][j] += Σ_{l < k} a[offsets[i] + l] · b[j·ldb + l]: A · Bᵀ with A's rows windows of one
+/// buffer — the weight gradient of a stride-1 convolution transposed, dwᵀ = windows · dyᵀ — as a
+/// GEMM: B (n × k; n is few, a layer's channels) packed per slab, A's windows read in place by
+/// the micro-kernel, the usual register tile.
+template <typename T>
+void gemm_windows_a(int64_t m, int64_t n, int64_t k, const T* a, const int64_t* offsets, const T* b, int64_t ldb, T* c,
+                    int64_t ldc);
+
 /// gemm split across the OpenMP threads by rows (or by columns when M is small); runs on the
 /// calling thread alone when already inside a parallel region.
 template <typename T>
