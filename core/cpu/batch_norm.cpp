@@ -85,8 +85,7 @@ void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bia
     using T = decltype(v);
     forward<T>(x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias), data_or_null<T>(running_mean),
                data_or_null<T>(running_var), d.N, d.C, d.HW, training, momentum, eps, norm::epilogue_of<T>(then),
-               out.y.data<T>(),
-               out.mean.data<T>(), out.rstd.data<T>());
+               out.y.data<T>(), out.mean.data<T>(), out.rstd.data<T>());
   });
 }
 MINIDL_REGISTER_KERNEL(batch_norm_forward_kernel, CPU, batch_norm_forward);

@@ -354,9 +354,8 @@ void rows_dot_tile(int64_t len, const T* const* a, const T* const* b, T (&out)[R
   }
   for (int i = 0; i < RA; ++i)
     for (int j = 0; j < RB; ++j) {
-      const V v = acc[i][j];
       T lanes[L];
-      std::memcpy(lanes, &v, sizeof lanes);
+      std::memcpy(lanes, &acc[i][j], sizeof lanes);
       T sum = sum_lanes<T, sizeof(V)>(lanes);
       for (int64_t t = l; t < len; ++t) sum += a[i][t] * b[j][t];
       out[i][j] = sum;
