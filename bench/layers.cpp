@@ -1,7 +1,8 @@
 // bench/layers: times minidl's layers (conv 3x3, GroupNorm, BatchNorm, and a block's end
-// relu(norm(x) + shortcut) fused and op by op), forward and forward+backward, in float32, on every CPU path this machine runs (core/cpu_capability.h:
-// avx512, avx2, generic; --paths picks). One JSON object per line: first, per path, the CPU and
-// one core's FMA peak on that path (a loop of multiply-adds in registers),
+// relu(norm(x) + shortcut) fused and op by op), forward and forward+backward, in float32, on
+// every CPU path this machine runs (core/cpu_capability.h: avx512, avx2, generic; --paths picks).
+// One JSON object per line: first, per path, the CPU and one core's FMA peak on that path (a loop
+// of multiply-adds in registers),
 //   {"cpu": "AMD EPYC ...", "path": "avx2", "peak_gflops_per_core": 78.1, "threads": 2}
 // then the cases, convolutions with their GFLOP/s as a fraction of threads × that peak:
 //   {"case": "conv3x3_fwd_32x64x32x32", "ms": 9.1, "impl": "minidl", "path": "avx2", ..., "of_peak": 0.83}

@@ -30,6 +30,15 @@ struct Target {
   }
 };
 
+/// body() on every CPU path (for_each_cpu_path) when the target is the CPU, once otherwise: each
+/// path has its own kernels and its own choices between them.
+inline void on_each_path_of(const Target& target, const std::function<void()>& body) {
+  if (target.device.is_cpu())
+    for_each_cpu_path(body);
+  else
+    body();
+}
+
 inline std::string to_string(const Target& t) { return minidl::to_string(t.device) + " " + minidl::to_string(t.dtype); }
 
 /// Largest |a − b| over max(1, max |b|), b the float64 reference (NaN in a counts as infinite).

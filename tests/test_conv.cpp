@@ -53,19 +53,16 @@ TEST_CASE_ON_DEVICES("conv2d equals a plain-loop convolution, forward and backwa
       {2, 4, 7, 6, 3, 5, 1, 1},     // padding < (R − 1) / 2
       {2, 2, 5, 6, 3, 1, 1, 0},     // 1x1: the input itself is col
       {40, 2, 4, 3, 3, 3, 1, 1},    // more samples than one weight-gradient chunk
-      {12, 5, 7, 6, 37, 3, 1, 1},   // 37 output channels: the weight gradient as a GEMM on AVX2 (edge tiles, 3 k-slabs)
+      {48, 5, 7, 6, 37, 3, 1, 1},   // 37 output channels: the weight gradient as a GEMM on AVX2 (edge
+                                    // tiles; 8 ranges of 6 samples, 432 values each: 2 k-slabs)
       {3, 5, 9, 8, 4, 3, 2, 1},     // stride 2: im2col
       {2, 3, 10, 9, 4, 1, 2, 0},    // 1x1 stride 2: im2col
       {3, 8, 10, 10, 16, 3, 2, 1},  // stride 2, more channels
       {1, 3, 16, 16, 8, 7, 2, 3},   // the ResNet stem: 7x7 stride 2 padding 3
   };
-  auto all = [&] {
+  test::on_each_path_of(target, [&] {
     for (const ConvShape& cc : cases) check_case(target, cc);
-  };
-  if (target.device.is_cpu())
-    test::for_each_cpu_path(all);  // each path has its own kernels and choices between them
-  else
-    all();
+  });
 }
 
 TEST_CASE("Winograd F(2x2, 3x3) equals the plain-loop convolution: float64 to 1e-13, float32 within 2e-6, every CPU path") {

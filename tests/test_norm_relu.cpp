@@ -51,13 +51,6 @@ void check_fused(const test::Target& target, const NormFn& norm, const std::vect
   }
 }
 
-void on_every_path(const test::Target& target, const std::function<void()>& body) {
-  if (target.device.is_cpu())
-    test::for_each_cpu_path(body);
-  else
-    body();
-}
-
 }  // namespace
 
 TEST_CASE_ON_DEVICES("batch_norm with a fused residual and ReLU equals its parts, in training and in eval") {
@@ -65,7 +58,7 @@ TEST_CASE_ON_DEVICES("batch_norm with a fused residual and ReLU equals its parts
   const std::vector<Tensor> in = inputs(gen, {3, 12, 5, 7});
   const Tensor rm = randn({12}, kFloat64, gen).to(target.dtype).to(target.device),
                rv = (rand({12}, kFloat64, gen) + 0.5).to(target.dtype).to(target.device);
-  on_every_path(target, [&] {
+  test::on_each_path_of(target, [&] {
     check_fused(target, [](const Tensor& x, const Tensor& w, const Tensor& b, const NormEpilogue& then) {
       return batch_norm(x, Tensor(), Tensor(), w, b, /*training=*/true, 0.1, 1e-5, then);
     }, in);
@@ -78,7 +71,7 @@ TEST_CASE_ON_DEVICES("batch_norm with a fused residual and ReLU equals its parts
 TEST_CASE_ON_DEVICES("group_norm with a fused residual and ReLU equals its parts for G = 1, 4 and C") {
   Generator gen(22);
   const std::vector<Tensor> in = inputs(gen, {3, 12, 5, 7});
-  on_every_path(target, [&] {
+  test::on_each_path_of(target, [&] {
     for (int64_t g : {1, 4, 12}) {
       CAPTURE(g);
       check_fused(target, [g](const Tensor& x, const Tensor& w, const Tensor& b, const NormEpilogue& then) {

@@ -137,9 +137,8 @@ void group_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& mean, 
     const int64_t chunks = need_dx ? (cg * HW + kChunk - 1) / kChunk : 1;
     input_grad<T><<<N * groups * chunks, kThreads, 0, s>>>(
         dy.data<T>(), data_or_null<T>(relu_y), x.data<T>(), mean.data<T>(), rstd.data<T>(), data_or_null<T>(weight),
-        sum_dy.data<T>(),
-        sum_dy_x.data<T>(), N, C, groups, HW, chunks, data_or_null<T>(grads.dx), data_or_null<T>(grads.dweight),
-        data_or_null<T>(grads.dbias));
+        sum_dy.data<T>(), sum_dy_x.data<T>(), N, C, groups, HW, chunks, data_or_null<T>(grads.dx),
+        data_or_null<T>(grads.dweight), data_or_null<T>(grads.dbias));
     MINIDL_CUDA_CHECK(cudaGetLastError(), "group_norm_backward");
   });
 }
