@@ -10,10 +10,14 @@
 // A 1x1 kernel with stride 1 and no padding needs no im2col: col is the input itself.
 //
 // Other stride-1 convolutions skip im2col too (the "shifted windows" method). Pad the input once
-// to xp[C, Hp, Wp] and compute the output over padded-width rows, y'[K, P·Wp]: then column j of
-// col's row (c, r, s) is xp[c·Hp·Wp + r·Wp + s + j], so each row of col is a window of xp at a
-// fixed offset and GEMM reads it in place (gemm_shifted_b). The S − 1 extra columns per output
-// row are dropped when y' is copied to y. The backward pass reuses the same two products:
+// to xp and compute the output over padded-width rows, y'[K, P·Wp]: then column j of col's row
+// (c, r, s) is xp[c·plane + r·Wp + s + j], so each row of col is a window of xp at a fixed offset
+// and GEMM reads it in place (gemm_shifted_b). The extra columns of each output row are dropped
+// when y' is copied to y. Neighbours share their zero borders: a row of xp is pad_w zeros then W
+// values (Wp = W + pad_w: the zeros right of row h are those left of row h + 1), a plane is pad_h
+// zero rows then H rows (its bottom border is the next plane's top). Every column computed but
+// dropped is a multiply-add wasted: at 8x8 images, 72 columns per channel rather than 80.
+// The backward pass reuses the same two products:
 //   dx = the stride-1 convolution of dy, padded by (R−1−pad), with w flipped in r, s and with
 //        K and C swapped — a forward convolution again, no col2im;
 //   dw[k, (c, r, s)] += Σ_j dy'[k, j] · xp[offset(c, r, s) + j], dy' being dy in padded-width
@@ -201,24 +205,29 @@ bool use_shifted_windows(const Geometry& g) {
   return v.stride_h == 1 && v.stride_w == 1 && !g.pointwise() && v.pad_h <= g.R - 1 && v.pad_w <= g.S - 1;
 }
 
-// One stride-1 convolution's shapes: a C-channel input padded by (ph, pw), an R×S kernel.
+// One stride-1 convolution's shapes: a C-channel input padded by (ph, pw), an R×S kernel, and
+// the layout of its padded copy (see the top of the file).
 struct Shifted {
   int64_t C, H, W, ph, pw, R, S;
-  int64_t Hp() const { return H + 2 * ph; }
-  int64_t Wp() const { return W + 2 * pw; }
-  int64_t P() const { return Hp() - R + 1; }
-  int64_t Q() const { return Wp() - S + 1; }
+  int64_t Wp() const { return W + pw; }  // a row: pw zeros, then W values
+  int64_t Hp() const { return H + ph; }  // a plane: ph zero rows, then H rows
+  int64_t plane() const { return Hp() * Wp(); }
+  int64_t P() const { return H + 2 * ph - R + 1; }
+  int64_t Q() const { return W + 2 * pw - S + 1; }
   int64_t columns() const { return P() * Wp(); }  // of the padded-width output
+  // Zeros after the last plane: its bottom border and what the last windows read past it.
+  int64_t tail() const { return (R - 1) * Wp() + S; }
   template <typename T>
-  int64_t padded_size() const {  // with room for GEMM's reads past the last window
-    return C * Hp() * Wp() + S + gemm_shifted_b_overread<T>();
+  int64_t padded_size() const {  // one sample, with room for GEMM's reads past the last window
+    return C * plane() + tail() + gemm_shifted_b_overread<T>();
   }
-  std::vector<int64_t> offsets() const {  // of col's rows (c, r, s) in the padded input
+  // The offsets of col's rows (c, r, s) when channel c's planes start at c·channel_stride.
+  std::vector<int64_t> offsets(int64_t channel_stride) const {
     std::vector<int64_t> out;
     out.reserve(static_cast<size_t>(C * R * S));
     for (int64_t c = 0; c < C; ++c)
       for (int64_t r = 0; r < R; ++r)
-        for (int64_t s = 0; s < S; ++s) out.push_back((c * Hp() + r) * Wp() + s);
+        for (int64_t s = 0; s < S; ++s) out.push_back(c * channel_stride + r * Wp() + s);
     return out;
   }
 };
@@ -243,7 +252,7 @@ void write_padded_plane(const T* src, int64_t rows, int64_t cols, int64_t r0, in
 // back), its borders zero.
 template <typename T>
 void pad_input(const T* x, const Shifted& sh, T* xp, int64_t channel_stride = -1) {
-  if (channel_stride < 0) channel_stride = sh.Hp() * sh.Wp();
+  if (channel_stride < 0) channel_stride = sh.plane();
   for (int64_t c = 0; c < sh.C; ++c)
     write_padded_plane(x + c * sh.H * sh.W, sh.H, sh.W, sh.ph, sh.pw, sh.Hp(), sh.Wp(), xp + c * channel_stride);
 }
@@ -292,12 +301,12 @@ void shifted_product(const Shifted& sh, const ShiftedA<T>& w, const T* xp, const
 template <typename T>
 void forward_shifted(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
   const Shifted sh{g.C, g.H, g.W, g.win.pad_h, g.win.pad_w, g.R, g.S};
-  const std::vector<int64_t> offsets = sh.offsets();
+  const std::vector<int64_t> offsets = sh.offsets(sh.plane());
   const ShiftedA<T> packed(g.K, g.crs(), w, g.crs());
 #pragma omp parallel if (split_batch(g.N))
   {
     thread_local Scratch<T> xp_buffer, yp_buffer;
-    T* xp = padded_scratch(xp_buffer, g.C * sh.Hp() * sh.Wp(), sh.padded_size<T>());
+    T* xp = padded_scratch(xp_buffer, g.C * sh.plane(), sh.padded_size<T>());
     T* yp = yp_buffer.get(static_cast<size_t>(g.K * sh.columns()));
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < g.N; ++n) {
@@ -324,12 +333,12 @@ template <typename T>
 void backward_data_shifted(const T* dy, const T* w, const Geometry& g, T* dx) {
   const Shifted sh{g.K, g.P, g.Q, g.R - 1 - g.win.pad_h, g.S - 1 - g.win.pad_w, g.R, g.S};
   const std::vector<T> flipped = flip_weights(w, g);
-  const std::vector<int64_t> offsets = sh.offsets();
+  const std::vector<int64_t> offsets = sh.offsets(sh.plane());
   const ShiftedA<T> packed(g.C, g.K * g.R * g.S, flipped.data(), g.K * g.R * g.S);
 #pragma omp parallel if (split_batch(g.N))
   {
     thread_local Scratch<T> dyp_buffer, dxp_buffer;
-    T* dyp = padded_scratch(dyp_buffer, g.K * sh.Hp() * sh.Wp(), sh.padded_size<T>());
+    T* dyp = padded_scratch(dyp_buffer, g.K * sh.plane(), sh.padded_size<T>());
     T* dxp = dxp_buffer.get(static_cast<size_t>(g.C * sh.columns()));
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < g.N; ++n) {
@@ -352,34 +361,31 @@ constexpr int64_t kWindowsGemmMinChannels = std::numeric_limits<int64_t>::max();
 
 // dw[k, (c, r, s)] = Σ_n Σ_j dy'[n, k, j] · xp[n, offset(c, r, s) + j] for a chunk of samples in
 // one gemm_rows_dot call, so that its sums across vector lanes are paid once per chunk: the chunk's
-// padded inputs are laid out channel-major, xs[c][n][Hp][Wp], and dy' likewise, ds[k][n][Hp][Wp],
-// with zeros in the rows p ≥ P and columns q ≥ Q that no output has. Then every row of the
-// product is one window over all samples: a window running into the next sample's data meets
-// only those zeros of ds. Chunks are cut inside sum_over_samples' fixed ranges.
+// padded inputs are laid out channel-major, xs[c][n][plane] (a sample's top border is the bottom
+// of the one before), and dy' likewise, ds[k][n][plane], with zeros in the rows p ≥ P and columns
+// q ≥ Q that no output has. Then every row of the product is one window over all samples: a
+// window running into the next sample's data meets only those zeros of ds. Chunks are cut inside
+// sum_over_samples' fixed ranges.
 // The product is either row dots, dw = ds · windowsᵀ (gemm_rows_dot), or the transposed product
 // as a GEMM with the usual register tile, dwᵀ = windows · dsᵀ (gemm_windows_a), whichever this
 // path measured faster (kWindowsGemmMinChannels).
 template <typename T>
 void backward_weight_shifted(const T* dy, const T* x, const Geometry& g, T* dw) {
   const Shifted sh{g.C, g.H, g.W, g.win.pad_h, g.win.pad_w, g.R, g.S};
-  const int64_t crs = g.crs(), plane = sh.Hp() * sh.Wp();
+  const int64_t crs = g.crs(), plane = sh.plane(), tail = sh.tail();
   // Samples per chunk: their padded x and dy' take about 1 MB.
   const int64_t chunk = std::clamp<int64_t>((1 << 20) / static_cast<int64_t>(sizeof(T) * (g.C + g.K) * plane), 1, 16);
   const bool transposed = g.K >= kWindowsGemmMinChannels;
   thread_local Scratch<T> dwt_buffer;  // dwᵀ[(c, r, s), k]
   T* out = transposed ? dwt_buffer.get(static_cast<size_t>(g.K * crs)) : dw;
   sum_over_samples<T>(g.N, g.K * crs, out, [&](int64_t first, int64_t last, T* acc) {
-    const int64_t most = std::min(chunk, last - first), tail = (g.R - 1) * sh.Wp() + g.S;
+    const int64_t most = std::min(chunk, last - first);
     thread_local Scratch<T> xs_buffer, ds_buffer;
     T* xs = xs_buffer.get(static_cast<size_t>(g.C * most * plane + tail));
     T* ds = ds_buffer.get(static_cast<size_t>(g.K * most * plane));
-    std::vector<int64_t> offsets;
     for (int64_t n0 = first; n0 < last; n0 += chunk) {
       const int64_t count = std::min(chunk, last - n0), len = count * plane;
-      offsets.clear();  // of row (c, r, s): channel c's block, then r rows and s columns in
-      for (int64_t c = 0; c < g.C; ++c)
-        for (int64_t r = 0; r < g.R; ++r)
-          for (int64_t s = 0; s < g.S; ++s) offsets.push_back(c * len + r * sh.Wp() + s);
+      const std::vector<int64_t> offsets = sh.offsets(/*channel_stride=*/len);
       std::fill(xs + g.C * len, xs + g.C * len + tail, T(0));  // read past the last window
       for (int64_t i = 0; i < count; ++i) {
         pad_input(x + (n0 + i) * g.C * g.H * g.W, sh, xs + i * plane, /*channel_stride=*/len);
