@@ -139,6 +139,12 @@ int main(int argc, char** argv) {
     const double flops = 2.0 * s[0] * s[1] * s[2] * s[3] * s[1] * 9;
     add_pair(cases, "conv3x3", s, [conv](const Tensor& x) { return (*conv)(x); }, conv->parameters(), flops);
   }
+  if (!gpu) {  // resnet20's first downsampling convolution: 16 → 32 channels, stride 2, 32² → 16²
+    auto conv = std::make_shared<Conv2d>(16, 32, 3, 2, 1, false);
+    const double flops = 2.0 * 32 * 32 * 16 * 16 * 16 * 9;
+    add_pair(cases, "conv3x3s2", {32, 16, 32, 32}, [conv](const Tensor& x) { return (*conv)(x); }, conv->parameters(),
+             flops);
+  }
   const std::vector<std::pair<Shape, int64_t>> norm_cases =
       gpu ? std::vector<std::pair<Shape, int64_t>>{{{32, 64, 32, 32}, 32}, {{128, 256, 14, 14}, 32}}
           : std::vector<std::pair<Shape, int64_t>>{{{32, 64, 32, 32}, 32}, {{128, 16, 32, 32}, 8}};

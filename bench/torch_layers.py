@@ -84,6 +84,8 @@ def main():
     conv_shapes = [(128, 64, 32, 32)] if gpu else [(32, 64, 32, 32), (32, 16, 32, 32), (32, 32, 16, 16), (32, 64, 8, 8)]
     for n, c, h, w in conv_shapes:
         pair(cases, "conv3x3", (n, c, h, w), torch.nn.Conv2d(c, c, 3, 1, 1, bias=False), 2.0 * n * c * h * w * c * 9)
+    if not gpu:  # resnet20's first downsampling convolution: 16 -> 32 channels, stride 2
+        pair(cases, "conv3x3s2", (32, 16, 32, 32), torch.nn.Conv2d(16, 32, 3, 2, 1, bias=False), 2.0 * 32 * 32 * 16 * 16 * 16 * 9)
     norm_cases = (((32, 64, 32, 32), 32), ((128, 256, 14, 14), 32)) if gpu else (((32, 64, 32, 32), 32), ((128, 16, 32, 32), 8))
     for shape, groups in norm_cases:
         nbytes = 2.0 * 4 * shape[0] * shape[1] * shape[2] * shape[3]  # x read, y written (float32)

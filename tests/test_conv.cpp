@@ -1,9 +1,10 @@
 // conv2d on every device against a plain-loop convolution in double (reference.h), PyTorch's
-// fixtures, gradcheck and its errors. On the CPU the shapes exercise the edges of both paths of
-// core/cpu/conv.cpp — the stride-1 "shifted windows" path (forward, backward-data as a flipped
-// convolution, weight gradient by row dots over chunks of samples) and the im2col path: batch 1
-// (one GEMM split between threads) and batches larger than a chunk, more input channels than one
-// GEMM k-slab (C·R·S > 384), padding smaller than R − 1, rectangular images, kernels of 1, 3, 5, 7.
+// fixtures, gradcheck and its errors. On the CPU the shapes exercise the edges of
+// core/cpu/conv.cpp's shifted-windows products — forward, backward-data per phase of the input,
+// weight gradient over chunks of samples, strides 1 to 3 (unread phases included), padding from
+// 0 to past the kernel — and of its 1x1 plain GEMM: batch 1 (one GEMM split between threads) and
+// batches larger than a chunk, more input channels than one GEMM k-slab (C·R·S > 384),
+// rectangular images, kernels of 1, 2, 3, 5, 7.
 #include "devices.h"
 #include "fixtures.h"
 #include "reference.h"
@@ -55,10 +56,15 @@ TEST_CASE_ON_DEVICES("conv2d equals a plain-loop convolution, forward and backwa
       {40, 2, 4, 3, 3, 3, 1, 1},    // more samples than one weight-gradient chunk
       {48, 5, 7, 6, 37, 3, 1, 1},   // 37 output channels: the weight gradient as a GEMM on AVX2 (edge
                                     // tiles; 8 ranges of 6 samples, 432 values each: 2 k-slabs)
-      {3, 5, 9, 8, 4, 3, 2, 1},     // stride 2: im2col
-      {2, 3, 10, 9, 4, 1, 2, 0},    // 1x1 stride 2: im2col
+      {3, 5, 9, 8, 4, 3, 2, 1},     // stride 2: four phases of the input, odd rows
+      {2, 3, 10, 9, 4, 1, 2, 0},    // 1x1 stride 2: one phase read, dx zero on the other three
       {3, 8, 10, 10, 16, 3, 2, 1},  // stride 2, more channels
       {1, 3, 16, 16, 8, 7, 2, 3},   // the ResNet stem: 7x7 stride 2 padding 3
+      {2, 3, 9, 8, 4, 2, 2, 1},     // 2x2 stride 2 padding 1: taps in phases 1 and 0
+      {2, 3, 11, 10, 4, 2, 3, 0},   // stride 3 > kernel: 4 of 9 phases read
+      {2, 3, 10, 11, 5, 3, 3, 2},   // stride 3 padding 2
+      {2, 3, 6, 5, 4, 1, 1, 1},     // padding > kernel − 1: rows and columns of zeros only
+      {2, 3, 9, 8, 4, 3, 2, 3},     // the same with stride 2
   };
   test::on_each_path_of(target, [&] {
     for (const ConvShape& cc : cases) check_case(target, cc);

@@ -1,31 +1,32 @@
-// Conv2d on the CPU: im2col + GEMM, one sample at a time, OpenMP over the samples.
+// Conv2d on the CPU, one sample at a time, OpenMP over the samples.
 // Dims: N batch, C in channels, H W input size, K out channels, R S kernel size, P Q output size.
 //
-// im2col lays out, for one sample, col[C·R·S, P·Q] with col[(c·R + r)·S + s, p·Q + q] =
-// x[c, p·stride_h − pad_h + r, q·stride_w − pad_w + s] (0 outside the image), so that
-//   forward:  y[K, PQ] = w[K, CRS] · col
-//   backward: dw[K, CRS] += dy[K, PQ] · colᵀ,  dcol = wᵀ · dy, dx = col2im(dcol)
-// In the forward, col is GEMM's B operand with few rows of A (K) to reuse it, so im2col writes it
-// straight into GEMM's packed panel layout and GEMM skips packing it.
-// A 1x1 kernel with stride 1 and no padding needs no im2col: col is the input itself.
-//
-// Other stride-1 convolutions skip im2col too (the "shifted windows" method). Pad the input once
-// to xp and compute the output over padded-width rows, y'[K, P·Wp]: then column j of col's row
-// (c, r, s) is xp[c·plane + r·Wp + s + j], so each row of col is a window of xp at a fixed offset
+// A convolution is the product y[K, PQ] = w[K, CRS] · col, where im2col's matrix col[CRS, PQ]
+// holds in row (c, r, s) the input values that tap (r, s) of channel c meets at every output.
+// This file never builds col (the "shifted windows" method). Stride 1 first: pad the input once
+// to xp and compute the output over padded-width rows, y'[K, P·Wp]. Then column j of col's row
+// (c, r, s) is xp[c·plane + r·Wp + s + j]: each row of col is a window of xp at a fixed offset,
 // and GEMM reads it in place (gemm_shifted_b). The extra columns of each output row are dropped
 // when y' is copied to y. Neighbours share their zero borders: a row of xp is pad_w zeros then W
 // values (Wp = W + pad_w: the zeros right of row h are those left of row h + 1), a plane is pad_h
 // zero rows then H rows (its bottom border is the next plane's top). Every column computed but
 // dropped is a multiply-add wasted: at 8x8 images, 72 columns per channel rather than 80.
-// The backward pass reuses the same two products:
-//   dx = the stride-1 convolution of dy, padded by (R−1−pad), with w flipped in r, s and with
-//        K and C swapped — a forward convolution again, no col2im;
-//   dw[k, (c, r, s)] += Σ_j dy'[k, j] · xp[offset(c, r, s) + j], dy' being dy in padded-width
-//        rows with zeros in the dropped columns (gemm_rows_dot).
-// For 16 to 64 channels this moves ~9× less memory than im2col/col2im (see bench/RESULTS.md).
+// A stride s cuts each channel into its s² phases, x[c, a + s·i, b + s·j]: the input row
+// s·p + r − pad that tap r reads is row p + dr of phase a, where r − pad = s·dr + a — a window
+// again, of a phase plane (InputPlanes). So every tap, of any stride and padding, is a plane and
+// a shift (Tap), and one padded layout serves them all (ShiftedLayout). The backward pass uses
+// the same products:
+//   dx: phase (a, b) of dx is the taps of that phase of wᵀ times windows of padded dy (with
+//       stride 1: one phase, every tap — the forward of dy with w flipped, K and C swapped);
+//   dw[k, tap] += Σ_j dy'[k, j] · xp[offset(tap) + j], dy' being dy in padded-width rows with
+//       zeros in the dropped columns (gemm_rows_dot, or gemm_windows_a transposed).
+// For 16 to 64 channels this moves ~9× less memory than im2col + GEMM + col2im, which this file
+// used before (see bench/RESULTS.md). A 1x1 kernel with stride 1 and no padding is a plain GEMM:
+// col is the input itself.
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -55,106 +56,6 @@ Geometry geometry(const Tensor& x, const Tensor& w, const kernels::Window2d& win
   const int64_t H = x.size(2), W = x.size(3), R = w.size(2), S = w.size(3);
   return {x.size(0), x.size(1), H, W, w.size(0), R, S, kernels::Window2d::out_size(H, R, win.stride_h, win.pad_h),
           kernels::Window2d::out_size(W, S, win.stride_w, win.pad_w), win};
-}
-
-// The loop im2col and col2im share: for every col row (c, r, s) and output row p, the image
-// row h it reads (or -1 when h is in the padding) and the output columns [q0, q1) whose
-// w = q·stride − pad + s lies inside the image.
-// With `parallel`, threads split the (c, r) rows; the callback must then write disjoint memory.
-template <typename F>
-void for_each_patch_row(const Geometry& g, bool parallel, F f) {
-  const auto& v = g.win;
-#pragma omp parallel for collapse(2) if (parallel && g.crs() * g.pq() > kParallelGrain && !omp_in_parallel())
-  for (int64_t c = 0; c < g.C; ++c) {
-    for (int64_t r = 0; r < g.R; ++r) {
-      for (int64_t s = 0; s < g.S; ++s) {
-        const int64_t row = (c * g.R + r) * g.S + s;
-        // q·stride − pad + s ∈ [0, W)  <=>  q ∈ [ceil((pad − s) / stride), ceil((W + pad − s) / stride))
-        const int64_t q0 = std::clamp<int64_t>((v.pad_w - s + v.stride_w - 1) / v.stride_w, 0, g.Q);
-        const int64_t lo = g.W + v.pad_w - s;
-        const int64_t q1 = std::clamp<int64_t>(lo <= 0 ? 0 : (lo + v.stride_w - 1) / v.stride_w, q0, g.Q);
-        for (int64_t p = 0; p < g.P; ++p) {
-          const int64_t h = p * v.stride_h - v.pad_h + r;
-          f(row, c, p, (h >= 0 && h < g.H) ? h : -1, q0, q1, q0 * v.stride_w - v.pad_w + s);
-        }
-      }
-    }
-  }
-}
-
-template <typename T>
-void im2col(const T* x, const Geometry& g, T* col) {
-  const int64_t sw = g.win.stride_w;
-  for_each_patch_row(g, /*parallel=*/true, [&](int64_t row, int64_t c, int64_t p, int64_t h, int64_t q0, int64_t q1, int64_t w0) {
-    T* dst = col + row * g.pq() + p * g.Q;
-    if (h < 0) {
-      for (int64_t q = 0; q < g.Q; ++q) dst[q] = T(0);
-      return;
-    }
-    const T* src = x + (c * g.H + h) * g.W + w0 - q0 * sw;
-    // Plain loops rather than memcpy/fill: the rows are short, a call costs more than the copy.
-    for (int64_t q = 0; q < q0; ++q) dst[q] = T(0);
-    if (sw == 1) {
-      for (int64_t q = q0; q < q1; ++q) dst[q] = src[q];
-    } else {
-      for (int64_t q = q0; q < q1; ++q) dst[q] = src[q * sw];
-    }
-    for (int64_t q = q1; q < g.Q; ++q) dst[q] = T(0);
-  });
-}
-
-// The same, written straight into GEMM's packed-B layout (gemm.h): row `row` of col goes to
-// offset row·W of every panel, and an output row of Q columns is cut where panels end.
-template <typename T>
-void im2col_packed(const T* x, const Geometry& g, T* out) {
-  const int64_t W = gemm_panel_width<T>();
-  const int64_t sw = g.win.stride_w, crs = g.crs(), pq = g.pq();
-  for_each_patch_row(g, /*parallel=*/true, [&](int64_t row, int64_t c, int64_t p, int64_t h, int64_t q0, int64_t q1, int64_t w0) {
-    const T* src = x + (c * g.H + std::max<int64_t>(h, 0)) * g.W + w0 - q0 * sw;
-    if (h < 0) q0 = q1 = g.Q;  // a padding row: all zeros
-    for (int64_t q = 0; q < g.Q;) {
-      const int64_t col = p * g.Q + q, offset = col % W, len = std::min(W - offset, g.Q - q);
-      T* dst = out + packed_b_index(row, col, crs, W) - q;  // dst[q'] for q' in [q, q + len)
-      const int64_t end = q + len, lo = std::clamp(q0, q, end), hi = std::clamp(q1, lo, end);
-      for (int64_t i = q; i < lo; ++i) dst[i] = T(0);
-      if (sw == 1) {
-        for (int64_t i = lo; i < hi; ++i) dst[i] = src[i];
-      } else {
-        for (int64_t i = lo; i < hi; ++i) dst[i] = src[i * sw];
-      }
-      for (int64_t i = hi; i < end; ++i) dst[i] = T(0);
-      q = end;
-    }
-  });
-  // The last panel's columns past the matrix are zero.
-  const int64_t last = pq / W * W;
-  if (last < pq)
-    for (int64_t r = 0; r < crs; ++r)
-      for (int64_t col = pq; col < last + W; ++col) out[packed_b_index(r, col, crs, W)] = T(0);
-}
-
-// dx[c, h, w] += dcol[row, p·Q + q]; dx must start zeroed. Rows (c, r, s) of one c write the
-// same dx channel, so only the c loop is split between threads.
-template <typename T>
-void col2im(const T* dcol, const Geometry& g, T* dx) {
-  const int64_t sw = g.win.stride_w;
-  Geometry per_channel = g;
-  per_channel.C = 1;
-#pragma omp parallel for if (g.crs() * g.pq() > kParallelGrain && !omp_in_parallel())
-  for (int64_t c = 0; c < g.C; ++c) {
-    const T* dcol_c = dcol + c * g.R * g.S * g.pq();
-    T* dx_c = dx + c * g.H * g.W;
-    for_each_patch_row(per_channel, /*parallel=*/false, [&](int64_t row, int64_t, int64_t p, int64_t h, int64_t q0, int64_t q1, int64_t w0) {
-      if (h < 0) return;
-      const T* src = dcol_c + row * g.pq() + p * g.Q;
-      T* dst = dx_c + h * g.W + w0 - q0 * sw;
-      if (sw == 1) {
-        for (int64_t q = q0; q < q1; ++q) dst[q] += src[q];
-      } else {
-        for (int64_t q = q0; q < q1; ++q) dst[q * sw] += src[q];
-      }
-    });
-  }
 }
 
 // dbias[k] = Σ_{n, p, q} dy[n, k, p, q], accumulated in double.
@@ -198,84 +99,160 @@ void sum_over_samples(int64_t N, int64_t size, T* out, F add_range) {
     for (int64_t i = 0; i < size; ++i) out[i] += parts[slot * size + i];
 }
 
-// ---- stride-1 convolutions without im2col (see the top of the file) ----
+// ---- convolutions as shifted products (see the top of the file) ----
 
-bool use_shifted_windows(const Geometry& g) {
-  const auto& v = g.win;
-  return v.stride_h == 1 && v.stride_w == 1 && !g.pointwise() && v.pad_h <= g.R - 1 && v.pad_w <= g.S - 1;
+// x // d and x mod d rounded towards −∞ (the phase of a kernel row r − pad may be negative).
+int64_t floor_div(int64_t x, int64_t d) { return x >= 0 ? x / d : -((-x + d - 1) / d); }
+
+// Tap (r, s) of a stride-(sh, sw) kernel padded by (ph, pw) reads input row sh·p + r − ph: the
+// row p + dr of phase a, where r − ph = sh·dr + a, 0 ≤ a < sh (and the same for columns).
+struct Phase {
+  int64_t a, dr;
+};
+Phase phase_of(int64_t r, int64_t pad, int64_t stride) {
+  const int64_t dr = floor_div(r - pad, stride);
+  return {r - pad - stride * dr, dr};
 }
 
-// One stride-1 convolution's shapes: a C-channel input padded by (ph, pw), an R×S kernel, and
-// the layout of its padded copy (see the top of the file).
-struct Shifted {
-  int64_t C, H, W, ph, pw, R, S;
-  int64_t Wp() const { return W + pw; }  // a row: pw zeros, then W values
-  int64_t Hp() const { return H + ph; }  // a plane: ph zero rows, then H rows
-  int64_t plane() const { return Hp() * Wp(); }
-  int64_t P() const { return H + 2 * ph - R + 1; }
-  int64_t Q() const { return W + 2 * pw - S + 1; }
-  int64_t columns() const { return P() * Wp(); }  // of the padded-width output
-  // Zeros after the last plane: its bottom border and what the last windows read past it.
-  int64_t tail() const { return (R - 1) * Wp() + S; }
-  template <typename T>
-  int64_t padded_size() const {  // one sample, with room for GEMM's reads past the last window
-    return C * plane() + tail() + gemm_shifted_b_overread<T>();
+// A term of a shifted product: output (i, j) reads input plane `plane` at (i + di, j + dj).
+struct Tap {
+  int64_t plane, di, dj;
+};
+
+// The padded copy a shifted product reads windows of (see the top of the file): per sample,
+// `planes` input planes of at most IH × IW values, each laid out as `top` zero rows, then IH rows
+// of `left` zeros and IW values (zeros past a smaller plane's edge), then zero columns and rows up
+// to Wp and Hp. The borders are just wide enough for every tap: an output (i, j) < (OH, OW)
+// reading outside its plane lands on zeros — its row's own, the next row's first `left`, or the
+// next plane's first `top` rows. The product's output is OH rows of Wp columns; the columns
+// j ≥ OW are dropped afterwards.
+struct ShiftedLayout {
+  int64_t planes, IH, IW, OH, OW, top, left, Hp, Wp;
+  int64_t max_offset = 0;  // of a tap within its plane
+
+  ShiftedLayout(int64_t planes_, int64_t IH_, int64_t IW_, int64_t OH_, int64_t OW_, const std::vector<Tap>& taps)
+      : planes(planes_), IH(IH_), IW(IW_), OH(OH_), OW(OW_) {
+    int64_t di0 = 0, di1 = 0, dj0 = 0, dj1 = 0;
+    for (const Tap& t : taps) {
+      di0 = std::min(di0, t.di), di1 = std::max(di1, t.di), dj0 = std::min(dj0, t.dj), dj1 = std::max(dj1, t.dj);
+    }
+    top = -di0, left = -dj0;
+    Hp = std::max(top + IH, OH + di1);  // rows read past OH + di1 − 1 are the next plane's top zeros
+    Wp = std::max(left + IW, OW + dj1);  // likewise the next row's left zeros
+    for (const Tap& t : taps) max_offset = std::max(max_offset, offset(t, 0));
   }
-  // The offsets of col's rows (c, r, s) when channel c's planes start at c·channel_stride.
-  std::vector<int64_t> offsets(int64_t channel_stride) const {
+  int64_t plane() const { return Hp * Wp; }
+  int64_t columns() const { return OH * Wp; }  // of the padded-width output
+  // Where tap t's window starts when input plane k of the first sample starts at k·plane_stride.
+  int64_t offset(const Tap& t, int64_t plane_stride) const {
+    return t.plane * plane_stride + (top + t.di) * Wp + left + t.dj;
+  }
+  std::vector<int64_t> offsets(const std::vector<Tap>& taps, int64_t plane_stride) const {
     std::vector<int64_t> out;
-    out.reserve(static_cast<size_t>(C * R * S));
+    out.reserve(taps.size());
+    for (const Tap& t : taps) out.push_back(offset(t, plane_stride));
+    return out;
+  }
+  // Values of one sample's copy, with room for the reads of its last windows past the planes.
+  template <typename T>
+  int64_t padded_size() const {
+    return planes * plane() + max_offset + gemm_shifted_b_overread<T>();
+  }
+};
+
+// The input side of a convolution as planes of a ShiftedLayout: for stride (sh, sw) each channel
+// is cut into its sh·sw phases, x[c, a + sh·i, b + sw·j] (only the phases some tap reads), so
+// that every tap is a shift of one phase; with stride 1 a channel is one plane.
+struct InputPlanes {
+  int64_t C, H, W, sh, sw;
+  std::vector<int64_t> index;  // of phase (a, b) among the channel's planes, −1 if no tap reads it
+  int64_t count = 0;           // planes per channel
+
+  InputPlanes(const Geometry& g) : C(g.C), H(g.H), W(g.W), sh(g.win.stride_h), sw(g.win.stride_w), index(sh * sw, -1) {
+    for (int64_t r = 0; r < g.R; ++r)
+      for (int64_t s = 0; s < g.S; ++s) {
+        int64_t& k = index[phase_of(r, g.win.pad_h, sh).a * sw + phase_of(s, g.win.pad_w, sw).a];
+        if (k < 0) k = count++;
+      }
+  }
+  int64_t IH() const { return (H + sh - 1) / sh; }
+  int64_t IW() const { return (W + sw - 1) / sw; }
+  // Taps in the weight's own order (c, r, s), so that w[K, C·R·S] is the product's A as it is.
+  std::vector<Tap> taps(const Geometry& g) const {
+    std::vector<Tap> out;
     for (int64_t c = 0; c < C; ++c)
-      for (int64_t r = 0; r < R; ++r)
-        for (int64_t s = 0; s < S; ++s) out.push_back(c * channel_stride + r * Wp() + s);
+      for (int64_t r = 0; r < g.R; ++r)
+        for (int64_t s = 0; s < g.S; ++s) {
+          const Phase pr = phase_of(r, g.win.pad_h, sh), ps = phase_of(s, g.win.pad_w, sw);
+          out.push_back({c * count + index[pr.a * sw + ps.a], pr.dr, ps.dr});
+        }
     return out;
   }
 };
 
-// rows × cols values of src (rows of `cols`) into a plane of out_rows × out_cols at row r0 and
-// column c0, zeros everywhere else: every value of the plane is written (the buffers are reused
-// scratch, core/cpu/scratch.h).
+// rows × cols values of src (at row_stride, col_stride apart) into a plane of out_rows × out_cols
+// at row r0 and column c0, zeros everywhere else: every value of the plane is written (the buffers
+// are reused scratch, core/cpu/scratch.h).
 template <typename T>
-void write_padded_plane(const T* src, int64_t rows, int64_t cols, int64_t r0, int64_t c0, int64_t out_rows,
-                        int64_t out_cols, T* out) {
+void write_padded_plane(const T* src, int64_t rows, int64_t cols, int64_t row_stride, int64_t col_stride, int64_t r0,
+                        int64_t c0, int64_t out_rows, int64_t out_cols, T* out) {
   std::fill(out, out + r0 * out_cols, T(0));
   for (int64_t r = 0; r < rows; ++r) {
     T* row = out + (r0 + r) * out_cols;
+    const T* in = src + r * row_stride;
     std::fill(row, row + c0, T(0));
-    std::copy(src + r * cols, src + (r + 1) * cols, row + c0);
+    if (col_stride == 1) {
+      std::copy(in, in + cols, row + c0);
+    } else if (col_stride == 2) {  // a constant stride GCC vectorizes (stride-2 convolutions' phases)
+      for (int64_t j = 0; j < cols; ++j) row[c0 + j] = in[2 * j];
+    } else {
+      for (int64_t j = 0; j < cols; ++j) row[c0 + j] = in[j * col_stride];
+    }
     std::fill(row + c0 + cols, row + out_cols, T(0));
   }
   std::fill(out + (r0 + rows) * out_cols, out + out_rows * out_cols, T(0));
 }
 
-// xp from x[C, H, W]: channel c's padded plane at xp + c·channel_stride (default: planes back to
-// back), its borders zero.
+// One sample's x[C, H, W] as the planes of `in` in layout `lo`: plane k of channel c at
+// xp + (c·in.count + k)·plane_stride (default: planes back to back).
 template <typename T>
-void pad_input(const T* x, const Shifted& sh, T* xp, int64_t channel_stride = -1) {
-  if (channel_stride < 0) channel_stride = sh.plane();
-  for (int64_t c = 0; c < sh.C; ++c)
-    write_padded_plane(x + c * sh.H * sh.W, sh.H, sh.W, sh.ph, sh.pw, sh.Hp(), sh.Wp(), xp + c * channel_stride);
+void write_input_planes(const T* x, const InputPlanes& in, const ShiftedLayout& lo, T* xp, int64_t plane_stride = -1) {
+  if (plane_stride < 0) plane_stride = lo.plane();
+  for (int64_t c = 0; c < in.C; ++c)
+    for (int64_t a = 0; a < in.sh; ++a)
+      for (int64_t b = 0; b < in.sw; ++b) {
+        const int64_t k = in.index[a * in.sw + b];
+        if (k < 0) continue;
+        const int64_t rows = (in.H - a + in.sh - 1) / in.sh, cols = (in.W - b + in.sw - 1) / in.sw;
+        write_padded_plane(x + (c * in.H + a) * in.W + b, rows, cols, in.sh * in.W, in.sw, lo.top, lo.left, lo.Hp, lo.Wp,
+                           xp + (c * in.count + k) * plane_stride);
+      }
 }
 
-// A padded input buffer of thread-local scratch, with the values GEMM reads past the last plane
-// zero.
+// A sample's padded copy in thread-local scratch, with the values read past the last plane zero.
 template <typename T>
-T* padded_scratch(Scratch<T>& scratch, int64_t planes_size, int64_t total) {
-  T* xp = scratch.get(static_cast<size_t>(total));
-  std::fill(xp + planes_size, xp + total, T(0));
+T* padded_scratch(Scratch<T>& scratch, const ShiftedLayout& lo) {
+  T* xp = scratch.get(static_cast<size_t>(lo.padded_size<T>()));
+  std::fill(xp + lo.planes * lo.plane(), xp + lo.padded_size<T>(), T(0));
   return xp;
 }
 
-// out[rows, P, Q] (+ bias[row]) from padded-width rows y'[rows, P·Wp], dropping the extra columns.
+// out[k, a + sh·i, b + sw·j] (+ bias[k]) = padded[k, i, j], i < rows, j < cols, from the product's
+// padded-width rows (Wp apart), dropping the extra columns: with stride 1 the whole output, with
+// a larger one the phase (a, b) of backward-data's dx.
 template <typename T>
-void unpad_rows(const Shifted& sh, int64_t rows, const T* padded, const T* bias, T* out) {
-  const int64_t P = sh.P(), Q = sh.Q(), Wp = sh.Wp();
-  for (int64_t k = 0; k < rows; ++k) {
-    const T b = bias ? bias[k] : T(0);
-    for (int64_t p = 0; p < P; ++p) {
-      const T* yp = padded + (k * P + p) * Wp;
-      T* y = out + (k * P + p) * Q;
-      for (int64_t q = 0; q < Q; ++q) y[q] = yp[q] + b;
+void unpad_rows(const T* padded, int64_t channels, int64_t OH, int64_t Wp, int64_t rows, int64_t cols, const T* bias,
+                T* out, int64_t H, int64_t W, int64_t a = 0, int64_t b = 0, int64_t sh = 1, int64_t sw = 1) {
+  for (int64_t k = 0; k < channels; ++k) {
+    const T bk = bias ? bias[k] : T(0);
+    for (int64_t i = 0; i < rows; ++i) {
+      const T* yp = padded + (k * OH + i) * Wp;
+      T* y = out + (k * H + a + i * sh) * W + b;
+      if (sw == 1) {
+        for (int64_t j = 0; j < cols; ++j) y[j] = yp[j] + bk;
+      } else {
+        for (int64_t j = 0; j < cols; ++j) y[j * sw] = yp[j] + bk;
+      }
     }
   }
 }
@@ -289,62 +266,98 @@ void split_columns(int64_t extent, int64_t work, F part) {
   for (int i = 0; i < parts; ++i) part(extent * i / parts, extent * (i + 1) / parts);
 }
 
-// y'[K, P·Wp] = w[K, C·R·S] · (windows of xp).
+// y'[M, columns] = a[M, taps] · (the taps' windows of xp).
 template <typename T>
-void shifted_product(const Shifted& sh, const ShiftedA<T>& w, const T* xp, const std::vector<int64_t>& offsets, T* y) {
-  const int64_t n = sh.columns();
-  split_columns(n, w.rows() * n * w.depth(), [&](int64_t j0, int64_t j1) {
-    gemm_shifted_b<T>(w, j1 - j0, xp + j0, offsets.data(), T(0), y + j0, n);
+void shifted_product(const ShiftedLayout& lo, const ShiftedA<T>& a, const T* xp, const std::vector<int64_t>& offsets,
+                     T* y) {
+  const int64_t n = lo.columns();
+  split_columns(n, a.rows() * n * a.depth(), [&](int64_t j0, int64_t j1) {
+    gemm_shifted_b<T>(a, j1 - j0, xp + j0, offsets.data(), T(0), y + j0, n);
   });
 }
 
 template <typename T>
 void forward_shifted(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
-  const Shifted sh{g.C, g.H, g.W, g.win.pad_h, g.win.pad_w, g.R, g.S};
-  const std::vector<int64_t> offsets = sh.offsets(sh.plane());
+  const InputPlanes in(g);
+  const std::vector<Tap> taps = in.taps(g);
+  const ShiftedLayout lo(g.C * in.count, in.IH(), in.IW(), g.P, g.Q, taps);
+  const std::vector<int64_t> offsets = lo.offsets(taps, lo.plane());
   const ShiftedA<T> packed(g.K, g.crs(), w, g.crs());
 #pragma omp parallel if (split_batch(g.N))
   {
     thread_local Scratch<T> xp_buffer, yp_buffer;
-    T* xp = padded_scratch(xp_buffer, g.C * sh.plane(), sh.padded_size<T>());
-    T* yp = yp_buffer.get(static_cast<size_t>(g.K * sh.columns()));
+    T* xp = padded_scratch(xp_buffer, lo);
+    T* yp = yp_buffer.get(static_cast<size_t>(g.K * lo.columns()));
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < g.N; ++n) {
-      pad_input(x + n * g.C * g.H * g.W, sh, xp);
-      shifted_product(sh, packed, xp, offsets, yp);
-      unpad_rows(sh, g.K, yp, bias, y + n * g.K * g.pq());
+      write_input_planes(x + n * g.C * g.H * g.W, in, lo, xp);
+      shifted_product(lo, packed, xp, offsets, yp);
+      unpad_rows(yp, g.K, g.P, lo.Wp, g.P, g.Q, bias, y + n * g.K * g.pq(), g.P, g.Q);
     }
   }
 }
 
-// dx is dy[K, P, Q] padded by R−1−pad, convolved with flipped[C, K, R, S] = w[k, c, R−1−r, S−1−s].
-template <typename T>
-std::vector<T> flip_weights(const T* w, const Geometry& g) {
-  std::vector<T> flipped(static_cast<size_t>(g.C * g.K * g.R * g.S));
-  for (int64_t k = 0; k < g.K; ++k)
-    for (int64_t c = 0; c < g.C; ++c)
-      for (int64_t r = 0; r < g.R; ++r)
-        for (int64_t s = 0; s < g.S; ++s)
-          flipped[((c * g.K + k) * g.R + r) * g.S + s] = w[((k * g.C + c) * g.R + g.R - 1 - r) * g.S + g.S - 1 - s];
-  return flipped;
-}
-
+// Backward-data as shifted products over dy: dx[c, h, w] = Σ_{k, r, s} w[k, c, r, s]·dy[k, p, q]
+// where h = sh·p + r − ph. Phase (a, b) of dx — the (h, w) with h mod sh = a, w mod sw = b — takes
+// the taps of that phase only: dx[c, a + sh·i, b + sw·j] = Σ w[k, c, r, s]·dy[k, i − dr, j − ds].
+// So one padded copy of dy and, per phase, a product with A = those taps of wᵀ; with stride 1, one
+// phase and every tap (the "flipped forward" of the top of the file).
 template <typename T>
 void backward_data_shifted(const T* dy, const T* w, const Geometry& g, T* dx) {
-  const Shifted sh{g.K, g.P, g.Q, g.R - 1 - g.win.pad_h, g.S - 1 - g.win.pad_w, g.R, g.S};
-  const std::vector<T> flipped = flip_weights(w, g);
-  const std::vector<int64_t> offsets = sh.offsets(sh.plane());
-  const ShiftedA<T> packed(g.C, g.K * g.R * g.S, flipped.data(), g.K * g.R * g.S);
+  const int64_t sh = g.win.stride_h, sw = g.win.stride_w, OH = (g.H + sh - 1) / sh, OW = (g.W + sw - 1) / sw;
+  struct PhaseProduct {
+    int64_t a, b;
+    std::vector<Tap> taps;
+    std::vector<T> a_rows;  // wᵀ's columns of these taps: [C, taps]
+  };
+  std::vector<PhaseProduct> phases;
+  std::vector<Tap> all;
+  for (int64_t a = 0; a < sh; ++a)
+    for (int64_t b = 0; b < sw; ++b) {
+      PhaseProduct ph{a, b, {}, {}};
+      std::vector<std::array<int64_t, 3>> krs;
+      for (int64_t k = 0; k < g.K; ++k)
+        for (int64_t r = 0; r < g.R; ++r)
+          for (int64_t s = 0; s < g.S; ++s) {
+            const Phase pr = phase_of(r, g.win.pad_h, sh), ps = phase_of(s, g.win.pad_w, sw);
+            if (pr.a != a || ps.a != b) continue;
+            ph.taps.push_back({k, -pr.dr, -ps.dr});
+            krs.push_back({k, r, s});
+          }
+      ph.a_rows.resize(static_cast<size_t>(g.C) * krs.size());
+      for (int64_t c = 0; c < g.C; ++c)
+        for (size_t t = 0; t < krs.size(); ++t)
+          ph.a_rows[c * krs.size() + t] = w[((krs[t][0] * g.C + c) * g.R + krs[t][1]) * g.S + krs[t][2]];
+      all.insert(all.end(), ph.taps.begin(), ph.taps.end());
+      phases.push_back(std::move(ph));
+    }
+  const ShiftedLayout lo(g.K, g.P, g.Q, OH, OW, all);
+  std::vector<std::vector<int64_t>> offsets;
+  std::vector<ShiftedA<T>> packed;
+  for (const PhaseProduct& ph : phases) {
+    offsets.push_back(lo.offsets(ph.taps, lo.plane()));
+    packed.emplace_back(g.C, static_cast<int64_t>(ph.taps.size()), ph.a_rows.data(), static_cast<int64_t>(ph.taps.size()));
+  }
+  const bool every_position =
+      std::all_of(phases.begin(), phases.end(), [](const PhaseProduct& p) { return !p.taps.empty(); });
 #pragma omp parallel if (split_batch(g.N))
   {
     thread_local Scratch<T> dyp_buffer, dxp_buffer;
-    T* dyp = padded_scratch(dyp_buffer, g.K * sh.plane(), sh.padded_size<T>());
-    T* dxp = dxp_buffer.get(static_cast<size_t>(g.C * sh.columns()));
+    T* dyp = padded_scratch(dyp_buffer, lo);
+    T* dxp = dxp_buffer.get(static_cast<size_t>(g.C * lo.columns()));
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < g.N; ++n) {
-      pad_input(dy + n * g.K * g.pq(), sh, dyp);
-      shifted_product(sh, packed, dyp, offsets, dxp);
-      unpad_rows(sh, g.C, dxp, static_cast<const T*>(nullptr), dx + n * g.C * g.H * g.W);
+      T* dxn = dx + n * g.C * g.H * g.W;
+      for (int64_t k = 0; k < g.K; ++k)
+        write_padded_plane(dy + (n * g.K + k) * g.pq(), g.P, g.Q, g.Q, 1, lo.top, lo.left, lo.Hp, lo.Wp, dyp + k * lo.plane());
+      if (!every_position) std::fill(dxn, dxn + g.C * g.H * g.W, T(0));  // phases no tap reaches
+      for (size_t p = 0; p < phases.size(); ++p) {
+        const PhaseProduct& ph = phases[p];
+        if (ph.taps.empty()) continue;
+        shifted_product(lo, packed[p], dyp, offsets[p], dxp);
+        unpad_rows(dxp, g.C, OH, lo.Wp, (g.H - ph.a + sh - 1) / sh, (g.W - ph.b + sw - 1) / sw,
+                   static_cast<const T*>(nullptr), dxn, g.H, g.W, ph.a, ph.b, sh, sw);
+      }
     }
   }
 }
@@ -360,10 +373,10 @@ constexpr int64_t kWindowsGemmMinChannels = std::numeric_limits<int64_t>::max();
 #endif
 
 // dw[k, (c, r, s)] = Σ_n Σ_j dy'[n, k, j] · xp[n, offset(c, r, s) + j] for a chunk of samples in
-// one gemm_rows_dot call, so that its sums across vector lanes are paid once per chunk: the chunk's
-// padded inputs are laid out channel-major, xs[c][n][plane] (a sample's top border is the bottom
-// of the one before), and dy' likewise, ds[k][n][plane], with zeros in the rows p ≥ P and columns
-// q ≥ Q that no output has. Then every row of the product is one window over all samples: a
+// one product, so that its per-call costs (gemm_rows_dot's sums across vector lanes) are paid
+// once per chunk: the chunk's input planes (forward_shifted's) are laid out plane-major,
+// xs[plane][n][Hp·Wp], and dy' likewise, ds[k][n][Hp·Wp], with zeros in the rows p ≥ P and
+// columns q ≥ Q that no output has. Then every row of the product is one window over all samples: a
 // window running into the next sample's data meets only those zeros of ds. Chunks are cut inside
 // sum_over_samples' fixed ranges.
 // The product is either row dots, dw = ds · windowsᵀ (gemm_rows_dot), or the transposed product
@@ -371,27 +384,30 @@ constexpr int64_t kWindowsGemmMinChannels = std::numeric_limits<int64_t>::max();
 // path measured faster (kWindowsGemmMinChannels).
 template <typename T>
 void backward_weight_shifted(const T* dy, const T* x, const Geometry& g, T* dw) {
-  const Shifted sh{g.C, g.H, g.W, g.win.pad_h, g.win.pad_w, g.R, g.S};
-  const int64_t crs = g.crs(), plane = sh.plane(), tail = sh.tail();
+  const InputPlanes in(g);
+  const std::vector<Tap> taps = in.taps(g);
+  const ShiftedLayout lo(g.C * in.count, in.IH(), in.IW(), g.P, g.Q, taps);
+  const int64_t crs = g.crs(), plane = lo.plane(), tail = lo.max_offset;
   // Samples per chunk: their padded x and dy' take about 1 MB.
-  const int64_t chunk = std::clamp<int64_t>((1 << 20) / static_cast<int64_t>(sizeof(T) * (g.C + g.K) * plane), 1, 16);
+  const int64_t chunk =
+      std::clamp<int64_t>((1 << 20) / static_cast<int64_t>(sizeof(T) * (lo.planes + g.K) * plane), 1, 16);
   const bool transposed = g.K >= kWindowsGemmMinChannels;
   thread_local Scratch<T> dwt_buffer;  // dwᵀ[(c, r, s), k]
   T* out = transposed ? dwt_buffer.get(static_cast<size_t>(g.K * crs)) : dw;
   sum_over_samples<T>(g.N, g.K * crs, out, [&](int64_t first, int64_t last, T* acc) {
     const int64_t most = std::min(chunk, last - first);
     thread_local Scratch<T> xs_buffer, ds_buffer;
-    T* xs = xs_buffer.get(static_cast<size_t>(g.C * most * plane + tail));
+    T* xs = xs_buffer.get(static_cast<size_t>(lo.planes * most * plane + tail));
     T* ds = ds_buffer.get(static_cast<size_t>(g.K * most * plane));
     for (int64_t n0 = first; n0 < last; n0 += chunk) {
       const int64_t count = std::min(chunk, last - n0), len = count * plane;
-      const std::vector<int64_t> offsets = sh.offsets(/*channel_stride=*/len);
-      std::fill(xs + g.C * len, xs + g.C * len + tail, T(0));  // read past the last window
+      const std::vector<int64_t> offsets = lo.offsets(taps, /*plane_stride=*/len);
+      std::fill(xs + lo.planes * len, xs + lo.planes * len + tail, T(0));  // read past the last window
       for (int64_t i = 0; i < count; ++i) {
-        pad_input(x + (n0 + i) * g.C * g.H * g.W, sh, xs + i * plane, /*channel_stride=*/len);
+        write_input_planes(x + (n0 + i) * g.C * g.H * g.W, in, lo, xs + i * plane, /*plane_stride=*/len);
         const T* dyn = dy + (n0 + i) * g.K * g.pq();
         for (int64_t k = 0; k < g.K; ++k)  // dy' has zeros in the rows and columns without outputs
-          write_padded_plane(dyn + k * g.pq(), g.P, g.Q, 0, 0, sh.Hp(), sh.Wp(), ds + k * len + i * plane);
+          write_padded_plane(dyn + k * g.pq(), g.P, g.Q, g.Q, 1, 0, 0, lo.Hp, lo.Wp, ds + k * len + i * plane);
       }
       split_columns(crs, g.K * crs * len, [&](int64_t j0, int64_t j1) {  // disjoint (c, r, s) of dw
         if (transposed)
@@ -404,6 +420,19 @@ void backward_weight_shifted(const T* dy, const T* x, const Geometry& g, T* dw) 
   if (transposed)
     for (int64_t k = 0; k < g.K; ++k)
       for (int64_t j = 0; j < crs; ++j) dw[k * crs + j] = out[j * g.K + k];
+}
+
+// Winograd's backward-data: dy[K, P, Q] padded by R−1−pad, convolved with flipped[C, K, R, S] =
+// w[k, c, R−1−r, S−1−s].
+template <typename T>
+std::vector<T> flip_weights(const T* w, const Geometry& g) {
+  std::vector<T> flipped(static_cast<size_t>(g.C * g.K * g.R * g.S));
+  for (int64_t k = 0; k < g.K; ++k)
+    for (int64_t c = 0; c < g.C; ++c)
+      for (int64_t r = 0; r < g.R; ++r)
+        for (int64_t s = 0; s < g.S; ++s)
+          flipped[((c * g.K + k) * g.R + r) * g.S + s] = w[((k * g.C + c) * g.R + g.R - 1 - r) * g.S + g.S - 1 - s];
+  return flipped;
 }
 
 // Winograd F(2x2, 3x3) (winograd.h) for 3x3 stride-1 convolutions padded by at most 2 — so that
@@ -438,27 +467,17 @@ template <typename T>
 void forward(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
   if (use_winograd<T>(g, g.C, g.K))
     return winograd_conv3x3(x, g.N, g.C, g.H, g.W, w, g.K, g.win.pad_h, g.win.pad_w, bias, y);
-  if (use_shifted_windows(g)) return forward_shifted(x, w, bias, g, y);
-  const int64_t crs = g.crs(), pq = g.pq();
-#pragma omp parallel if (split_batch(g.N))
-  {
-    thread_local Scratch<T> col_buffer;  // im2col_packed writes all of it
-    T* col = g.pointwise() ? nullptr : col_buffer.get(static_cast<size_t>(packed_b_size(crs, pq, gemm_panel_width<T>())));
-#pragma omp for schedule(static)
-    for (int64_t n = 0; n < g.N; ++n) {
-      const T* xn = x + n * g.C * g.H * g.W;
-      T* yn = y + n * g.K * pq;
-      if (g.pointwise()) {
-        parallel_gemm<T>(false, false, g.K, pq, crs, T(1), w, crs, xn, pq, T(0), yn, pq);
-      } else {
-        im2col_packed(xn, g, col);
-        parallel_gemm_packed_b<T>(false, g.K, pq, crs, T(1), w, crs, col, T(0), yn, pq);
-      }
-      if (bias) {
-        for (int64_t k = 0; k < g.K; ++k) {
-          T* row = yn + k * pq;
-          for (int64_t i = 0; i < pq; ++i) row[i] += bias[k];
-        }
+  if (!g.pointwise()) return forward_shifted(x, w, bias, g, y);
+  // A 1x1 kernel with stride 1 and no padding: y[K, PQ] = w[K, C] · x[C, PQ], the input as it is.
+  const int64_t pq = g.pq();
+#pragma omp parallel for schedule(static) if (split_batch(g.N))
+  for (int64_t n = 0; n < g.N; ++n) {
+    T* yn = y + n * g.K * pq;
+    parallel_gemm<T>(false, false, g.K, pq, g.C, T(1), w, g.C, x + n * g.C * pq, pq, T(0), yn, pq);
+    if (bias) {
+      for (int64_t k = 0; k < g.K; ++k) {
+        T* row = yn + k * pq;
+        for (int64_t i = 0; i < pq; ++i) row[i] += bias[k];
       }
     }
   }
@@ -473,42 +492,23 @@ void backward(const T* dy, const T* x, const T* w, const Geometry& g, T* dx, T* 
                      static_cast<const T*>(nullptr), dx);
     dx = nullptr;  // done
   }
-  if (use_shifted_windows(g)) {
+  if (!g.pointwise()) {
     if (dx) backward_data_shifted(dy, w, g, dx);
     if (dw) backward_weight_shifted(dy, x, g, dw);
     return;
   }
-  const int64_t crs = g.crs(), pq = g.pq();
+  // 1x1, stride 1, no padding: dw[K, C] += dy[K, PQ] · x[C, PQ]ᵀ, dx[C, PQ] = wᵀ · dy.
+  const int64_t pq = g.pq();
   if (dw) {
-    sum_over_samples<T>(g.N, g.K * crs, dw, [&](int64_t first, int64_t last, T* acc) {
-      thread_local Scratch<T> col_buffer;  // im2col writes all of it
-      T* col = g.pointwise() ? nullptr : col_buffer.get(static_cast<size_t>(crs * pq));
-      for (int64_t n = first; n < last; ++n) {
-        const T* xn = x + n * g.C * g.H * g.W;
-        if (!g.pointwise()) im2col(xn, g, col);
-        parallel_gemm<T>(false, true, g.K, crs, pq, T(1), dy + n * g.K * pq, pq, g.pointwise() ? xn : col, pq,
-                         T(1), acc, crs);
-      }
+    sum_over_samples<T>(g.N, g.K * g.C, dw, [&](int64_t first, int64_t last, T* acc) {
+      for (int64_t n = first; n < last; ++n)
+        parallel_gemm<T>(false, true, g.K, g.C, pq, T(1), dy + n * g.K * pq, pq, x + n * g.C * pq, pq, T(1), acc, g.C);
     });
   }
   if (!dx) return;
-#pragma omp parallel if (split_batch(g.N))
-  {
-    thread_local Scratch<T> dcol_buffer;  // GEMM writes all of it
-    T* dcol = g.pointwise() ? nullptr : dcol_buffer.get(static_cast<size_t>(crs * pq));
-#pragma omp for schedule(static)
-    for (int64_t n = 0; n < g.N; ++n) {
-      const T* dyn = dy + n * g.K * pq;
-      T* dxn = dx + n * g.C * g.H * g.W;
-      if (g.pointwise()) {
-        parallel_gemm<T>(true, false, crs, pq, g.K, T(1), w, crs, dyn, pq, T(0), dxn, pq);
-      } else {
-        parallel_gemm<T>(true, false, crs, pq, g.K, T(1), w, crs, dyn, pq, T(0), dcol, pq);
-        std::fill(dxn, dxn + g.C * g.H * g.W, T(0));
-        col2im(dcol, g, dxn);
-      }
-    }
-  }
+#pragma omp parallel for schedule(static) if (split_batch(g.N))
+  for (int64_t n = 0; n < g.N; ++n)
+    parallel_gemm<T>(true, false, g.C, pq, g.K, T(1), w, g.C, dy + n * g.K * pq, pq, T(0), dx + n * g.C * pq, pq);
 }
 
 void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const kernels::Window2d& win, Tensor& y) {

@@ -7,8 +7,9 @@
 // whole KC-deep slab. With AVX-512 a vector holds 64 bytes and the tile is 12 × 2 vectors
 // (24 zmm accumulators); with AVX2 6 × 2 vectors of 32 bytes, as in BLIS's Haswell kernel (and
 // the same shape in 16-byte vectors on the generic path).
-// A caller that can write op(B) straight into the panel layout (im2col does) skips packing B:
-// for conv-shaped products, where op(A) has few rows, packing B costs as much as multiplying.
+// A caller that can write op(B) straight into the panel layout (Winograd's transforms do) skips
+// packing B: for conv-shaped products, where op(A) has few rows, packing B costs as much as
+// multiplying.
 // Why not OpenBLAS: on these machines it runs its AVX2 kernel (OPENBLAS_CORETYPE is pinned for
 // stability), half of what an AVX-512 core can do. The tests compare this GEMM with OpenBLAS.
 #include <algorithm>
