@@ -190,27 +190,40 @@ struct InputPlanes {
   }
 };
 
+// n values from src to dst. The rows copied here are short (8 to 64 values), and a call to memcpy
+// for each (what std::copy became) cost more than the copying: whole vectors inline instead, the
+// last one ending at n (overlapping the one before).
+template <typename T>
+inline void copy_short(const T* src, int64_t n, T* dst) {
+  constexpr int64_t L = 32 / sizeof(T);
+  typedef T Chunk __attribute__((vector_size(32), aligned(sizeof(T)), may_alias));
+  auto chunk = [&](int64_t j) { *reinterpret_cast<Chunk*>(dst + j) = *reinterpret_cast<const Chunk*>(src + j); };
+  if (n < L) {
+    for (int64_t j = 0; j < n; ++j) dst[j] = src[j];
+    return;
+  }
+  for (int64_t j = 0; j + L < n; j += L) chunk(j);
+  chunk(n - L);
+}
+
 // rows × cols values of src (at row_stride, col_stride apart) into a plane of out_rows × out_cols
 // at row r0 and column c0, zeros everywhere else: every value of the plane is written (the buffers
-// are reused scratch, core/cpu/scratch.h).
+// are reused scratch, core/cpu/scratch.h) — zeros first, in one pass, then the values.
 template <typename T>
 void write_padded_plane(const T* src, int64_t rows, int64_t cols, int64_t row_stride, int64_t col_stride, int64_t r0,
                         int64_t c0, int64_t out_rows, int64_t out_cols, T* out) {
-  std::fill(out, out + r0 * out_cols, T(0));
+  std::fill(out, out + out_rows * out_cols, T(0));
   for (int64_t r = 0; r < rows; ++r) {
-    T* row = out + (r0 + r) * out_cols;
+    T* row = out + (r0 + r) * out_cols + c0;
     const T* in = src + r * row_stride;
-    std::fill(row, row + c0, T(0));
     if (col_stride == 1) {
-      std::copy(in, in + cols, row + c0);
+      copy_short(in, cols, row);
     } else if (col_stride == 2) {  // a constant stride GCC vectorizes (stride-2 convolutions' phases)
-      for (int64_t j = 0; j < cols; ++j) row[c0 + j] = in[2 * j];
+      for (int64_t j = 0; j < cols; ++j) row[j] = in[2 * j];
     } else {
-      for (int64_t j = 0; j < cols; ++j) row[c0 + j] = in[j * col_stride];
+      for (int64_t j = 0; j < cols; ++j) row[j] = in[j * col_stride];
     }
-    std::fill(row + c0 + cols, row + out_cols, T(0));
   }
-  std::fill(out + (r0 + rows) * out_cols, out + out_rows * out_cols, T(0));
 }
 
 // One sample's x[C, H, W] as the planes of `in` in layout `lo`: plane k of channel c at
