@@ -88,8 +88,12 @@ ConvAlgorithm cpu_conv_algorithm() {
   ConvAlgorithm chosen = ConvAlgorithm::Auto;
   if (const char* text = std::getenv("MINIDL_CPU_CONV"); text && *text) {
     const std::string t = text;
-    MINIDL_CHECK(t == "auto" || t == "direct" || t == "winograd", "MINIDL_CPU_CONV: expected auto, direct or winograd, got '", t, "'");
-    chosen = t == "auto" ? ConvAlgorithm::Auto : t == "direct" ? ConvAlgorithm::Direct : ConvAlgorithm::Winograd;
+    MINIDL_CHECK(t == "auto" || t == "direct" || t == "winograd" || t == "winograd4",
+                 "MINIDL_CPU_CONV: expected auto, direct, winograd or winograd4, got '", t, "'");
+    chosen = t == "auto"       ? ConvAlgorithm::Auto
+             : t == "direct"   ? ConvAlgorithm::Direct
+             : t == "winograd" ? ConvAlgorithm::Winograd
+                               : ConvAlgorithm::Winograd4;
   }
   g_conv_algorithm.store(static_cast<int>(chosen), std::memory_order_relaxed);
   return chosen;

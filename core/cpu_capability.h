@@ -33,11 +33,11 @@ CpuCapability cpu_capability();
 void set_cpu_capability(CpuCapability capability);
 
 /// How the CPU computes 3x3 stride-1 convolutions (padding up to 2), forward and backward-data:
-/// Auto — Winograd F(2x2, 3x3) in float32 where conv.cpp's rule says it is faster, the direct
-/// kernel otherwise and always in float64 (the reference); Direct; Winograd — wherever it applies,
-/// float64 too (for tests). set_cpu_conv_algorithm's, else MINIDL_CPU_CONV's
-/// (auto | direct | winograd), else Auto.
-enum class ConvAlgorithm : int { Auto = 0, Direct = 1, Winograd = 2 };
+/// Auto — Winograd in float32 where conv.cpp's rule says it is faster, the direct kernel
+/// otherwise and always in float64 (the reference); Direct; Winograd — F(2x2, 3x3) wherever it
+/// applies, float64 too (for tests); Winograd4 — the same with F(4x4, 3x3).
+/// set_cpu_conv_algorithm's, else MINIDL_CPU_CONV's (auto | direct | winograd | winograd4), else Auto.
+enum class ConvAlgorithm : int { Auto = 0, Direct = 1, Winograd = 2, Winograd4 = 3 };
 ConvAlgorithm cpu_conv_algorithm();
 void set_cpu_conv_algorithm(ConvAlgorithm algorithm);
 

@@ -71,44 +71,52 @@ TEST_CASE_ON_DEVICES("conv2d equals a plain-loop convolution, forward and backwa
   });
 }
 
-TEST_CASE("Winograd F(2x2, 3x3) equals the plain-loop convolution: float64 to 1e-13, float32 within 2e-6, every CPU path") {
-  // Forced on (Auto keeps float64, and float32 below 32 or 64 channels, on the direct kernel).
-  // Odd and even output sizes (edge tiles), padding 0, 1 and 2 (backward-data pads by 2 − pad),
-  // several chunks of samples with a short last one, channels past a GEMM tile's rows.
-  // float32's bound: inputs and weights are rounded to float32 before the float64 reference, so
-  // what is left is the arithmetic's — the transforms' few additions on top of the products'
-  // sums. Measured on these shapes (error over the largest reference value): float32 up to
-  // 3.2e-7 (y and dx), float64 up to 5.6e-16; the bounds leave ~6x and ~200x of room.
+TEST_CASE("Winograd F(2x2, 3x3) and F(4x4, 3x3) equal the plain-loop convolution: float64 to 1e-13, float32 within 2e-6 and 4e-5, every CPU path") {
+  // Forced on (Auto keeps float64, and float32 below some channel counts, on the direct kernel).
+  // Odd and even output sizes (edge tiles of both sizes), padding 0, 1 and 2 (backward-data pads
+  // by 2 − pad), several chunks of samples with a short last one, channels past a GEMM tile's rows.
+  // float32's bounds: inputs and weights are rounded to float32 before the float64 reference, so
+  // what is left is the arithmetic's — the transforms' on top of the products' sums. Measured on
+  // these shapes (error over the largest reference value), F(2x2): float32 up to 3.2e-7, float64
+  // 5.6e-16; F(4x4), whose transforms multiply by up to 8 and divide by 6 and 24: float32 up to
+  // 6.7e-6, float64 8.6e-15. The bounds leave ~6x room or more.
   const ConvShape cases[] = {
       {2, 3, 9, 7, 5, 3, 1, 1},     // P = 9, Q = 7: odd, edge tiles on both sides
       {3, 4, 8, 11, 6, 3, 1, 0},    // no padding
       {2, 5, 6, 6, 4, 3, 1, 2},     // padding 2: backward-data with padding 0
-      {7, 3, 30, 30, 5, 3, 1, 1},   // 225 tiles a sample: 3 samples a chunk, the last chunk 1
+      {7, 3, 30, 30, 5, 3, 1, 1},   // 225 (F(2x2)) or 64 (F(4x4)) tiles a sample: several chunks
       {2, 40, 8, 8, 70, 3, 1, 1},   // 70 output channels: partial GEMM tiles
   };
+  struct Variant {
+    ConvAlgorithm algorithm;
+    double float32_bound;
+  };
   test::for_each_cpu_path([&] {
-    for (const ConvShape& cc : cases) {
-      CAPTURE(cc.c);
-      CAPTURE(cc.h);
-      CAPTURE(cc.pad);
-      for (DType dtype : {kFloat64, kFloat32}) {
-        CAPTURE(to_string(dtype));
-        Generator gen(static_cast<uint64_t>(cc.c * 7 + cc.h + cc.pad));
-        const Tensor x = randn({cc.n, cc.c, cc.h, cc.w}, kFloat64, gen).to(dtype);
-        const Tensor w = randn({cc.k, cc.c, 3, 3}, kFloat64, gen).to(dtype);
-        const Tensor b = randn({cc.k}, kFloat64, gen).to(dtype);
-        const Tensor g = randn({cc.n, cc.k, cc.p(), cc.q()}, kFloat64, gen).to(dtype);
-        const test::reference::ConvResult ref = test::reference::conv2d(
-            cc, x.to_vector<double>(), w.to_vector<double>(), b.to_vector<double>(), g.to_vector<double>());
-        set_cpu_conv_algorithm(ConvAlgorithm::Winograd);
-        Tensor xt = x.detach().requires_grad_(), wt = w.detach().requires_grad_();
-        Tensor y = conv2d(xt, wt, b, 1, cc.pad);
-        y.backward(g);
-        set_cpu_conv_algorithm(ConvAlgorithm::Auto);
-        const double tol = dtype == kFloat64 ? 1e-13 : 2e-6;
-        test::check_close(y, from_vector(ref.y, y.shape()), tol, "y");
-        test::check_close(xt.grad(), from_vector(ref.dx, x.shape()), tol, "dx");
-        test::check_close(wt.grad(), from_vector(ref.dw, w.shape()), tol, "dw");
+    for (const Variant variant : {Variant{ConvAlgorithm::Winograd, 2e-6}, Variant{ConvAlgorithm::Winograd4, 4e-5}}) {
+      CAPTURE(static_cast<int>(variant.algorithm));
+      for (const ConvShape& cc : cases) {
+        CAPTURE(cc.c);
+        CAPTURE(cc.h);
+        CAPTURE(cc.pad);
+        for (DType dtype : {kFloat64, kFloat32}) {
+          CAPTURE(to_string(dtype));
+          Generator gen(static_cast<uint64_t>(cc.c * 7 + cc.h + cc.pad));
+          const Tensor x = randn({cc.n, cc.c, cc.h, cc.w}, kFloat64, gen).to(dtype);
+          const Tensor w = randn({cc.k, cc.c, 3, 3}, kFloat64, gen).to(dtype);
+          const Tensor b = randn({cc.k}, kFloat64, gen).to(dtype);
+          const Tensor g = randn({cc.n, cc.k, cc.p(), cc.q()}, kFloat64, gen).to(dtype);
+          const test::reference::ConvResult ref = test::reference::conv2d(
+              cc, x.to_vector<double>(), w.to_vector<double>(), b.to_vector<double>(), g.to_vector<double>());
+          set_cpu_conv_algorithm(variant.algorithm);
+          Tensor xt = x.detach().requires_grad_(), wt = w.detach().requires_grad_();
+          Tensor y = conv2d(xt, wt, b, 1, cc.pad);
+          y.backward(g);
+          set_cpu_conv_algorithm(ConvAlgorithm::Auto);
+          const double tol = dtype == kFloat64 ? 1e-13 : variant.float32_bound;
+          test::check_close(y, from_vector(ref.y, y.shape()), tol, "y");
+          test::check_close(xt.grad(), from_vector(ref.dx, x.shape()), tol, "dx");
+          test::check_close(wt.grad(), from_vector(ref.dw, w.shape()), tol, "dw");
+        }
       }
     }
   });

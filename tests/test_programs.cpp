@@ -194,7 +194,7 @@ TEST_CASE("every program answers --help, and refuses bad flags in one line befor
     CHECK(run(program + " --help", out, "MINIDL_CPU=avx3") == 2);
     CHECK(slurp(out) == program + ": MINIDL_CPU: expected avx512, avx2 or generic, got 'avx3'\n");
     CHECK(run(program + " --help", out, "MINIDL_CPU_CONV=fast") == 2);
-    CHECK(slurp(out) == program + ": MINIDL_CPU_CONV: expected auto, direct or winograd, got 'fast'\n");
+    CHECK(slurp(out) == program + ": MINIDL_CPU_CONV: expected auto, direct, winograd or winograd4, got 'fast'\n");
   }
   struct Case {
     std::string args, message;

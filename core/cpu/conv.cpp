@@ -448,38 +448,49 @@ std::vector<T> flip_weights(const T* w, const Geometry& g) {
   return flipped;
 }
 
-// Winograd F(2x2, 3x3) (winograd.h) for 3x3 stride-1 convolutions padded by at most 2 — so that
-// backward-data, padded by 2 − pad, qualifies too. Auto uses it in float32 (float64 stays on the
-// direct kernel, the reference) from this many channels on both sides, measured per path on
-// resnet20's shapes (bench/RESULTS.md): its transforms cost about what the 2.25x fewer
-// multiplications save, so it wins only where the direct kernel is slow for its flops — the
-// generic path from 32 channels (2.3x at 64), AVX2 from 64 (1.2x), AVX-512 never.
+// Winograd F(2x2, 3x3) or F(4x4, 3x3) (winograd.h) for 3x3 stride-1 convolutions padded by at
+// most 2 — so that backward-data, padded by 2 − pad, qualifies too. Auto uses it in float32
+// (float64 stays on the direct kernel, the reference) from kWinogradMinChannels channels on both
+// sides, measured per path on resnet20's shapes (bench/RESULTS.md): the transforms cost about
+// what the fewer multiplications save, so Winograd wins only where the direct kernel is slow for
+// its flops — the generic path from 32 channels (2.3x at 64), AVX2 from 64 (1.2x), AVX-512 never
+// (F(2x2) measured; F(4x4) not yet). F(4x4) from kWinograd4MinWidth output columns: its
+// transforms vectorize across a row's tiles, m = 4 outputs wide each, and rows of fewer tiles
+// than a vector's lanes ran them at a fraction of their speed. One core, (32, C, H, W), time of
+// F(4x4) against F(2x2): generic 64 ch at 32² 1.29x faster (against direct 2.6x), 32 at 16²
+// 1.2x, 64 at 8² 0.74x; AVX2 64 at 32² 1.2x (against direct 1.3x), 32 at 16² 0.4x.
 #if defined(__AVX512F__)
-constexpr int64_t kWinogradMinChannels = INT64_MAX;
+constexpr int64_t kWinogradMinChannels = INT64_MAX, kWinograd4MinWidth = INT64_MAX;
 #elif defined(__AVX2__)
-constexpr int64_t kWinogradMinChannels = 64;
+constexpr int64_t kWinogradMinChannels = 64, kWinograd4MinWidth = 32;
 #else
-constexpr int64_t kWinogradMinChannels = 32;
+constexpr int64_t kWinogradMinChannels = 32, kWinograd4MinWidth = 16;
 #endif
 
+// The tile size m of the Winograd F(m x m, 3x3) to run (2 or 4), or 0 for the direct kernel, for
+// a convolution from in_channels to out_channels whose output rows are out_width wide.
 template <typename T>
-bool use_winograd(const Geometry& g, int64_t in_channels, int64_t out_channels) {
+int winograd_tile(const Geometry& g, int64_t in_channels, int64_t out_channels, int64_t out_width) {
   const auto& v = g.win;
   const bool applies = g.R == 3 && g.S == 3 && v.stride_h == 1 && v.stride_w == 1 && v.pad_h <= 2 && v.pad_w <= 2;
+  if (!applies) return 0;
   switch (cpu_conv_algorithm()) {
     case ConvAlgorithm::Direct:
-      return false;
+      return 0;
     case ConvAlgorithm::Winograd:
-      return applies;
+      return 2;
+    case ConvAlgorithm::Winograd4:
+      return 4;
     default:
-      return applies && sizeof(T) == 4 && std::min(in_channels, out_channels) >= kWinogradMinChannels;
+      if (sizeof(T) != 4 || std::min(in_channels, out_channels) < kWinogradMinChannels) return 0;
+      return out_width >= kWinograd4MinWidth ? 4 : 2;
   }
 }
 
 template <typename T>
 void forward(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
-  if (use_winograd<T>(g, g.C, g.K))
-    return winograd_conv3x3(x, g.N, g.C, g.H, g.W, w, g.K, g.win.pad_h, g.win.pad_w, bias, y);
+  if (const int m = winograd_tile<T>(g, g.C, g.K, g.Q))
+    return winograd_conv3x3(m, x, g.N, g.C, g.H, g.W, w, g.K, g.win.pad_h, g.win.pad_w, bias, y);
   if (!g.pointwise()) return forward_shifted(x, w, bias, g, y);
   // A 1x1 kernel with stride 1 and no padding: y[K, PQ] = w[K, C] · x[C, PQ], the input as it is.
   const int64_t pq = g.pq();
@@ -499,9 +510,9 @@ void forward(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
 template <typename T>
 void backward(const T* dy, const T* x, const T* w, const Geometry& g, T* dx, T* dw, T* dbias) {
   if (dbias) bias_grad(dy, g, dbias);
-  if (dx && use_winograd<T>(g, g.K, g.C)) {
+  if (const int m = dx ? winograd_tile<T>(g, g.K, g.C, g.W) : 0) {
     const std::vector<T> flipped = flip_weights(w, g);
-    winograd_conv3x3(dy, g.N, g.K, g.P, g.Q, flipped.data(), g.C, 2 - g.win.pad_h, 2 - g.win.pad_w,
+    winograd_conv3x3(m, dy, g.N, g.K, g.P, g.Q, flipped.data(), g.C, 2 - g.win.pad_h, 2 - g.win.pad_w,
                      static_cast<const T*>(nullptr), dx);
     dx = nullptr;  // done
   }

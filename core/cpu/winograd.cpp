@@ -1,7 +1,8 @@
-// Winograd F(2x2, 3x3) convolution on the CPU: the math is in winograd.h.
-// Per chunk of samples (enough 4x4 tiles for a GEMM of a useful width): the inputs of every tile
-// are transformed straight into GEMM's packed-B layout (gemm.h), the 16 products run, and the
-// 4x4 results are transformed back into 2x2 outputs. Threads take whole chunks.
+// Winograd F(m x m, 3x3) convolution on the CPU, m = 2 or 4: the math is in winograd.h.
+// Per chunk of samples (enough tiles for a GEMM of a useful width): the inputs of every tile are
+// transformed straight into GEMM's packed-B layout (gemm.h), the α² products run (α = m + 2),
+// and the α x α results are transformed back into m x m outputs. Threads take whole chunks.
+// Both tile sizes share every loop; only the 1-D transforms below differ.
 #include "winograd.h"
 
 #include <omp.h>
@@ -16,59 +17,116 @@ namespace minidl::cpu {
 inline namespace MINIDL_CPU_CAPABILITY {
 namespace {
 
-// U[e][k][c] = (G·g·Gᵀ)[e] for every kernel g = w[k][c] (3x3).
-template <typename T>
+// ---- the 1-D transforms of F(M, 3); the 2-D ones apply them to columns, then to rows ----
+
+// y = Bᵀ·x, the input transform.
+template <int M, typename T>
+inline void input_1d(const T (&x)[M + 2], T (&y)[M + 2]) {
+  if constexpr (M == 2) {  // Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]
+    y[0] = x[0] - x[2];
+    y[1] = x[1] + x[2];
+    y[2] = x[2] - x[1];
+    y[3] = x[1] - x[3];
+  } else {  // Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1]
+    const T a = x[4] - x[2], b = x[3] - x[1];
+    y[0] = T(4) * x[0] - T(5) * x[2] + x[4];
+    y[1] = (x[3] + x[4]) - T(4) * (x[1] + x[2]);
+    y[2] = (x[4] - x[3]) + T(4) * (x[1] - x[2]);
+    y[3] = a + T(2) * b;
+    y[4] = a - T(2) * b;
+    y[5] = T(4) * x[1] - T(5) * x[3] + x[5];
+  }
+}
+
+// y = Aᵀ·x, the output transform: M values from M + 2.
+template <int M, typename T>
+inline void output_1d(const T (&x)[M + 2], T (&y)[M]) {
+  if constexpr (M == 2) {  // Aᵀ = [1 1 1 0; 0 1 −1 −1]
+    y[0] = x[0] + x[1] + x[2];
+    y[1] = x[1] - x[2] - x[3];
+  } else {  // Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]
+    const T a = x[1] + x[2], b = x[1] - x[2], c = x[3] + x[4], d = x[3] - x[4];
+    y[0] = x[0] + a + c;
+    y[1] = b + T(2) * d;
+    y[2] = a + T(4) * c;
+    y[3] = b + T(8) * d + x[5];
+  }
+}
+
+// y = G·x, the weight transform of 3 taps (in double: it runs once per call).
+template <int M>
+inline void weight_1d(const double (&x)[3], double (&y)[M + 2]) {
+  if constexpr (M == 2) {  // G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]
+    y[0] = x[0];
+    y[1] = 0.5 * (x[0] + x[1] + x[2]);
+    y[2] = 0.5 * (x[0] - x[1] + x[2]);
+    y[3] = x[2];
+  } else {  // G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1]
+    y[0] = x[0] / 4;
+    y[1] = -(x[0] + x[1] + x[2]) / 6;
+    y[2] = -(x[0] - x[1] + x[2]) / 6;
+    y[3] = x[0] / 24 + x[1] / 12 + x[2] / 6;
+    y[4] = x[0] / 24 - x[1] / 12 + x[2] / 6;
+    y[5] = x[2];
+  }
+}
+
+// U[e][k][c] = (G·g·Gᵀ)[e] for every kernel g = w[k][c] (3x3), e < α².
+template <int M, typename T>
 std::vector<T> transform_weights(const T* w, int64_t K, int64_t C) {
-  std::vector<T> u(static_cast<size_t>(16 * K * C));
+  constexpr int A = M + 2;
+  std::vector<T> u(static_cast<size_t>(A * A * K * C));
   for (int64_t k = 0; k < K; ++k)
     for (int64_t c = 0; c < C; ++c) {
       const T* g = w + (k * C + c) * 9;
-      T t[4][3];  // G·g: rows
+      double t[A][3];  // G·g, a column at a time
       for (int j = 0; j < 3; ++j) {
-        t[0][j] = g[j];
-        t[1][j] = T(0.5) * (g[j] + g[3 + j] + g[6 + j]);
-        t[2][j] = T(0.5) * (g[j] - g[3 + j] + g[6 + j]);
-        t[3][j] = g[6 + j];
+        const double col[3] = {g[j], g[3 + j], g[6 + j]};
+        double out[A];
+        weight_1d<M>(col, out);
+        for (int i = 0; i < A; ++i) t[i][j] = out[i];
       }
-      for (int i = 0; i < 4; ++i) {  // (G·g)·Gᵀ: columns
-        const T out[4] = {t[i][0], T(0.5) * (t[i][0] + t[i][1] + t[i][2]), T(0.5) * (t[i][0] - t[i][1] + t[i][2]), t[i][2]};
-        for (int j = 0; j < 4; ++j) u[((i * 4 + j) * K + k) * C + c] = out[j];
+      for (int i = 0; i < A; ++i) {  // (G·g)·Gᵀ, a row at a time
+        const double row[3] = {t[i][0], t[i][1], t[i][2]};
+        double out[A];
+        weight_1d<M>(row, out);
+        for (int j = 0; j < A; ++j) u[((i * A + j) * K + k) * C + c] = static_cast<T>(out[j]);
       }
     }
   return u;
 }
 
-// The chunk's geometry: tiles of 2x2 outputs, and each channel's input padded so that every
-// tile's 4x4 window lies inside it (zeros around). A padded row is stored deinterleaved — its
-// even columns, then its odd ones, tw + 1 of each — so that the transform reads column 2·tx + j
-// of consecutive tiles as consecutive values: even[tx], odd[tx], even[tx + 1], odd[tx + 1] for
-// j = 0..3, and the compiler vectorizes across tiles.
+// The chunk's geometry: tiles of M x M outputs, and each channel's input padded so that every
+// tile's α x α window lies inside it (zeros around). A padded row is stored deinterleaved — its
+// columns ≡ 0 (mod M), then those ≡ 1, ..., tw + 1 of each — so that the transform reads column
+// M·tx + j of consecutive tiles as consecutive values (phase j mod M, index tx + j / M), and the
+// compiler vectorizes across tiles.
+template <int M>
 struct Tiles {
   int64_t C, H, W, ph, pw, P, Q;
-  int64_t th() const { return (P + 1) / 2; }
-  int64_t tw() const { return (Q + 1) / 2; }
+  int64_t th() const { return (P + M - 1) / M; }
+  int64_t tw() const { return (Q + M - 1) / M; }
   int64_t per_sample() const { return th() * tw(); }
-  int64_t Hp() const { return 2 * th() + 2; }
-  int64_t row() const { return 2 * (tw() + 1); }  // a padded row: even half, odd half
+  int64_t Hp() const { return M * th() + 2; }
+  int64_t half() const { return tw() + 1; }  // values of one phase of a padded row
+  int64_t row() const { return M * half(); }
   int64_t plane() const { return Hp() * row(); }
 };
 
 // `count` samples' padded planes xp[i·C + c] (deinterleaved rows, zeros around) from x: every
 // value of each plane is written, the pads too (xp is reused scratch).
-template <typename T>
-void pad_deinterleaved(const T* x, const Tiles& g, int64_t count, T* xp) {
-  const int64_t half = g.tw() + 1;
+template <int M, typename T>
+void pad_deinterleaved(const T* x, const Tiles<M>& g, int64_t count, T* xp) {
+  const int64_t half = g.half();
   for (int64_t i = 0; i < count * g.C; ++i) {
     T* plane = xp + i * g.plane();
-    std::fill(plane, plane + g.ph * g.row(), T(0));
-    std::fill(plane + (g.H + g.ph) * g.row(), plane + g.plane(), T(0));
+    std::fill(plane, plane + g.plane(), T(0));
     for (int64_t h = 0; h < g.H; ++h) {
       const T* src = x + (i * g.H + h) * g.W;
       T* row = plane + (h + g.ph) * g.row();
-      std::fill(row, row + g.row(), T(0));
       for (int64_t w = 0; w < g.W; ++w) {
         const int64_t col = w + g.pw;
-        row[(col & 1) * half + (col >> 1)] = src[w];
+        row[(col % M) * half + col / M] = src[w];
       }
     }
   }
@@ -76,41 +134,37 @@ void pad_deinterleaved(const T* x, const Tiles& g, int64_t count, T* xp) {
 
 // V[e] in packed-B layout (panel width `width`, `stride` elements from one e to the next) for
 // the tiles of `count` samples. Within a panel consecutive tiles are consecutive values, so the
-// loop over a run of tiles is a vector loop: 16 loads, 16 stores, 32 additions per tile.
-template <typename T>
-void transform_inputs(const T* xp, const Tiles& g, int64_t count, int64_t width, int64_t stride, T* v) {
-  const int64_t half = g.tw() + 1;
+// loop over a run of tiles is a vector loop.
+template <int M, typename T>
+void transform_inputs(const T* xp, const Tiles<M>& g, int64_t count, int64_t width, int64_t stride, T* v) {
+  constexpr int A = M + 2;
+  const int64_t half = g.half();
   for (int64_t i = 0; i < count; ++i)
     for (int64_t c = 0; c < g.C; ++c)
       for (int64_t ty = 0; ty < g.th(); ++ty) {
-        const T* r0 = xp + (i * g.C + c) * g.plane() + 2 * ty * g.row();
-        const T *r1 = r0 + g.row(), *r2 = r1 + g.row(), *r3 = r2 + g.row();
+        const T* r0 = xp + (i * g.C + c) * g.plane() + M * ty * g.row();
         const int64_t first = i * g.per_sample() + ty * g.tw();
         for (int64_t tx0 = 0; tx0 < g.tw();) {  // a run of tiles inside one panel
           const int64_t tile0 = first + tx0, len = std::min(width - tile0 % width, g.tw() - tx0);
           T* out = v + packed_b_index(c, tile0, g.C, width) - tx0;  // out[e·stride + tx]
 #pragma omp simd
           for (int64_t tx = tx0; tx < tx0 + len; ++tx) {
-            T d[4][4];
-            const T* rows[4] = {r0, r1, r2, r3};
-            for (int r = 0; r < 4; ++r) {
-              d[r][0] = rows[r][tx];
-              d[r][1] = rows[r][half + tx];
-              d[r][2] = rows[r][tx + 1];
-              d[r][3] = rows[r][half + tx + 1];
+            T t[A][A];  // Bᵀ·d, a column at a time
+#pragma GCC unroll 8
+            for (int j = 0; j < A; ++j) {
+              T col[A], y[A];
+#pragma GCC unroll 8
+              for (int r = 0; r < A; ++r) col[r] = r0[r * g.row() + (j % M) * half + tx + j / M];
+              input_1d<M>(col, y);
+#pragma GCC unroll 8
+              for (int r = 0; r < A; ++r) t[r][j] = y[r];
             }
-            T t[4][4];  // Bᵀ·d: rows
-            for (int j = 0; j < 4; ++j) {
-              t[0][j] = d[0][j] - d[2][j];
-              t[1][j] = d[1][j] + d[2][j];
-              t[2][j] = d[2][j] - d[1][j];
-              t[3][j] = d[1][j] - d[3][j];
-            }
-            for (int r = 0; r < 4; ++r) {  // (Bᵀ·d)·B: columns
-              out[(r * 4 + 0) * stride + tx] = t[r][0] - t[r][2];
-              out[(r * 4 + 1) * stride + tx] = t[r][1] + t[r][2];
-              out[(r * 4 + 2) * stride + tx] = t[r][2] - t[r][1];
-              out[(r * 4 + 3) * stride + tx] = t[r][1] - t[r][3];
+#pragma GCC unroll 8
+            for (int r = 0; r < A; ++r) {  // (Bᵀ·d)·B, a row at a time
+              T y[A];
+              input_1d<M>(t[r], y);
+#pragma GCC unroll 8
+              for (int j = 0; j < A; ++j) out[(r * A + j) * stride + tx] = y[j];
             }
           }
           tx0 += len;
@@ -118,12 +172,13 @@ void transform_inputs(const T* xp, const Tiles& g, int64_t count, int64_t width,
       }
 }
 
-// y[i][k] (2x2 per tile, clipped at the edges) = Aᵀ·M·A (+ bias) from m[e][k][tile]: a vector
-// loop over a row of tiles into two deinterleaved output rows, interleaved into y after.
-template <typename T>
-void transform_outputs(const T* m, const Tiles& g, int64_t count, int64_t K, const T* bias, T* y) {
+// y[i][k] (M x M per tile, clipped at the edges) = Aᵀ·m·A (+ bias) from m[e][k][tile]: a vector
+// loop over a row of tiles into M deinterleaved output rows, interleaved into y after.
+template <int M, typename T>
+void transform_outputs(const T* m, const Tiles<M>& g, int64_t count, int64_t K, const T* bias, T* y) {
+  constexpr int A = M + 2;
   const int64_t tiles = count * g.per_sample(), P = g.P, Q = g.Q, tw = g.tw(), step = K * tiles;  // step: e to e + 1
-  std::vector<T> rows(static_cast<size_t>(4 * tw));  // [output row r][even, odd][tx]
+  std::vector<T> rows(static_cast<size_t>(M * M * tw));  // [output row r][column phase j][tx]
   for (int64_t i = 0; i < count; ++i)
     for (int64_t k = 0; k < K; ++k) {
       const T b = bias ? bias[k] : T(0);
@@ -133,34 +188,39 @@ void transform_outputs(const T* m, const Tiles& g, int64_t count, int64_t K, con
         T* out = rows.data();
 #pragma omp simd
         for (int64_t tx = 0; tx < tw; ++tx) {
-          T t[2][4];  // Aᵀ·M: rows
-          for (int j = 0; j < 4; ++j) {
-            const T m0 = src[j * step + tx], m1 = src[(4 + j) * step + tx], m2 = src[(8 + j) * step + tx],
-                    m3 = src[(12 + j) * step + tx];
-            t[0][j] = m0 + m1 + m2;
-            t[1][j] = m1 - m2 - m3;
+          T t[M][A];  // Aᵀ·m, a column at a time
+#pragma GCC unroll 8
+          for (int j = 0; j < A; ++j) {
+            T col[A], o[M];
+#pragma GCC unroll 8
+            for (int r = 0; r < A; ++r) col[r] = src[(r * A + j) * step + tx];
+            output_1d<M>(col, o);
+#pragma GCC unroll 8
+            for (int r = 0; r < M; ++r) t[r][j] = o[r];
           }
-          for (int r = 0; r < 2; ++r) {
-            out[(2 * r) * tw + tx] = t[r][0] + t[r][1] + t[r][2] + b;
-            out[(2 * r + 1) * tw + tx] = t[r][1] - t[r][2] - t[r][3] + b;
+#pragma GCC unroll 8
+          for (int r = 0; r < M; ++r) {  // (Aᵀ·m)·A, a row at a time
+            T o[M];
+            output_1d<M>(t[r], o);
+#pragma GCC unroll 8
+            for (int j = 0; j < M; ++j) out[(r * M + j) * tw + tx] = o[j] + b;
           }
         }
-        for (int r = 0; r < 2 && 2 * ty + r < P; ++r) {
-          T* dst = plane + (2 * ty + r) * Q;
-          const T *even = out + 2 * r * tw, *odd = even + tw;
-          for (int64_t q = 0; q < Q; ++q) dst[q] = (q & 1) ? odd[q >> 1] : even[q >> 1];
+        for (int r = 0; r < M && M * ty + r < P; ++r) {
+          T* dst = plane + (M * ty + r) * Q;
+          const T* phases = out + r * M * tw;
+          for (int64_t q = 0; q < Q; ++q) dst[q] = phases[(q % M) * tw + q / M];
         }
       }
     }
 }
 
-}  // namespace
-
-template <typename T>
-void winograd_conv3x3(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w, int64_t K, int64_t ph,
-                      int64_t pw, const T* bias, T* y) {
-  const Tiles g{C, H, W, ph, pw, H + 2 * ph - 2, W + 2 * pw - 2};
-  const std::vector<T> u = transform_weights(w, K, C);
+template <int M, typename T>
+void convolve(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w, int64_t K, int64_t ph, int64_t pw,
+              const T* bias, T* y) {
+  constexpr int E = (M + 2) * (M + 2);
+  const Tiles<M> g{C, H, W, ph, pw, H + 2 * ph - 2, W + 2 * pw - 2};
+  const std::vector<T> u = transform_weights<M>(w, K, C);
   const int64_t width = gemm_panel_width<T>();
   // Samples per chunk: about 512 tiles, a GEMM wide enough to run near its peak — but at least one
   // chunk per thread, so that every thread has transforms to do.
@@ -174,19 +234,19 @@ void winograd_conv3x3(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, co
     const int64_t max_tiles = per_chunk * g.per_sample(), stride = packed_b_size(C, max_tiles, width);
     thread_local Scratch<T> xp_buffer, v_buffer, m_buffer;
     T* xp = xp_buffer.get(static_cast<size_t>(per_chunk * C * g.plane()));
-    T* v = v_buffer.get(static_cast<size_t>(16 * stride));
-    T* m = m_buffer.get(static_cast<size_t>(16 * K * max_tiles));
+    T* v = v_buffer.get(static_cast<size_t>(E * stride));
+    T* m = m_buffer.get(static_cast<size_t>(E * K * max_tiles));
 #pragma omp for schedule(static)
     for (int64_t chunk = 0; chunk < chunks; ++chunk) {
       const int64_t n0 = chunk * per_chunk, count = std::min(per_chunk, N - n0), tiles = count * g.per_sample();
       pad_deinterleaved(x + n0 * C * H * W, g, count, xp);
       // The last panel's columns past the tiles are zero (gemm.h's packed layout).
       if (const int64_t last = tiles / width * width; last < tiles)
-        for (int e = 0; e < 16; ++e)
+        for (int e = 0; e < E; ++e)
           for (int64_t c = 0; c < C; ++c)
             for (int64_t t = tiles; t < last + width; ++t) v[e * stride + packed_b_index(c, t, C, width)] = T(0);
       transform_inputs(xp, g, count, width, stride, v);
-      for (int e = 0; e < 16; ++e)
+      for (int e = 0; e < E; ++e)
         parallel_gemm_packed_b<T>(false, K, tiles, C, T(1), u.data() + e * K * C, C, v + e * stride, T(0),
                                   m + e * K * tiles, tiles);
       transform_outputs(m, g, count, K, bias, y + n0 * K * g.P * g.Q);
@@ -194,9 +254,18 @@ void winograd_conv3x3(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, co
   }
 }
 
-template void winograd_conv3x3<float>(const float*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t, int64_t,
-                                      int64_t, const float*, float*);
-template void winograd_conv3x3<double>(const double*, int64_t, int64_t, int64_t, int64_t, const double*, int64_t,
+}  // namespace
+
+template <typename T>
+void winograd_conv3x3(int m, const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w, int64_t K,
+                      int64_t ph, int64_t pw, const T* bias, T* y) {
+  if (m == 4) return convolve<4>(x, N, C, H, W, w, K, ph, pw, bias, y);
+  convolve<2>(x, N, C, H, W, w, K, ph, pw, bias, y);
+}
+
+template void winograd_conv3x3<float>(int, const float*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t,
+                                      int64_t, int64_t, const float*, float*);
+template void winograd_conv3x3<double>(int, const double*, int64_t, int64_t, int64_t, int64_t, const double*, int64_t,
                                        int64_t, int64_t, const double*, double*);
 
 }  // namespace MINIDL_CPU_CAPABILITY

@@ -1,14 +1,16 @@
-// Winograd's minimal filtering F(2x2, 3x3) for stride-1 3x3 convolutions (Lavin & Gray, 2016):
-// each 2x2 block of outputs of each (out channel, in channel) pair costs 16 multiplications
-// instead of 36. With the transforms
-//   weights  U = G·g·Gᵀ   (4x4 from the 3x3 kernel g)     G  = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]
-//   inputs   V = Bᵀ·d·B   (4x4 from a 4x4 input tile d)   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]
-//   outputs  Y = Aᵀ·M·A   (2x2 from a 4x4 product M)      Aᵀ = [1 1 1 0; 0 1 −1 −1]
-// the convolution becomes, for each of the 16 positions e of the 4x4 tiles, one GEMM over the
+// Winograd's minimal filtering F(m x m, 3x3) for stride-1 3x3 convolutions (Lavin & Gray, 2016),
+// m = 2 or 4: each m x m block of outputs of each (out channel, in channel) pair costs α² = (m + 2)²
+// multiplications instead of 9·m² — 16 instead of 36 for m = 2, 36 instead of 144 for m = 4. With
+// the transforms (the matrices are in winograd.cpp's 1-D functions)
+//   weights  U = G·g·Gᵀ   (α x α from the 3x3 kernel g)
+//   inputs   V = Bᵀ·d·B   (α x α from an α x α input tile d)
+//   outputs  Y = Aᵀ·M·A   (m x m from an α x α product M)
+// the convolution becomes, for each of the α² positions e of the tiles, one GEMM over the
 // channels: M[e][k][tile] = Σ_c U[e][k][c] · V[e][c][tile]. Tiles of neighbouring outputs overlap
-// by two input rows and columns. The ½ in G is exact in binary, so the only rounding beyond the
-// direct convolution's is that of the transforms' additions (tests/test_conv.cpp states the
-// bound). conv.cpp picks this or the direct kernel per shape.
+// by two input rows and columns. F(2x2)'s G holds only ½ (exact in binary), so its rounding
+// beyond the direct convolution's is the transforms' additions; F(4x4)'s G holds ⅙ and 1/24 and
+// its Bᵀ and Aᵀ multiply by up to 8, so it rounds more (tests/test_conv.cpp states both bounds).
+// conv.cpp picks one of them or the direct kernel per shape.
 #pragma once
 
 #include <cstdint>
@@ -19,10 +21,11 @@ namespace minidl::cpu {
 inline namespace MINIDL_CPU_CAPABILITY {
 
 /// y[N, K, P, Q] (+ bias[K] when not null) = the stride-1 3x3 convolution of x[N, C, H, W]
-/// padded by ph rows and pw columns (0 to 2) with w[K, C, 3, 3]; P = H + 2·ph − 2, Q = W + 2·pw − 2.
+/// padded by ph rows and pw columns (0 to 2) with w[K, C, 3, 3], by F(m x m, 3x3), m = 2 or 4;
+/// P = H + 2·ph − 2, Q = W + 2·pw − 2.
 template <typename T>
-void winograd_conv3x3(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w, int64_t K, int64_t ph,
-                      int64_t pw, const T* bias, T* y);
+void winograd_conv3x3(int m, const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w, int64_t K,
+                      int64_t ph, int64_t pw, const T* bias, T* y);
 
 }  // namespace MINIDL_CPU_CAPABILITY
 }  // namespace minidl::cpu
