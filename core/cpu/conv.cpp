@@ -75,6 +75,11 @@ void bias_grad(const T* dy, const Geometry& g, T* dbias) {
 }
 
 // Threads split the batch when there are enough samples; otherwise each GEMM is split instead.
+// They take samples (and the weight gradient's ranges, Winograd's chunks) as they come —
+// schedule(dynamic) — not in fixed shares: beside a busy process one of them may be descheduled
+// for milliseconds, and the other would wait for its share at the barrier. Each sample's work
+// writes its own outputs, so the values do not depend on which thread did it. (resnet20 BN b32
+// training beside a 1-thread training, 2 threads ÷ 1 thread: 0.89 with fixed shares, 0.97.)
 bool split_batch(int64_t n) { return n >= omp_get_max_threads(); }
 
 // The weight gradient sums every sample's contribution. So that the sum does not depend on the
@@ -92,7 +97,7 @@ void sum_over_samples(int64_t N, int64_t size, T* out, F add_range) {
   std::fill(parts, parts + slots * size, T(0));
   // Ranges go to threads when there are enough of them; otherwise add_range's products split.
   const int threads = omp_in_parallel() || slots < omp_get_max_threads() ? 1 : omp_get_max_threads();
-#pragma omp parallel for schedule(static) num_threads(threads)
+#pragma omp parallel for schedule(dynamic) num_threads(threads)
   for (int64_t slot = 0; slot < slots; ++slot) add_range(N * slot / slots, N * (slot + 1) / slots, parts + slot * size);
   std::copy(parts, parts + size, out);
   for (int64_t slot = 1; slot < slots; ++slot)
@@ -101,7 +106,7 @@ void sum_over_samples(int64_t N, int64_t size, T* out, F add_range) {
 
 // ---- convolutions as shifted products (see the top of the file) ----
 
-// x // d and x mod d rounded towards −∞ (the phase of a kernel row r − pad may be negative).
+// x / d rounded towards −∞ (a kernel row r − pad may be negative).
 int64_t floor_div(int64_t x, int64_t d) { return x >= 0 ? x / d : -((-x + d - 1) / d); }
 
 // Tap (r, s) of a stride-(sh, sw) kernel padded by (ph, pw) reads input row sh·p + r − ph: the
@@ -137,8 +142,10 @@ struct ShiftedLayout {
       di0 = std::min(di0, t.di), di1 = std::max(di1, t.di), dj0 = std::min(dj0, t.dj), dj1 = std::max(dj1, t.dj);
     }
     top = -di0, left = -dj0;
-    Hp = std::max(top + IH, OH + di1);  // rows read past OH + di1 − 1 are the next plane's top zeros
-    Wp = std::max(left + IW, OW + dj1);  // likewise the next row's left zeros
+    // Wide and tall enough that a read past a row's end lands in the next row's `left` zeros, and
+    // one past the plane's last row in the next plane's `top` zero rows.
+    Hp = std::max(top + IH, OH + di1);
+    Wp = std::max(left + IW, OW + dj1);
     for (const Tap& t : taps) max_offset = std::max(max_offset, offset(t, 0));
   }
   int64_t plane() const { return Hp * Wp; }
@@ -168,7 +175,8 @@ struct InputPlanes {
   std::vector<int64_t> index;  // of phase (a, b) among the channel's planes, −1 if no tap reads it
   int64_t count = 0;           // planes per channel
 
-  InputPlanes(const Geometry& g) : C(g.C), H(g.H), W(g.W), sh(g.win.stride_h), sw(g.win.stride_w), index(sh * sw, -1) {
+  explicit InputPlanes(const Geometry& g)
+      : C(g.C), H(g.H), W(g.W), sh(g.win.stride_h), sw(g.win.stride_w), index(sh * sw, -1) {
     for (int64_t r = 0; r < g.R; ++r)
       for (int64_t s = 0; s < g.S; ++s) {
         int64_t& k = index[phase_of(r, g.win.pad_h, sh).a * sw + phase_of(s, g.win.pad_w, sw).a];
@@ -237,8 +245,8 @@ void write_input_planes(const T* x, const InputPlanes& in, const ShiftedLayout& 
         const int64_t k = in.index[a * in.sw + b];
         if (k < 0) continue;
         const int64_t rows = (in.H - a + in.sh - 1) / in.sh, cols = (in.W - b + in.sw - 1) / in.sw;
-        write_padded_plane(x + (c * in.H + a) * in.W + b, rows, cols, in.sh * in.W, in.sw, lo.top, lo.left, lo.Hp, lo.Wp,
-                           xp + (c * in.count + k) * plane_stride);
+        write_padded_plane(x + (c * in.H + a) * in.W + b, rows, cols, in.sh * in.W, in.sw, lo.top, lo.left, lo.Hp,
+                           lo.Wp, xp + (c * in.count + k) * plane_stride);
       }
 }
 
@@ -301,7 +309,7 @@ void forward_shifted(const T* x, const T* w, const T* bias, const Geometry& g, T
     thread_local Scratch<T> xp_buffer, yp_buffer;
     T* xp = padded_scratch(xp_buffer, lo);
     T* yp = yp_buffer.get(static_cast<size_t>(g.K * lo.columns()));
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic)
     for (int64_t n = 0; n < g.N; ++n) {
       write_input_planes(x + n * g.C * g.H * g.W, in, lo, xp);
       shifted_product(lo, packed, xp, offsets, yp);
@@ -349,7 +357,8 @@ void backward_data_shifted(const T* dy, const T* w, const Geometry& g, T* dx) {
   std::vector<ShiftedA<T>> packed;
   for (const PhaseProduct& ph : phases) {
     offsets.push_back(lo.offsets(ph.taps, lo.plane()));
-    packed.emplace_back(g.C, static_cast<int64_t>(ph.taps.size()), ph.a_rows.data(), static_cast<int64_t>(ph.taps.size()));
+    const auto depth = static_cast<int64_t>(ph.taps.size());
+    packed.emplace_back(g.C, depth, ph.a_rows.data(), depth);
   }
   const bool every_position =
       std::all_of(phases.begin(), phases.end(), [](const PhaseProduct& p) { return !p.taps.empty(); });
@@ -358,11 +367,12 @@ void backward_data_shifted(const T* dy, const T* w, const Geometry& g, T* dx) {
     thread_local Scratch<T> dyp_buffer, dxp_buffer;
     T* dyp = padded_scratch(dyp_buffer, lo);
     T* dxp = dxp_buffer.get(static_cast<size_t>(g.C * lo.columns()));
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic)
     for (int64_t n = 0; n < g.N; ++n) {
       T* dxn = dx + n * g.C * g.H * g.W;
       for (int64_t k = 0; k < g.K; ++k)
-        write_padded_plane(dy + (n * g.K + k) * g.pq(), g.P, g.Q, g.Q, 1, lo.top, lo.left, lo.Hp, lo.Wp, dyp + k * lo.plane());
+        write_padded_plane(dy + (n * g.K + k) * g.pq(), g.P, g.Q, g.Q, 1, lo.top, lo.left, lo.Hp, lo.Wp,
+                           dyp + k * lo.plane());
       if (!every_position) std::fill(dxn, dxn + g.C * g.H * g.W, T(0));  // phases no tap reaches
       for (size_t p = 0; p < phases.size(); ++p) {
         const PhaseProduct& ph = phases[p];

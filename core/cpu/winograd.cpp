@@ -236,7 +236,7 @@ void convolve(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w
     T* xp = xp_buffer.get(static_cast<size_t>(per_chunk * C * g.plane()));
     T* v = v_buffer.get(static_cast<size_t>(E * stride));
     T* m = m_buffer.get(static_cast<size_t>(E * K * max_tiles));
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic)
     for (int64_t chunk = 0; chunk < chunks; ++chunk) {
       const int64_t n0 = chunk * per_chunk, count = std::min(per_chunk, N - n0), tiles = count * g.per_sample();
       pad_deinterleaved(x + n0 * C * H * W, g, count, xp);
