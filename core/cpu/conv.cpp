@@ -468,7 +468,8 @@ std::vector<T> flip_weights(const T* w, const Geometry& g) {
 // transforms vectorize across a row's tiles, m = 4 outputs wide each, and rows of fewer tiles
 // than a vector's lanes ran them at a fraction of their speed. One core, (32, C, H, W), time of
 // F(4x4) against F(2x2): generic 64 ch at 32² 1.29x faster (against direct 2.6x), 32 at 16²
-// 1.2x, 64 at 8² 0.74x; AVX2 64 at 32² 1.2x (against direct 1.3x), 32 at 16² 0.4x.
+// 1.2x, 64 at 8² 0.74x; AVX2 64 at 32² 1.2x (against direct 1.3x), 32 at 16² 0.4x (chunks of
+// 512 tiles then; with 128, AVX2 64 at 32² on 2 threads: 1.0-1.25x in two measurements).
 #if defined(__AVX512F__)
 constexpr int64_t kWinogradMinChannels = INT64_MAX, kWinograd4MinWidth = INT64_MAX;
 #elif defined(__AVX2__)
