@@ -32,6 +32,7 @@
 #include <limits>
 #include <vector>
 
+#include "copy.h"
 #include "gemm.h"
 #include "scratch.h"
 #include "winograd.h"
@@ -197,22 +198,6 @@ struct InputPlanes {
     return out;
   }
 };
-
-// n values from src to dst. The rows copied here are short (8 to 64 values), and a call to memcpy
-// for each (what std::copy became) cost more than the copying: whole vectors inline instead, the
-// last one ending at n (overlapping the one before).
-template <typename T>
-inline void copy_short(const T* src, int64_t n, T* dst) {
-  constexpr int64_t L = 32 / sizeof(T);
-  typedef T Chunk __attribute__((vector_size(32), aligned(sizeof(T)), may_alias));
-  auto chunk = [&](int64_t j) { *reinterpret_cast<Chunk*>(dst + j) = *reinterpret_cast<const Chunk*>(src + j); };
-  if (n < L) {
-    for (int64_t j = 0; j < n; ++j) dst[j] = src[j];
-    return;
-  }
-  for (int64_t j = 0; j + L < n; j += L) chunk(j);
-  chunk(n - L);
-}
 
 // rows × cols values of src (at row_stride, col_stride apart) into a plane of out_rows × out_cols
 // at row r0 and column c0, zeros everywhere else: every value of the plane is written (the buffers
@@ -460,22 +445,22 @@ std::vector<T> flip_weights(const T* w, const Geometry& g) {
 
 // Winograd F(2x2, 3x3) or F(4x4, 3x3) (winograd.h) for 3x3 stride-1 convolutions padded by at
 // most 2 — so that backward-data, padded by 2 − pad, qualifies too. Auto uses it in float32
-// (float64 stays on the direct kernel, the reference) from kWinogradMinChannels channels on both
-// sides, measured per path on resnet20's shapes (bench/RESULTS.md): the transforms cost about
+// (float64 stays on the direct kernel, the reference) only where it measured faster than the
+// direct kernel, per path, on the 3x3 shapes of resnet20 and preresnet29 ((32, C, H, W), 1 and 2
+// threads; bench/RESULTS.md): from kWinogradMinChannels channels on both sides and
+// kWinogradMinWidth output columns, F(4x4) from kWinograd4MinWidth. The transforms cost about
 // what the fewer multiplications save, so Winograd wins only where the direct kernel is slow for
-// its flops — the generic path from 32 channels (2.3x at 64), AVX2 from 64 (1.2x), AVX-512 never
-// (F(2x2) measured; F(4x4) not yet). F(4x4) from kWinograd4MinWidth output columns: its
-// transforms vectorize across a row's tiles, m = 4 outputs wide each, and rows of fewer tiles
-// than a vector's lanes ran them at a fraction of their speed. One core, (32, C, H, W), time of
-// F(4x4) against F(2x2): generic 64 ch at 32² 1.29x faster (against direct 2.6x), 32 at 16²
-// 1.2x, 64 at 8² 0.74x; AVX2 64 at 32² 1.2x (against direct 1.3x), 32 at 16² 0.4x (chunks of
-// 512 tiles then; with 128, AVX2 64 at 32² on 2 threads: 1.0-1.25x in two measurements).
+// its flops: on the generic path from 32 channels, F(4x4) everywhere but the narrowest images
+// (one core, against direct: 64 ch at 32² 2.5x, 32 at 16² 1.6x, 64 at 8² 1.9x; against F(2x2)
+// 1.05-1.3x); on AVX2 only 64 channels at 32², F(4x4) (1.3x on 2 threads) — at 16² and 8² the
+// direct kernel is faster than either tile size (2 threads: 32 ch at 16² 1.8x, 64 at 8² 1.25x
+// against F(2x2), which Auto ran there before); on AVX-512 never (F(2x2) measured; F(4x4) not).
 #if defined(__AVX512F__)
-constexpr int64_t kWinogradMinChannels = INT64_MAX, kWinograd4MinWidth = INT64_MAX;
+constexpr int64_t kWinogradMinChannels = INT64_MAX, kWinogradMinWidth = INT64_MAX, kWinograd4MinWidth = INT64_MAX;
 #elif defined(__AVX2__)
-constexpr int64_t kWinogradMinChannels = 64, kWinograd4MinWidth = 32;
+constexpr int64_t kWinogradMinChannels = 64, kWinogradMinWidth = 32, kWinograd4MinWidth = 32;
 #else
-constexpr int64_t kWinogradMinChannels = 32, kWinograd4MinWidth = 16;
+constexpr int64_t kWinogradMinChannels = 32, kWinogradMinWidth = 1, kWinograd4MinWidth = 8;
 #endif
 
 // The tile size m of the Winograd F(m x m, 3x3) to run (2 or 4), or 0 for the direct kernel, for
@@ -494,6 +479,7 @@ int winograd_tile(const Geometry& g, int64_t in_channels, int64_t out_channels, 
       return 4;
     default:
       if (sizeof(T) != 4 || std::min(in_channels, out_channels) < kWinogradMinChannels) return 0;
+      if (out_width < kWinogradMinWidth) return 0;
       return out_width >= kWinograd4MinWidth ? 4 : 2;
   }
 }

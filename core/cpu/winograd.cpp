@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "copy.h"
 #include "gemm.h"
 #include "scratch.h"
 
@@ -98,9 +99,8 @@ std::vector<T> transform_weights(const T* w, int64_t K, int64_t C) {
 
 // The chunk's geometry: tiles of M x M outputs, and each channel's input padded so that every
 // tile's α x α window lies inside it (zeros around). A padded row is stored deinterleaved — its
-// columns ≡ 0 (mod M), then those ≡ 1, ..., tw + 1 of each — so that the transform reads column
-// M·tx + j of consecutive tiles as consecutive values (phase j mod M, index tx + j / M), and the
-// compiler vectorizes across tiles.
+// columns ≡ 0 (mod M), then those ≡ 1, ..., tw + 1 of each — so that column M·tx + j of
+// consecutive tiles is consecutive values (phase j mod M, index tx + j / M): a row copy.
 template <int M>
 struct Tiles {
   int64_t C, H, W, ph, pw, P, Q;
@@ -133,86 +133,90 @@ void pad_deinterleaved(const T* x, const Tiles<M>& g, int64_t count, T* xp) {
 }
 
 // V[e] in packed-B layout (panel width `width`, `stride` elements from one e to the next) for
-// the tiles of `count` samples. Within a panel consecutive tiles are consecutive values, so the
-// loop over a run of tiles is a vector loop.
+// the tiles of `count` samples, a channel at a time. The α² values of each of the channel's tiles
+// are first gathered into d[e][tile] — row copies: in a deinterleaved row, column M·tx + j of
+// consecutive tiles is consecutive — so that the transform is a vector loop over every tile of the
+// chunk, however short a row of tiles is. (A vector loop along a row of tiles ran half-empty where
+// rows are short: 4 tiles at 8x8 with F(2x2), half an AVX2 vector, and scalar bookkeeping per row.)
+// d holds α²·count·per_sample values.
 template <int M, typename T>
-void transform_inputs(const T* xp, const Tiles<M>& g, int64_t count, int64_t width, int64_t stride, T* v) {
+void transform_inputs(const T* xp, const Tiles<M>& g, int64_t count, int64_t width, int64_t stride, T* d, T* v) {
   constexpr int A = M + 2;
-  const int64_t half = g.half();
-  for (int64_t i = 0; i < count; ++i)
-    for (int64_t c = 0; c < g.C; ++c)
+  const int64_t half = g.half(), tw = g.tw(), tiles = count * g.per_sample();
+  for (int64_t c = 0; c < g.C; ++c) {
+    for (int64_t i = 0; i < count; ++i)
       for (int64_t ty = 0; ty < g.th(); ++ty) {
         const T* r0 = xp + (i * g.C + c) * g.plane() + M * ty * g.row();
-        const int64_t first = i * g.per_sample() + ty * g.tw();
-        for (int64_t tx0 = 0; tx0 < g.tw();) {  // a run of tiles inside one panel
-          const int64_t tile0 = first + tx0, len = std::min(width - tile0 % width, g.tw() - tx0);
-          T* out = v + packed_b_index(c, tile0, g.C, width) - tx0;  // out[e·stride + tx]
-#pragma omp simd
-          for (int64_t tx = tx0; tx < tx0 + len; ++tx) {
-            T t[A][A];  // Bᵀ·d, a column at a time
-#pragma GCC unroll 8
-            for (int j = 0; j < A; ++j) {
-              T col[A], y[A];
-#pragma GCC unroll 8
-              for (int r = 0; r < A; ++r) col[r] = r0[r * g.row() + (j % M) * half + tx + j / M];
-              input_1d<M>(col, y);
-#pragma GCC unroll 8
-              for (int r = 0; r < A; ++r) t[r][j] = y[r];
-            }
-#pragma GCC unroll 8
-            for (int r = 0; r < A; ++r) {  // (Bᵀ·d)·B, a row at a time
-              T y[A];
-              input_1d<M>(t[r], y);
-#pragma GCC unroll 8
-              for (int j = 0; j < A; ++j) out[(r * A + j) * stride + tx] = y[j];
-            }
-          }
-          tx0 += len;
-        }
+        T* first = d + i * g.per_sample() + ty * tw;
+        for (int r = 0; r < A; ++r)
+          for (int j = 0; j < A; ++j)
+            copy_short(r0 + r * g.row() + (j % M) * half + j / M, tw, first + (r * A + j) * tiles);
       }
-}
-
-// y[i][k] (M x M per tile, clipped at the edges) = Aᵀ·m·A (+ bias) from m[e][k][tile]: a vector
-// loop over a row of tiles into M deinterleaved output rows, interleaved into y after.
-template <int M, typename T>
-void transform_outputs(const T* m, const Tiles<M>& g, int64_t count, int64_t K, const T* bias, T* y) {
-  constexpr int A = M + 2;
-  const int64_t tiles = count * g.per_sample(), P = g.P, Q = g.Q, tw = g.tw(), step = K * tiles;  // step: e to e + 1
-  std::vector<T> rows(static_cast<size_t>(M * M * tw));  // [output row r][column phase j][tx]
-  for (int64_t i = 0; i < count; ++i)
-    for (int64_t k = 0; k < K; ++k) {
-      const T b = bias ? bias[k] : T(0);
-      T* plane = y + (i * K + k) * P * Q;
-      for (int64_t ty = 0; ty < g.th(); ++ty) {
-        const T* src = m + k * tiles + i * g.per_sample() + ty * tw;
-        T* out = rows.data();
+    for (int64_t t0 = 0; t0 < tiles; t0 += width) {  // a panel's tiles are consecutive values of V
+      const int64_t len = std::min(width, tiles - t0);
+      T* out = v + packed_b_index(c, t0, g.C, width) - t0;  // out[e·stride + t]
 #pragma omp simd
-        for (int64_t tx = 0; tx < tw; ++tx) {
-          T t[M][A];  // Aᵀ·m, a column at a time
+      for (int64_t t = t0; t < t0 + len; ++t) {
+        T u[A][A];  // Bᵀ·d, a column at a time
 #pragma GCC unroll 8
-          for (int j = 0; j < A; ++j) {
-            T col[A], o[M];
+        for (int j = 0; j < A; ++j) {
+          T col[A], y[A];
 #pragma GCC unroll 8
-            for (int r = 0; r < A; ++r) col[r] = src[(r * A + j) * step + tx];
-            output_1d<M>(col, o);
+          for (int r = 0; r < A; ++r) col[r] = d[(r * A + j) * tiles + t];
+          input_1d<M>(col, y);
 #pragma GCC unroll 8
-            for (int r = 0; r < M; ++r) t[r][j] = o[r];
-          }
-#pragma GCC unroll 8
-          for (int r = 0; r < M; ++r) {  // (Aᵀ·m)·A, a row at a time
-            T o[M];
-            output_1d<M>(t[r], o);
-#pragma GCC unroll 8
-            for (int j = 0; j < M; ++j) out[(r * M + j) * tw + tx] = o[j] + b;
-          }
+          for (int r = 0; r < A; ++r) u[r][j] = y[r];
         }
-        for (int r = 0; r < M && M * ty + r < P; ++r) {
-          T* dst = plane + (M * ty + r) * Q;
-          const T* phases = out + r * M * tw;
-          for (int64_t q = 0; q < Q; ++q) dst[q] = phases[(q % M) * tw + q / M];
+#pragma GCC unroll 8
+        for (int r = 0; r < A; ++r) {  // (Bᵀ·d)·B, a row at a time
+          T y[A];
+          input_1d<M>(u[r], y);
+#pragma GCC unroll 8
+          for (int j = 0; j < A; ++j) out[(r * A + j) * stride + t] = y[j];
         }
       }
     }
+  }
+}
+
+// y[i][k] (M x M per tile, clipped at the edges) = Aᵀ·m·A (+ bias) from m[e][k][tile]: per output
+// channel a vector loop over every tile of the chunk into rows[r][j][tile] (output row r of the
+// tile, column j), interleaved into y's rows after. rows holds M²·count·per_sample values.
+template <int M, typename T>
+void transform_outputs(const T* m, const Tiles<M>& g, int64_t count, int64_t K, const T* bias, T* rows, T* y) {
+  constexpr int A = M + 2;
+  const int64_t tiles = count * g.per_sample(), P = g.P, Q = g.Q, tw = g.tw(), step = K * tiles;  // step: e to e + 1
+  for (int64_t k = 0; k < K; ++k) {
+    const T b = bias ? bias[k] : T(0);
+    const T* src = m + k * tiles;
+#pragma omp simd
+    for (int64_t t = 0; t < tiles; ++t) {
+      T u[M][A];  // Aᵀ·m, a column at a time
+#pragma GCC unroll 8
+      for (int j = 0; j < A; ++j) {
+        T col[A], o[M];
+#pragma GCC unroll 8
+        for (int r = 0; r < A; ++r) col[r] = src[(r * A + j) * step + t];
+        output_1d<M>(col, o);
+#pragma GCC unroll 8
+        for (int r = 0; r < M; ++r) u[r][j] = o[r];
+      }
+#pragma GCC unroll 8
+      for (int r = 0; r < M; ++r) {  // (Aᵀ·m)·A, a row at a time
+        T o[M];
+        output_1d<M>(u[r], o);
+#pragma GCC unroll 8
+        for (int j = 0; j < M; ++j) rows[(r * M + j) * tiles + t] = o[j] + b;
+      }
+    }
+    for (int64_t i = 0; i < count; ++i)
+      for (int64_t ty = 0; ty < g.th(); ++ty)
+        for (int r = 0; r < M && M * ty + r < P; ++r) {
+          T* dst = y + ((i * K + k) * P + M * ty + r) * Q;
+          const T* phases = rows + r * M * tiles + i * g.per_sample() + ty * tw;  // phases[j·tiles + tx]
+          for (int64_t q = 0; q < Q; ++q) dst[q] = phases[(q % M) * tiles + q / M];
+        }
+  }
 }
 
 template <int M, typename T>
@@ -235,10 +239,12 @@ void convolve(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w
 #pragma omp parallel if (threads > 1 && chunks >= threads)
   {
     const int64_t max_tiles = per_chunk * g.per_sample(), stride = packed_b_size(C, max_tiles, width);
-    thread_local Scratch<T> xp_buffer, v_buffer, m_buffer;
+    thread_local Scratch<T> xp_buffer, v_buffer, m_buffer, d_buffer, rows_buffer;
     T* xp = xp_buffer.get(static_cast<size_t>(per_chunk * C * g.plane()));
     T* v = v_buffer.get(static_cast<size_t>(E * stride));
     T* m = m_buffer.get(static_cast<size_t>(E * K * max_tiles));
+    T* d = d_buffer.get(static_cast<size_t>(E * max_tiles));
+    T* rows = rows_buffer.get(static_cast<size_t>(M * M * max_tiles));
 #pragma omp for schedule(dynamic)
     for (int64_t chunk = 0; chunk < chunks; ++chunk) {
       const int64_t n0 = chunk * per_chunk, count = std::min(per_chunk, N - n0), tiles = count * g.per_sample();
@@ -248,11 +254,11 @@ void convolve(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w
         for (int e = 0; e < E; ++e)
           for (int64_t c = 0; c < C; ++c)
             for (int64_t t = tiles; t < last + width; ++t) v[e * stride + packed_b_index(c, t, C, width)] = T(0);
-      transform_inputs(xp, g, count, width, stride, v);
+      transform_inputs(xp, g, count, width, stride, d, v);
       for (int e = 0; e < E; ++e)
         parallel_gemm_packed_b<T>(false, K, tiles, C, T(1), u.data() + e * K * C, C, v + e * stride, T(0),
                                   m + e * K * tiles, tiles);
-      transform_outputs(m, g, count, K, bias, y + n0 * K * g.P * g.Q);
+      transform_outputs(m, g, count, K, bias, rows, y + n0 * K * g.P * g.Q);
     }
   }
 }
