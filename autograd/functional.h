@@ -35,6 +35,16 @@ Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, cons
                   const Tensor& bias = Tensor(), bool training = false, double momentum = 0.1, double eps = 1e-5,
                   const NormEpilogue& then = {});
 
+/// Inference: relu(bn(conv2d(x, weight, no bias, stride, padding)) + residual) (`then`'s parts
+/// optional), bn an eval-mode BatchNorm — its running statistics, bn_weight and bn_bias [K] or
+/// undefined — applied in the convolution's own output pass where the device has a kernel for it
+/// (the CPU): one pass over the output instead of two. The values equal the ops one after the
+/// other. No graph is recorded: an Error if gradients are recorded and an input requires grad.
+/// (models/norm.h's conv_norm_relu picks it for a Conv2d and an eval BatchNorm2d.)
+Tensor conv2d_batch_norm_eval(const Tensor& x, const Tensor& weight, int64_t stride, int64_t padding,
+                              const Tensor& running_mean, const Tensor& running_var, const Tensor& bn_weight,
+                              const Tensor& bn_bias, double eps = 1e-5, const NormEpilogue& then = {});
+
 /// Max over kernel×kernel windows (stride defaults to kernel; padding counts as -inf).
 Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride = 0, int64_t padding = 0);
 /// Mean over kernel×kernel windows (stride defaults to kernel; zero padding counts in the mean).

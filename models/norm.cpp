@@ -4,6 +4,7 @@
 
 #include "../layers/basic.h"
 #include "../layers/batch_norm.h"
+#include "../layers/conv2d.h"
 #include "../layers/group_norm.h"
 
 namespace minidl {
@@ -59,6 +60,20 @@ Tensor norm_relu(Module& norm, const Tensor& x, const Tensor& residual) {
   }
   const Tensor y = norm(x);
   return relu(residual.defined() ? y + residual : y);
+}
+
+Tensor conv_norm_relu(Module& conv, Module& norm, const Tensor& x, const Tensor& residual) {
+  const bool exact = typeid(conv) == typeid(Conv2d) && typeid(norm) == typeid(BatchNorm2d);
+  if (exact && !is_grad_enabled() && !norm.is_training() && !conv.has_forward_hooks() && !norm.has_forward_hooks()) {
+    const auto& c = static_cast<const Conv2d&>(conv);
+    const auto& bn = static_cast<const BatchNorm2d&>(norm);
+    if (!c.bias.defined() && bn.running_mean.defined())
+      return conv.named_call([&] {
+        return conv2d_batch_norm_eval(x, c.weight, c.stride, c.padding, bn.running_mean, bn.running_var, bn.weight,
+                                      bn.bias, bn.eps, {residual, /*relu=*/true});
+      });
+  }
+  return norm_relu(norm, conv(x), residual);
 }
 
 }  // namespace minidl

@@ -89,11 +89,12 @@ BasicBlock::BasicBlock(int64_t in, int64_t planes, int64_t stride, const NormSpe
   if (stride != 1 || in != planes) register_module("downsample", downsample(in, planes, stride, norm, where));
 }
 
-// relu(bn(...)) and relu(bn(...) + shortcut) are one fused op each (models/norm.h's norm_relu).
+// relu(bn(...)) and relu(bn(...) + shortcut) are one fused op each (models/norm.h's norm_relu), in
+// inference with the convolution before them too (conv_norm_relu).
 Tensor BasicBlock::forward(const Tensor& x) {
-  const Tensor out = norm_relu(child("bn1"), child("conv1")(x));
+  const Tensor out = conv_norm_relu(child("conv1"), child("bn1"), x);
   const Tensor shortcut = has_child(*this, "downsample") ? child("downsample")(x) : x;
-  return norm_relu(child("bn2"), child("conv2")(out), shortcut);
+  return conv_norm_relu(child("conv2"), child("bn2"), out, shortcut);
 }
 
 Bottleneck::Bottleneck(int64_t in, int64_t planes, int64_t stride, const NormSpec& norm, const std::string& where) {
@@ -108,10 +109,10 @@ Bottleneck::Bottleneck(int64_t in, int64_t planes, int64_t stride, const NormSpe
 }
 
 Tensor Bottleneck::forward(const Tensor& x) {
-  Tensor out = norm_relu(child("bn1"), child("conv1")(x));
-  out = norm_relu(child("bn2"), child("conv2")(out));
+  Tensor out = conv_norm_relu(child("conv1"), child("bn1"), x);
+  out = conv_norm_relu(child("conv2"), child("bn2"), out);
   const Tensor shortcut = has_child(*this, "downsample") ? child("downsample")(x) : x;
-  return norm_relu(child("bn3"), child("conv3")(out), shortcut);
+  return conv_norm_relu(child("conv3"), child("bn3"), out, shortcut);
 }
 
 PreActBottleneck::PreActBottleneck(int64_t in, int64_t width, int64_t stride, const NormSpec& norm,
@@ -135,8 +136,7 @@ Tensor PreActBottleneck::forward(const Tensor& x) {
 }
 
 Tensor ResNet::forward(const Tensor& x) {
-  Tensor out = child("conv1")(x);
-  if (!pre_activation_) out = norm_relu(child("bn1"), out);
+  Tensor out = pre_activation_ ? child("conv1")(x) : conv_norm_relu(child("conv1"), child("bn1"), x);
   if (imagenet_stem_) out = child("maxpool")(out);
   for (int64_t s = 1; s <= stages_; ++s) out = child("layer" + std::to_string(s))(out);
   if (pre_activation_) out = norm_relu(child("bn_final"), out);

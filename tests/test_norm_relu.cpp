@@ -1,6 +1,8 @@
 // The norms with a fused epilogue, relu(norm(x) + residual) (functional.h's NormEpilogue): the
 // fused op against its parts, op by op in float64, on every device and CPU path; gradcheck; the
 // ResNets, which use it through models/norm.h's norm_relu, against the same models run op by op.
+// And inference's conv2d_batch_norm_eval (an eval BatchNorm in the convolution's output pass)
+// against conv2d then batch_norm, its errors, and the ResNets that use it (conv_norm_relu).
 #include <minidl/core/kernels.h>
 
 #include "devices.h"
@@ -155,4 +157,104 @@ TEST_CASE("ResNets with fused norm + ReLU equal the same models op by op, BN and
         test::check_close(results[0][i].second, results[1][i].second, 1e-12, results[0][i].first);
       }
     }
+}
+
+// ---- inference: an eval BatchNorm applied in the convolution's output pass ----
+
+// conv2d_batch_norm_eval against conv2d then batch_norm in eval, bitwise: the fused pass runs
+// BatchNorm's own loop with the same scale and shift. Every output writer of the CPU convolution
+// (the shifted-windows unpad, both Winograd tile sizes, the 1x1 GEMM, a stride) and, elsewhere,
+// the fallback (the two kernels).
+TEST_CASE_ON_DEVICES("conv2d_batch_norm_eval equals conv2d then an eval batch_norm, bitwise, every conv algorithm") {
+  struct Conv {
+    int64_t k, stride, padding, h, w;
+  };
+  const Conv convs[] = {{3, 1, 1, 9, 8}, {3, 2, 1, 9, 8}, {1, 1, 0, 5, 7}, {1, 2, 0, 6, 5}, {3, 1, 0, 10, 10}};
+  Generator gen(31);
+  const int64_t N = 3, C = 5, K = 6;
+  const Tensor rm = randn({K}, kFloat64, gen), rv = rand({K}, kFloat64, gen) + 0.5;
+  const Tensor bw = randn({K}, kFloat64, gen), bb = randn({K}, kFloat64, gen);
+  const ConvAlgorithm algorithms[] = {ConvAlgorithm::Auto, ConvAlgorithm::Winograd, ConvAlgorithm::Winograd4};
+  NoGradGuard no_grad;
+  test::on_each_path_of(target, [&] {
+    for (const ConvAlgorithm algorithm : algorithms) {
+      if (algorithm != ConvAlgorithm::Auto && !target.device.is_cpu()) continue;
+      CAPTURE(static_cast<int>(algorithm));
+      set_cpu_conv_algorithm(algorithm);
+      for (const Conv& cv : convs) {
+        CAPTURE(cv.k);
+        CAPTURE(cv.stride);
+        CAPTURE(cv.padding);
+        const Tensor x = target.put(randn({N, C, cv.h, cv.w}, kFloat64, gen));
+        const Tensor w = target.put(randn({K, C, cv.k, cv.k}, kFloat64, gen));
+        const Tensor conv = conv2d(x, w, Tensor(), cv.stride, cv.padding);
+        const Tensor r = target.put(randn(conv.shape(), kFloat64, gen));
+        const Tensor mean = target.put(rm), var = target.put(rv);
+        for (bool affine : {true, false}) {
+          const Tensor gamma = affine ? target.put(bw) : Tensor(), beta = affine ? target.put(bb) : Tensor();
+          for (const Epilogue& e : {Epilogue{"none", false, false}, kEpilogues[0], kEpilogues[1], kEpilogues[2]}) {
+            CAPTURE(affine);
+            CAPTURE(std::string(e.name));
+            const NormEpilogue then{e.residual ? r : Tensor(), e.relu};
+            const Tensor fused = conv2d_batch_norm_eval(x, w, cv.stride, cv.padding, mean, var, gamma, beta, 1e-5, then);
+            const Tensor parts = batch_norm(conv, mean, var, gamma, beta, /*training=*/false, 0.1, 1e-5, then);
+            REQUIRE(fused.shape() == parts.shape());
+            CHECK(fused.to_vector<double>() == parts.to_vector<double>());
+          }
+        }
+      }
+    }
+    set_cpu_conv_algorithm(ConvAlgorithm::Auto);
+  });
+}
+
+TEST_CASE("conv2d_batch_norm_eval refuses what needs a graph, and statistics or a residual of another shape") {
+  const Tensor x = zeros({2, 3, 5, 5}), w = zeros({4, 3, 3, 3}), m = zeros({4}), v = ones({4});
+  {
+    const Tensor xg = zeros({2, 3, 5, 5}).requires_grad_();
+    CHECK_ERROR(conv2d_batch_norm_eval(xg, w, 1, 1, m, v, Tensor(), Tensor()),
+                "conv2d_batch_norm_eval: inference only (it records no graph), found an input that requires grad");
+    NoGradGuard no_grad;  // the same input is fine without a graph
+    CHECK(conv2d_batch_norm_eval(xg, w, 1, 1, m, v, Tensor(), Tensor()).shape() == Shape{2, 4, 5, 5});
+  }
+  NoGradGuard no_grad;
+  CHECK_ERROR(conv2d_batch_norm_eval(x, w, 1, 1, Tensor(), v, Tensor(), Tensor()),
+              "conv2d_batch_norm_eval: expected running_mean and running_var");
+  CHECK_ERROR(conv2d_batch_norm_eval(x, w, 1, 1, zeros({3}), v, Tensor(), Tensor()),
+              "conv2d_batch_norm_eval: expected running_mean of shape [4], found [3]");
+  CHECK_ERROR(conv2d_batch_norm_eval(x, w, 1, 1, m, v, ones({4}), zeros({4}), 1e-5, {zeros({2, 4, 5, 4}), true}),
+              "conv2d_batch_norm_eval: expected a residual of the output's shape [2, 4, 5, 5], found [2, 4, 5, 4]");
+  CHECK_ERROR(conv2d_batch_norm_eval(x, zeros({4, 2, 3, 3}), 1, 1, m, v, Tensor(), Tensor()),
+              "conv2d_batch_norm_eval: input has 3 channels but the weight expects 2");
+}
+
+// In inference (NoGradGuard, eval) models/norm.h's conv_norm_relu applies each BatchNorm in its
+// convolution's output pass; a forward hook on a norm makes it run op by op (conv, then the fused
+// norm + ReLU). The outputs must be equal bitwise: BasicBlocks (resnet20, and resnet18's ImageNet
+// stem), Bottlenecks (resnet50) and pre-activation blocks (preresnet29, which has nothing to fold).
+TEST_CASE("ResNets in inference: each BatchNorm in its convolution's output pass, the same outputs as op by op") {
+  for (const char* arch : {"resnet20", "resnet18", "resnet50", "preresnet29"}) {
+    CAPTURE(arch);
+    ModelOptions options;
+    options.arch = arch;
+    std::vector<Tensor> outputs;
+    for (bool fuse : {true, false}) {
+      manual_seed(7);
+      std::shared_ptr<Module> model = build_model(options);
+      Generator gen(8);
+      for (auto& [name, b] : model->named_buffers()) {  // statistics that are not the identity
+        Tensor value;
+        if (name.find("running_mean") != std::string::npos) value = randn(b.shape(), kFloat32, gen) * 0.1;
+        if (name.find("running_var") != std::string::npos) value = rand(b.shape(), kFloat32, gen) + 0.5;
+        if (value.defined()) std::copy(value.data<float>(), value.data<float>() + value.numel(), b.data<float>());
+      }
+      model->eval();
+      if (!fuse)
+        for (auto& [name, m] : model->named_modules())
+          if (m->type_name() == "BatchNorm2d") m->register_forward_hook([](Module&, const Tensor&, const Tensor&) {});
+      NoGradGuard no_grad;
+      outputs.push_back((*model)(randn({2, 3, 32, 32}, kFloat32, gen)));
+    }
+    CHECK(outputs[0].to_vector<double>() == outputs[1].to_vector<double>());
+  }
 }

@@ -35,15 +35,14 @@ void forward(const T* x, const T* gamma, const T* beta, T* running_mean, T* runn
       }
     } else {
       mean = running_mean[c];
-      rstd = 1.0 / std::sqrt(static_cast<double>(running_var[c]) + eps);
+      rstd = norm::eval_rstd(running_var[c], eps);
     }
     mean_out[c] = static_cast<T>(mean);
     rstd_out[c] = static_cast<T>(rstd);
-    const double scale = rstd * (gamma ? gamma[c] : T(1));
-    const double shift = (beta ? beta[c] : T(0)) - mean * scale;
+    const norm::Affine a = norm::affine_of(mean, rstd, gamma, beta, c);
     for (int64_t n = 0; n < N; ++n) {
       const int64_t at = (n * C + c) * HW;
-      norm::scale_shift(x + at, HW, static_cast<T>(scale), static_cast<T>(shift), then.at(at), y + at);
+      norm::scale_shift(x + at, HW, static_cast<T>(a.scale), static_cast<T>(a.shift), then.at(at), y + at);
     }
   }
 }

@@ -35,6 +35,7 @@
 #include "copy.h"
 #include "gemm.h"
 #include "scratch.h"
+#include "conv_output.h"
 #include "winograd.h"
 #include "../kernels/conv.h"
 #include "parallel.h"
@@ -243,21 +244,22 @@ T* padded_scratch(Scratch<T>& scratch, const ShiftedLayout& lo) {
   return xp;
 }
 
-// out[k, a + sh·i, b + sw·j] (+ bias[k]) = padded[k, i, j], i < rows, j < cols, from the product's
-// padded-width rows (Wp apart), dropping the extra columns: with stride 1 the whole output, with
-// a larger one the phase (a, b) of backward-data's dx.
+// out[k, a + sh·i, b + sw·j] = padded[k, i, j], i < rows, j < cols, through `pass` (bias, or a
+// folded eval BatchNorm: conv_output.h), from the product's padded-width rows (Wp apart), dropping
+// the extra columns: with stride 1 the whole output, with a larger one the phase (a, b) of
+// backward-data's dx, which adds nothing (a trivial pass).
 template <typename T>
-void unpad_rows(const T* padded, int64_t channels, int64_t OH, int64_t Wp, int64_t rows, int64_t cols, const T* bias,
-                T* out, int64_t H, int64_t W, int64_t a = 0, int64_t b = 0, int64_t sh = 1, int64_t sw = 1) {
+void unpad_rows(const T* padded, int64_t channels, int64_t OH, int64_t Wp, int64_t rows, int64_t cols,
+                const OutputPass<T>& pass, T* out, int64_t H, int64_t W, int64_t a = 0, int64_t b = 0, int64_t sh = 1,
+                int64_t sw = 1) {
   for (int64_t k = 0; k < channels; ++k) {
-    const T bk = bias ? bias[k] : T(0);
     for (int64_t i = 0; i < rows; ++i) {
       const T* yp = padded + (k * OH + i) * Wp;
-      T* y = out + (k * H + a + i * sh) * W + b;
+      const int64_t at = (k * H + a + i * sh) * W + b;
       if (sw == 1) {
-        for (int64_t j = 0; j < cols; ++j) y[j] = yp[j] + bk;
+        pass.row(yp, cols, k, at, out + at);
       } else {
-        for (int64_t j = 0; j < cols; ++j) y[j * sw] = yp[j] + bk;
+        for (int64_t j = 0; j < cols; ++j) out[at + j * sw] = yp[j];
       }
     }
   }
@@ -283,7 +285,7 @@ void shifted_product(const ShiftedLayout& lo, const ShiftedA<T>& a, const T* xp,
 }
 
 template <typename T>
-void forward_shifted(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
+void forward_shifted(const T* x, const T* w, const Geometry& g, const OutputPass<T>& out, T* y) {
   const InputPlanes in(g);
   const std::vector<Tap> taps = in.taps(g);
   const ShiftedLayout lo(g.C * in.count, in.IH(), in.IW(), g.P, g.Q, taps);
@@ -298,7 +300,7 @@ void forward_shifted(const T* x, const T* w, const T* bias, const Geometry& g, T
     for (int64_t n = 0; n < g.N; ++n) {
       write_input_planes(x + n * g.C * g.H * g.W, in, lo, xp);
       shifted_product(lo, packed, xp, offsets, yp);
-      unpad_rows(yp, g.K, g.P, lo.Wp, g.P, g.Q, bias, y + n * g.K * g.pq(), g.P, g.Q);
+      unpad_rows(yp, g.K, g.P, lo.Wp, g.P, g.Q, out.shifted(n * g.K * g.pq()), y + n * g.K * g.pq(), g.P, g.Q);
     }
   }
 }
@@ -364,7 +366,7 @@ void backward_data_shifted(const T* dy, const T* w, const Geometry& g, T* dx) {
         if (ph.taps.empty()) continue;
         shifted_product(lo, packed[p], dyp, offsets[p], dxp);
         unpad_rows(dxp, g.C, OH, lo.Wp, (g.H - ph.a + sh - 1) / sh, (g.W - ph.b + sw - 1) / sw,
-                   static_cast<const T*>(nullptr), dxn, g.H, g.W, ph.a, ph.b, sh, sw);
+                   OutputPass<T>{}, dxn, g.H, g.W, ph.a, ph.b, sh, sw);
       }
     }
   }
@@ -485,22 +487,19 @@ int winograd_tile(const Geometry& g, int64_t in_channels, int64_t out_channels, 
 }
 
 template <typename T>
-void forward(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
+void forward(const T* x, const T* w, const Geometry& g, const OutputPass<T>& out, T* y) {
   if (const int m = winograd_tile<T>(g, g.C, g.K, g.Q))
-    return winograd_conv3x3(m, x, g.N, g.C, g.H, g.W, w, g.K, g.win.pad_h, g.win.pad_w, bias, y);
-  if (!g.pointwise()) return forward_shifted(x, w, bias, g, y);
+    return winograd_conv3x3(m, x, g.N, g.C, g.H, g.W, w, g.K, g.win.pad_h, g.win.pad_w, out, y);
+  if (!g.pointwise()) return forward_shifted(x, w, g, out, y);
   // A 1x1 kernel with stride 1 and no padding: y[K, PQ] = w[K, C] · x[C, PQ], the input as it is.
   const int64_t pq = g.pq();
 #pragma omp parallel for schedule(static) if (split_batch(g.N))
   for (int64_t n = 0; n < g.N; ++n) {
     T* yn = y + n * g.K * pq;
     parallel_gemm<T>(false, false, g.K, pq, g.C, T(1), w, g.C, x + n * g.C * pq, pq, T(0), yn, pq);
-    if (bias) {
-      for (int64_t k = 0; k < g.K; ++k) {
-        T* row = yn + k * pq;
-        for (int64_t i = 0; i < pq; ++i) row[i] += bias[k];
-      }
-    }
+    const OutputPass<T> on = out.shifted(n * g.K * pq);
+    if (!on.trivial())
+      for (int64_t k = 0; k < g.K; ++k) on.row(yn + k * pq, pq, k, k * pq, yn + k * pq);
   }
 }
 
@@ -510,7 +509,7 @@ void backward(const T* dy, const T* x, const T* w, const Geometry& g, T* dx, T* 
   if (const int m = dx ? winograd_tile<T>(g, g.K, g.C, g.W) : 0) {
     const std::vector<T> flipped = flip_weights(w, g);
     winograd_conv3x3(m, dy, g.N, g.K, g.P, g.Q, flipped.data(), g.C, 2 - g.win.pad_h, 2 - g.win.pad_w,
-                     static_cast<const T*>(nullptr), dx);
+                     OutputPass<T>{}, dx);
     dx = nullptr;  // done
   }
   if (!g.pointwise()) {
@@ -536,10 +535,31 @@ void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const 
   const Geometry g = geometry(x, w, win);
   dispatch_floating(x.dtype(), "conv2d", [&](auto v) {
     using T = decltype(v);
-    forward<T>(x.data<T>(), w.data<T>(), bias.defined() ? bias.data<T>() : nullptr, g, y.data<T>());
+    forward<T>(x.data<T>(), w.data<T>(), g, OutputPass<T>{data_or_null<T>(bias), nullptr, nullptr, {}}, y.data<T>());
   });
 }
 MINIDL_REGISTER_KERNEL(conv2d_forward_kernel, CPU, conv2d_forward);
+
+// The eval BatchNorm as BatchNorm's kernel computes it (norm_loops.h): per channel y = x·scale +
+// shift, scale and shift in double from the running statistics, rounded to T.
+void conv2d_batch_norm_eval(const Tensor& x, const Tensor& w, const kernels::Window2d& win,
+                            const kernels::BatchNormEval& bn, const kernels::NormEpilogue& then, Tensor& y) {
+  const Geometry g = geometry(x, w, win);
+  dispatch_floating(x.dtype(), "conv2d_batch_norm_eval", [&](auto v) {
+    using T = decltype(v);
+    const T *mean = bn.running_mean.data<T>(), *var = bn.running_var.data<T>();
+    std::vector<T> scale(static_cast<size_t>(g.K)), shift(static_cast<size_t>(g.K));
+    for (int64_t k = 0; k < g.K; ++k) {
+      const norm::Affine a = norm::affine_of(mean[k], norm::eval_rstd(var[k], bn.eps), data_or_null<T>(bn.weight),
+                                             data_or_null<T>(bn.bias), k);
+      scale[k] = static_cast<T>(a.scale);
+      shift[k] = static_cast<T>(a.shift);
+    }
+    const OutputPass<T> out{nullptr, scale.data(), shift.data(), norm::epilogue_of<T>(then)};
+    forward<T>(x.data<T>(), w.data<T>(), g, out, y.data<T>());
+  });
+}
+MINIDL_REGISTER_KERNEL(conv2d_batch_norm_eval_kernel, CPU, conv2d_batch_norm_eval);
 
 void conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const kernels::Window2d& win,
                      kernels::Conv2dGrads& grads) {

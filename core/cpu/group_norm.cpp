@@ -27,10 +27,9 @@ void forward(const T* x, const T* gamma, const T* beta, int64_t N, int64_t C, in
     mean_out[ng] = static_cast<T>(mean);
     rstd_out[ng] = static_cast<T>(rstd);
     for (int64_t i = 0; i < cg; ++i) {
-      const double scale = rstd * (gamma ? gamma[first + i] : T(1));
-      const double shift = (beta ? beta[first + i] : T(0)) - mean * scale;
+      const norm::Affine a = norm::affine_of(mean, rstd, gamma, beta, first + i);
       const int64_t at = ng * cg * HW + i * HW;
-      norm::scale_shift(x + at, HW, static_cast<T>(scale), static_cast<T>(shift), then.at(at), y + at);
+      norm::scale_shift(x + at, HW, static_cast<T>(a.scale), static_cast<T>(a.shift), then.at(at), y + at);
     }
   }
 }

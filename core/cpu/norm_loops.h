@@ -51,6 +51,22 @@ inline Epilogue<T> epilogue_of_backward(const Tensor& relu_y) {
   return {nullptr, relu_y.defined(), data_or_null<T>(relu_y)};
 }
 
+/// A set's normalize-and-affine as one multiply-add, y = x·scale + shift (in double; cast to T
+/// where applied): scale = γ·rstd, shift = β − mean·scale (γ, β optional).
+struct Affine {
+  double scale, shift;
+};
+template <typename T>
+inline Affine affine_of(double mean, double rstd, const T* gamma, const T* beta, int64_t c) {
+  const double scale = rstd * (gamma ? gamma[c] : T(1));
+  return {scale, (beta ? beta[c] : T(0)) - mean * scale};
+}
+/// Eval-mode BatchNorm's rstd, from the running variance.
+template <typename T>
+inline double eval_rstd(T running_var, double eps) {
+  return 1.0 / std::sqrt(static_cast<double>(running_var) + eps);
+}
+
 /// y = relu(x·scale + shift + residual) — normalize and affine in one multiply-add, then the
 /// epilogue's parts, each compiled in or out (four loops, each vectorized).
 template <typename T, bool kResidual, bool kRelu>

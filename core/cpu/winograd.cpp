@@ -179,15 +179,15 @@ void transform_inputs(const T* xp, const Tiles<M>& g, int64_t count, int64_t wid
   }
 }
 
-// y[i][k] (M x M per tile, clipped at the edges) = Aᵀ·m·A (+ bias) from m[e][k][tile]: per output
-// channel a vector loop over every tile of the chunk into rows[r][j][tile] (output row r of the
-// tile, column j), interleaved into y's rows after. rows holds M²·count·per_sample values.
+// y[i][k] (M x M per tile, clipped at the edges) = Aᵀ·m·A through `out` from m[e][k][tile]: per
+// output channel a vector loop over every tile of the chunk into rows[r][j][tile] (output row r of
+// the tile, column j), interleaved into y's rows after. rows holds M²·count·per_sample values.
 template <int M, typename T>
-void transform_outputs(const T* m, const Tiles<M>& g, int64_t count, int64_t K, const T* bias, T* rows, T* y) {
+void transform_outputs(const T* m, const Tiles<M>& g, int64_t count, int64_t K, const OutputPass<T>& out, T* rows,
+                       T* y) {
   constexpr int A = M + 2;
   const int64_t tiles = count * g.per_sample(), P = g.P, Q = g.Q, tw = g.tw(), step = K * tiles;  // step: e to e + 1
   for (int64_t k = 0; k < K; ++k) {
-    const T b = bias ? bias[k] : T(0);
     const T* src = m + k * tiles;
 #pragma omp simd
     for (int64_t t = 0; t < tiles; ++t) {
@@ -206,22 +206,23 @@ void transform_outputs(const T* m, const Tiles<M>& g, int64_t count, int64_t K, 
         T o[M];
         output_1d<M>(u[r], o);
 #pragma GCC unroll 8
-        for (int j = 0; j < M; ++j) rows[(r * M + j) * tiles + t] = o[j] + b;
+        for (int j = 0; j < M; ++j) rows[(r * M + j) * tiles + t] = o[j];
       }
     }
     for (int64_t i = 0; i < count; ++i)
       for (int64_t ty = 0; ty < g.th(); ++ty)
         for (int r = 0; r < M && M * ty + r < P; ++r) {
-          T* dst = y + ((i * K + k) * P + M * ty + r) * Q;
+          const int64_t at = ((i * K + k) * P + M * ty + r) * Q;
           const T* phases = rows + r * M * tiles + i * g.per_sample() + ty * tw;  // phases[j·tiles + tx]
-          for (int64_t q = 0; q < Q; ++q) dst[q] = phases[(q % M) * tiles + q / M];
+          for (int64_t q = 0; q < Q; ++q) y[at + q] = phases[(q % M) * tiles + q / M];
+          if (!out.trivial()) out.row(y + at, Q, k, at, y + at);
         }
   }
 }
 
 template <int M, typename T>
 void convolve(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w, int64_t K, int64_t ph, int64_t pw,
-              const T* bias, T* y) {
+              const OutputPass<T>& out, T* y) {
   constexpr int E = (M + 2) * (M + 2);
   const Tiles<M> g{C, H, W, ph, pw, H + 2 * ph - 2, W + 2 * pw - 2};
   const std::vector<T> u = transform_weights<M>(w, K, C);
@@ -258,7 +259,8 @@ void convolve(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w
       for (int e = 0; e < E; ++e)
         parallel_gemm_packed_b<T>(false, K, tiles, C, T(1), u.data() + e * K * C, C, v + e * stride, T(0),
                                   m + e * K * tiles, tiles);
-      transform_outputs(m, g, count, K, bias, rows, y + n0 * K * g.P * g.Q);
+      const int64_t at = n0 * K * g.P * g.Q;
+      transform_outputs(m, g, count, K, out.shifted(at), rows, y + at);
     }
   }
 }
@@ -267,15 +269,15 @@ void convolve(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w
 
 template <typename T>
 void winograd_conv3x3(int m, const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w, int64_t K,
-                      int64_t ph, int64_t pw, const T* bias, T* y) {
-  if (m == 4) return convolve<4>(x, N, C, H, W, w, K, ph, pw, bias, y);
-  convolve<2>(x, N, C, H, W, w, K, ph, pw, bias, y);
+                      int64_t ph, int64_t pw, const OutputPass<T>& out, T* y) {
+  if (m == 4) return convolve<4>(x, N, C, H, W, w, K, ph, pw, out, y);
+  convolve<2>(x, N, C, H, W, w, K, ph, pw, out, y);
 }
 
 template void winograd_conv3x3<float>(int, const float*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t,
-                                      int64_t, int64_t, const float*, float*);
+                                      int64_t, int64_t, const OutputPass<float>&, float*);
 template void winograd_conv3x3<double>(int, const double*, int64_t, int64_t, int64_t, int64_t, const double*, int64_t,
-                                       int64_t, int64_t, const double*, double*);
+                                       int64_t, int64_t, const OutputPass<double>&, double*);
 
 }  // namespace MINIDL_CPU_CAPABILITY
 }  // namespace minidl::cpu

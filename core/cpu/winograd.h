@@ -16,16 +16,17 @@
 #include <cstdint>
 
 #include "capability.h"
+#include "conv_output.h"
 
 namespace minidl::cpu {
 inline namespace MINIDL_CPU_CAPABILITY {
 
-/// y[N, K, P, Q] (+ bias[K] when not null) = the stride-1 3x3 convolution of x[N, C, H, W]
-/// padded by ph rows and pw columns (0 to 2) with w[K, C, 3, 3], by F(m x m, 3x3), m = 2 or 4;
-/// P = H + 2·ph − 2, Q = W + 2·pw − 2.
+/// y[N, K, P, Q] = the stride-1 3x3 convolution of x[N, C, H, W] padded by ph rows and pw columns
+/// (0 to 2) with w[K, C, 3, 3], by F(m x m, 3x3), m = 2 or 4, through `out` (bias, or a folded
+/// eval BatchNorm: conv_output.h); P = H + 2·ph − 2, Q = W + 2·pw − 2.
 template <typename T>
 void winograd_conv3x3(int m, const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w, int64_t K,
-                      int64_t ph, int64_t pw, const T* bias, T* y);
+                      int64_t ph, int64_t pw, const OutputPass<T>& out, T* y);
 
 }  // namespace MINIDL_CPU_CAPABILITY
 }  // namespace minidl::cpu

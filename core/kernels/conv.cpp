@@ -2,6 +2,7 @@
 #include "conv.h"
 
 #include "checks.h"
+#include "norm.h"
 
 namespace minidl::kernels {
 
@@ -11,6 +12,28 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, cons
   const int64_t Q = Window2d::out_size(x.size(3), w.size(3), win.stride_w, win.pad_w);
   Tensor y = Tensor::empty({x.size(0), w.size(0), P, Q}, x.dtype(), x.device());
   if (y.numel() > 0) conv2d_forward_kernel.at(x.device())(x, w, bias, win, y);
+  return y;
+}
+
+Tensor conv2d_batch_norm_eval(const Tensor& x, const Tensor& w, const Window2d& win, const BatchNormEval& bn,
+                              const NormEpilogue& then) {
+  checks::floating_like(x, {&w, &bn.weight, &bn.bias, &bn.running_mean, &bn.running_var, &then.residual},
+                        "conv2d_batch_norm_eval");
+  MINIDL_CHECK(bn.running_mean.defined() && bn.running_var.defined(),
+               "conv2d_batch_norm_eval: expected the running statistics, found none");
+  if (!conv2d_batch_norm_eval_kernel.has(x.device())) {
+    Tensor mean = bn.running_mean, var = bn.running_var;  // handles; eval does not write them
+    return batch_norm_forward(conv2d_forward(x, w, Tensor(), win), bn.weight, bn.bias, mean, var,
+                              /*training=*/false, 0.0, bn.eps, then)
+        .y;
+  }
+  const int64_t P = Window2d::out_size(x.size(2), w.size(2), win.stride_h, win.pad_h);
+  const int64_t Q = Window2d::out_size(x.size(3), w.size(3), win.stride_w, win.pad_w);
+  Tensor y = Tensor::empty({x.size(0), w.size(0), P, Q}, x.dtype(), x.device());
+  MINIDL_CHECK(!then.residual.defined() || then.residual.shape() == y.shape(),
+               "conv2d_batch_norm_eval: expected a residual of the output's shape ", to_string(y.shape()), ", found ",
+               to_string(then.residual.shape()));
+  if (y.numel() > 0) conv2d_batch_norm_eval_kernel.at(x.device())(x, w, win, bn, then, y);
   return y;
 }
 

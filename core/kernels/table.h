@@ -36,6 +36,11 @@ class KernelTable {
     MINIDL_CHECK(fn != nullptr, op_, ": no kernel for device ", device, " in this build");
     return fn;
   }
+  /// Does this build have a kernel for `device` (on the CPU: for the path in use)?
+  bool has(Device device) const {
+    return (device.is_cpu() ? cpu_[static_cast<int>(cpu_capability())] : slots_[static_cast<int>(device.type)]) !=
+           nullptr;
+  }
   /// `capability` is the CPU path a kernel was compiled for (ignored for other devices).
   void set(DeviceType type, Fn* fn, CpuCapability capability) {
     (type == DeviceType::CPU ? cpu_[static_cast<int>(capability)] : slots_[static_cast<int>(type)]) = fn;

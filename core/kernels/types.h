@@ -58,6 +58,13 @@ struct NormEpilogue {
   Tensor residual;  // like x, or undefined
   bool relu = false;
 };
+/// An eval-mode BatchNorm2d's parameters (weight, bias may be undefined; running statistics
+/// defined): y = (x − running_mean)/sqrt(running_var + eps)·weight + bias per channel, the
+/// convolution's output pass applies it in inference (conv2d_batch_norm_eval).
+struct BatchNormEval {
+  Tensor weight, bias, running_mean, running_var;
+  double eps = 1e-5;
+};
 /// A normalization's gradients; defined where asked for (dweight, dbias [C]; dresidual like x,
 /// the gradient reaching the epilogue's residual).
 struct NormGrads {
