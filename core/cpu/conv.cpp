@@ -32,10 +32,10 @@
 #include <limits>
 #include <vector>
 
+#include "conv_output.h"
 #include "copy.h"
 #include "gemm.h"
 #include "scratch.h"
-#include "conv_output.h"
 #include "winograd.h"
 #include "../kernels/conv.h"
 #include "parallel.h"
