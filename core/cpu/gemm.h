@@ -61,20 +61,21 @@ void gemm_shifted_b(const ShiftedA<T>& a, int64_t n, const T* b, const int64_t* 
 template <typename T>
 int64_t gemm_shifted_b_overread();
 
-/// C[i][j] += Σ_{l < len} a[i·lda + l] · b[offsets[j] + l]: A · Bᵀ with B's rows windows of one
-/// buffer (a stride-1 convolution's weight gradient), summed in vector lanes along l and across
-/// lanes once at the end.
+/// C[i][j] = Σ_{l < len} a[i·lda + l] · b[offsets[j] + l] + beta·C[i][j]: A · Bᵀ with B's rows
+/// windows of one buffer (a stride-1 convolution's weight gradient), summed in vector lanes along
+/// l and across lanes once at the end. With beta = 0, C's previous contents are ignored.
 template <typename T>
 void gemm_rows_dot(int64_t m, int64_t n, int64_t len, const T* a, int64_t lda, const T* b, const int64_t* offsets,
-                   T* c, int64_t ldc);
+                   T beta, T* c, int64_t ldc);
 
-/// C[i][j] += Σ_{l < k} a[offsets[i] + l] · b[j·ldb + l]: A · Bᵀ with A's rows windows of one
-/// buffer — the weight gradient of a stride-1 convolution transposed, dwᵀ = windows · dyᵀ — as a
-/// GEMM: B (n × k; n is few, a layer's channels) packed per slab, A's windows read in place by
-/// the micro-kernel, the usual register tile.
+/// C[i][j] = Σ_{l < k} a[offsets[i] + l] · b[j·ldb + l] + beta·C[i][j]: A · Bᵀ with A's rows
+/// windows of one buffer — the weight gradient of a stride-1 convolution transposed, dwᵀ =
+/// windows · dyᵀ — as a GEMM: B (n × k; n is few, a layer's channels) packed per slab, A's windows
+/// read in place by the micro-kernel, the usual register tile. With beta = 0, C's previous
+/// contents are ignored.
 template <typename T>
-void gemm_windows_a(int64_t m, int64_t n, int64_t k, const T* a, const int64_t* offsets, const T* b, int64_t ldb, T* c,
-                    int64_t ldc);
+void gemm_windows_a(int64_t m, int64_t n, int64_t k, const T* a, const int64_t* offsets, const T* b, int64_t ldb,
+                    T beta, T* c, int64_t ldc);
 
 /// gemm split across the OpenMP threads by rows (or by columns when M is small); runs on the
 /// calling thread alone when already inside a parallel region.
