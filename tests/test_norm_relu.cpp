@@ -196,7 +196,8 @@ TEST_CASE_ON_DEVICES("conv2d_batch_norm_eval equals conv2d then an eval batch_no
             CAPTURE(affine);
             CAPTURE(std::string(e.name));
             const NormEpilogue then{e.residual ? r : Tensor(), e.relu};
-            const Tensor fused = conv2d_batch_norm_eval(x, w, cv.stride, cv.padding, mean, var, gamma, beta, 1e-5, then);
+            const Tensor fused =
+                conv2d_batch_norm_eval(x, w, cv.stride, cv.padding, mean, var, gamma, beta, 1e-5, then);
             const Tensor parts = batch_norm(conv, mean, var, gamma, beta, /*training=*/false, 0.1, 1e-5, then);
             REQUIRE(fused.shape() == parts.shape());
             CHECK(fused.to_vector<double>() == parts.to_vector<double>());
