@@ -26,7 +26,7 @@ void forward(const T* x, const T* gamma, const T* beta, T* running_mean, T* runn
       for (int64_t n = 0; n < N; ++n) add_span(m, x + (n * C + c) * HW, HW);
       const double var = m.variance();
       mean = m.mean;
-      rstd = 1.0 / std::sqrt(var + eps);
+      rstd = norm::rstd_of(var, eps);
       if (running_mean) {
         running_mean[c] = static_cast<T>((1 - momentum) * running_mean[c] + momentum * mean);
         // The running variance is the unbiased one (÷ count − 1), as in PyTorch.
@@ -35,7 +35,7 @@ void forward(const T* x, const T* gamma, const T* beta, T* running_mean, T* runn
       }
     } else {
       mean = running_mean[c];
-      rstd = norm::eval_rstd(running_var[c], eps);
+      rstd = norm::rstd_of(running_var[c], eps);
     }
     mean_out[c] = static_cast<T>(mean);
     rstd_out[c] = static_cast<T>(rstd);

@@ -555,7 +555,7 @@ void conv2d_batch_norm_eval(const Tensor& x, const Tensor& w, const kernels::Win
     const T *mean = bn.running_mean.data<T>(), *var = bn.running_var.data<T>();
     std::vector<T> scale(static_cast<size_t>(g.K)), shift(static_cast<size_t>(g.K));
     for (int64_t k = 0; k < g.K; ++k) {
-      const norm::Affine a = norm::affine_of(mean[k], norm::eval_rstd(var[k], bn.eps), data_or_null<T>(bn.weight),
+      const norm::Affine a = norm::affine_of(mean[k], norm::rstd_of(var[k], bn.eps), data_or_null<T>(bn.weight),
                                              data_or_null<T>(bn.bias), k);
       scale[k] = static_cast<T>(a.scale);
       shift[k] = static_cast<T>(a.shift);

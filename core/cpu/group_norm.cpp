@@ -23,7 +23,7 @@ void forward(const T* x, const T* gamma, const T* beta, int64_t N, int64_t C, in
     const int64_t first = (ng % G) * cg;  // first channel of the group
     norm::Moments m;
     add_span(m, x + ng * cg * HW, cg * HW);
-    const double mean = m.mean, rstd = 1.0 / std::sqrt(m.variance() + eps);
+    const double mean = m.mean, rstd = norm::rstd_of(m.variance(), eps);
     mean_out[ng] = static_cast<T>(mean);
     rstd_out[ng] = static_cast<T>(rstd);
     for (int64_t i = 0; i < cg; ++i) {

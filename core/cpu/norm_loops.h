@@ -61,11 +61,8 @@ inline Affine affine_of(double mean, double rstd, const T* gamma, const T* beta,
   const double scale = rstd * (gamma ? gamma[c] : T(1));
   return {scale, (beta ? beta[c] : T(0)) - mean * scale};
 }
-/// Eval-mode BatchNorm's rstd, from the running variance.
-template <typename T>
-inline double eval_rstd(T running_var, double eps) {
-  return 1.0 / std::sqrt(static_cast<double>(running_var) + eps);
-}
+/// rstd = 1/sqrt(var + eps), of a set's variance or of BatchNorm's running variance (eval).
+inline double rstd_of(double variance, double eps) { return 1.0 / std::sqrt(variance + eps); }
 
 /// y = relu(x·scale + shift + residual) — normalize and affine in one multiply-add, then the
 /// epilogue's parts, each compiled in or out (four loops, each vectorized).
