@@ -50,6 +50,22 @@ TEST_CASE("broadcasting on large tensors matches a plain loop (the OpenMP path)"
   CHECK(bad == 0);
 }
 
+TEST_CASE("long rows are split between threads in blocks, same values (same shapes: one row)") {
+  Generator g(6);
+  const int64_t n = 50001;  // rows of several 16384-value blocks and a partial one
+  Tensor a = randn({3, n}, kFloat32, g), b = randn({3, n}, kFloat32, g), row = randn({1, n}, kFloat32, g);
+  const std::vector<float> pa = a.to_vector<float>(), pb = b.to_vector<float>(), pr = row.to_vector<float>();
+  const std::vector<float> sum = (a + b).to_vector<float>(), diff = (a - row).to_vector<float>();
+  const std::vector<float> rdiff = (row - a).to_vector<float>();
+  size_t bad = 0;
+  for (size_t i = 0; i < pa.size(); ++i) {
+    bad += sum[i] != pa[i] + pb[i];
+    bad += diff[i] != pa[i] - pr[i % n];
+    bad += rdiff[i] != pr[i % n] - pa[i];
+  }
+  CHECK(bad == 0);
+}
+
 TEST_CASE("unary ops") {
   Tensor x = from_vector<double>({0.25, 1, 4});
   test::check_values(-x, {3}, {-0.25, -1, -4});

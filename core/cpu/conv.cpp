@@ -105,8 +105,15 @@ void sum_over_samples(int64_t N, int64_t size, T* out, F sum_range) {
 #pragma omp parallel for schedule(dynamic) num_threads(threads)
   for (int64_t slot = 0; slot < slots; ++slot)
     sum_range(N * slot / slots, N * (slot + 1) / slots, slot == 0 ? out : parts + (slot - 1) * size);
-  for (int64_t slot = 1; slot < slots; ++slot)
-    for (int64_t i = 0; i < size; ++i) out[i] += parts[(slot - 1) * size + i];
+  // The ranges' sums are added in order, element by element; threads take blocks of elements
+  // (on one thread this pass was 2 % of a 2-thread resnet20 step, the other thread waiting).
+  constexpr int64_t kBlock = 4096;
+#pragma omp parallel for num_threads(threads) if ((slots - 1) * size > kParallelGrain)
+  for (int64_t first = 0; first < size; first += kBlock) {
+    const int64_t last = std::min(size, first + kBlock);
+    for (int64_t slot = 1; slot < slots; ++slot)
+      for (int64_t i = first; i < last; ++i) out[i] += parts[(slot - 1) * size + i];
+  }
 }
 
 // ---- convolutions as shifted products (see the top of the file) ----

@@ -1,6 +1,7 @@
 // Elementwise CPU kernels: binary ops with NumPy broadcasting (planned by core/broadcast.h, so
 // [N, C, H, W] + [1, C, 1, 1] runs as N·C inner loops of H·W with the second operand constant in
 // each), unary maps, casts.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -13,15 +14,20 @@ namespace minidl::cpu {
 inline namespace MINIDL_CPU_CAPABILITY {
 namespace {
 
-// out[i] = f(a[·], b[·]) over a broadcast plan; the innermost merged dim is the hot loop.
+// out[i] = f(a[·], b[·]) over a broadcast plan; the innermost merged dim is the hot loop. Threads
+// take blocks of at most kBlock values of a row, not whole rows: operands of one shape merge into
+// a single row (outer = 1), which split by rows ran on one thread — the gradients a residual
+// block sums in the backward, 1–2 % of a 2-thread resnet20 step with the other thread waiting.
 template <typename T, typename F>
 void broadcast_loop(const T* a, const T* b, T* out, const BroadcastPlan& p, F f) {
+  constexpr int64_t kBlock = 1 << 14;
   const int64_t rank = static_cast<int64_t>(p.sizes.size());
-  const int64_t inner = p.sizes.back(), outer = numel(p.sizes) / inner;
+  const int64_t inner = p.sizes.back(), outer = numel(p.sizes) / inner, blocks = (inner + kBlock - 1) / kBlock;
   const int64_t sa = p.a_strides.back(), sb = p.b_strides.back();
-#pragma omp parallel for if (outer * inner > kParallelGrain && outer > 1)
-  for (int64_t o = 0; o < outer; ++o) {
-    int64_t ia = 0, ib = 0, rest = o;
+#pragma omp parallel for if (outer * inner > kParallelGrain && outer * blocks > 1)
+  for (int64_t task = 0; task < outer * blocks; ++task) {
+    const int64_t o = task / blocks, first = task % blocks * kBlock, n = std::min(kBlock, inner - first);
+    int64_t ia = first * sa, ib = first * sb, rest = o;
     for (int64_t d = rank - 2; d >= 0; --d) {
       const int64_t idx = rest % p.sizes[d];
       rest /= p.sizes[d];
@@ -30,18 +36,18 @@ void broadcast_loop(const T* a, const T* b, T* out, const BroadcastPlan& p, F f)
     }
     const T* pa = a + ia;
     const T* pb = b + ib;
-    T* po = out + o * inner;
+    T* po = out + o * inner + first;
     // Separate loops for the common stride patterns let the compiler vectorize each.
     if (sa == 1 && sb == 1) {
-      for (int64_t i = 0; i < inner; ++i) po[i] = f(pa[i], pb[i]);
+      for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], pb[i]);
     } else if (sa == 1 && sb == 0) {
       const T vb = *pb;
-      for (int64_t i = 0; i < inner; ++i) po[i] = f(pa[i], vb);
+      for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], vb);
     } else if (sa == 0 && sb == 1) {
       const T va = *pa;
-      for (int64_t i = 0; i < inner; ++i) po[i] = f(va, pb[i]);
+      for (int64_t i = 0; i < n; ++i) po[i] = f(va, pb[i]);
     } else {
-      for (int64_t i = 0; i < inner; ++i) po[i] = f(pa[i * sa], pb[i * sb]);
+      for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i * sa], pb[i * sb]);
     }
   }
 }
