@@ -59,6 +59,7 @@ TEST_CASE_ON_DEVICES("conv2d equals a plain-loop convolution, forward and backwa
       {3, 5, 9, 8, 4, 3, 2, 1},     // stride 2: four phases of the input, odd rows
       {2, 3, 10, 9, 4, 1, 2, 0},    // 1x1 stride 2: one phase read, dx zero on the other three
       {3, 8, 10, 10, 16, 3, 2, 1},  // stride 2, more channels
+      {2, 3, 8, 9, 4, 3, 2, 1},     // stride 2, odd columns: dx's last column from the even phase alone
       {1, 3, 16, 16, 8, 7, 2, 3},   // the ResNet stem: 7x7 stride 2 padding 3
       {2, 3, 9, 8, 4, 2, 2, 1},     // 2x2 stride 2 padding 1: taps in phases 1 and 0
       {2, 3, 11, 10, 4, 2, 3, 0},   // stride 3 > kernel: 4 of 9 phases read

@@ -230,20 +230,50 @@ void write_padded_plane(const T* src, int64_t rows, int64_t cols, int64_t row_st
   }
 }
 
+// The column phases 0 and 1 of rows × W values of src (rows row_stride apart) into planes `even`
+// and `odd` as write_padded_plane writes each: both from one pass over the rows (each phase
+// alone read every row once more, for every other value).
+template <typename T>
+void write_padded_column_phases(const T* src, int64_t rows, int64_t W, int64_t row_stride, int64_t r0, int64_t c0,
+                                int64_t out_rows, int64_t out_cols, T* even, T* odd) {
+  std::fill(even, even + out_rows * out_cols, T(0));
+  std::fill(odd, odd + out_rows * out_cols, T(0));
+  const int64_t half = W / 2;
+  for (int64_t r = 0; r < rows; ++r) {
+    T* e = even + (r0 + r) * out_cols + c0;
+    T* o = odd + (r0 + r) * out_cols + c0;
+    const T* in = src + r * row_stride;
+    for (int64_t j = 0; j < half; ++j) {
+      e[j] = in[2 * j];
+      o[j] = in[2 * j + 1];
+    }
+    if (W % 2) e[half] = in[W - 1];
+  }
+}
+
 // One sample's x[C, H, W] as the planes of `in` in layout `lo`: plane k of channel c at
 // xp + (c·in.count + k)·plane_stride (default: planes back to back).
 template <typename T>
 void write_input_planes(const T* x, const InputPlanes& in, const ShiftedLayout& lo, T* xp, int64_t plane_stride = -1) {
   if (plane_stride < 0) plane_stride = lo.plane();
   for (int64_t c = 0; c < in.C; ++c)
-    for (int64_t a = 0; a < in.sh; ++a)
+    for (int64_t a = 0; a < in.sh; ++a) {
+      const int64_t rows = (in.H - a + in.sh - 1) / in.sh;
+      const T* src = x + (c * in.H + a) * in.W;
+      T* planes = xp + c * in.count * plane_stride;
+      if (in.sw == 2 && in.index[a * 2] >= 0 && in.index[a * 2 + 1] >= 0) {
+        write_padded_column_phases(src, rows, in.W, in.sh * in.W, lo.top, lo.left, lo.Hp, lo.Wp,
+                                   planes + in.index[a * 2] * plane_stride, planes + in.index[a * 2 + 1] * plane_stride);
+        continue;
+      }
       for (int64_t b = 0; b < in.sw; ++b) {
         const int64_t k = in.index[a * in.sw + b];
         if (k < 0) continue;
-        const int64_t rows = (in.H - a + in.sh - 1) / in.sh, cols = (in.W - b + in.sw - 1) / in.sw;
-        write_padded_plane(x + (c * in.H + a) * in.W + b, rows, cols, in.sh * in.W, in.sw, lo.top, lo.left, lo.Hp,
-                           lo.Wp, xp + (c * in.count + k) * plane_stride);
+        const int64_t cols = (in.W - b + in.sw - 1) / in.sw;
+        write_padded_plane(src + b, rows, cols, in.sh * in.W, in.sw, lo.top, lo.left, lo.Hp, lo.Wp,
+                           planes + k * plane_stride);
       }
+    }
 }
 
 // A sample's padded copy in thread-local scratch, with the values read past the last plane zero.
@@ -273,6 +303,26 @@ void unpad_rows(const T* padded, int64_t channels, int64_t OH, int64_t Wp, int64
       }
     }
   }
+}
+
+// out[k, a + sh·i, j] = even[k, i, j / 2] for even j, odd[k, i, j / 2] for odd j (j < W, i < rows):
+// the column phases 0 and 1 of a stride-2 backward-data's dx, from their products' padded-width
+// rows (Wp apart), interleaved into whole rows.
+template <typename T>
+void interleave_rows(const T* even, const T* odd, int64_t channels, int64_t OH, int64_t Wp, int64_t rows, int64_t W,
+                     T* out, int64_t H, int64_t a, int64_t sh) {
+  const int64_t half = W / 2;
+  for (int64_t k = 0; k < channels; ++k)
+    for (int64_t i = 0; i < rows; ++i) {
+      const T* e = even + (k * OH + i) * Wp;
+      const T* o = odd + (k * OH + i) * Wp;
+      T* row = out + (k * H + a + i * sh) * W;
+      for (int64_t j = 0; j < half; ++j) {
+        row[2 * j] = e[j];
+        row[2 * j + 1] = o[j];
+      }
+      if (W % 2) row[W - 1] = e[half];
+    }
 }
 
 // The `parts` threads (1 inside a parallel region or for small work) each take a contiguous
@@ -359,11 +409,16 @@ void backward_data_shifted(const T* dy, const T* w, const Geometry& g, T* dx) {
   }
   const bool every_position =
       std::all_of(phases.begin(), phases.end(), [](const PhaseProduct& p) { return !p.taps.empty(); });
+  // With a column stride of 2, the two column phases of a row phase are written together, their
+  // rows interleaved: contiguous vector stores, where each phase alone stored every other value
+  // one at a time (8 % of the stride-2 layer's forward + backward).
+  const bool pairs = sw == 2 && every_position;
+  const int64_t columns = g.C * lo.columns();
 #pragma omp parallel if (split_batch(g.N))
   {
     thread_local Scratch<T> dyp_buffer, dxp_buffer;
     T* dyp = padded_scratch(dyp_buffer, lo);
-    T* dxp = dxp_buffer.get(static_cast<size_t>(g.C * lo.columns()));
+    T* dxp = dxp_buffer.get(static_cast<size_t>((pairs ? 2 : 1) * columns));
 #pragma omp for schedule(dynamic)
     for (int64_t n = 0; n < g.N; ++n) {
       T* dxn = dx + n * g.C * g.H * g.W;
@@ -374,9 +429,14 @@ void backward_data_shifted(const T* dy, const T* w, const Geometry& g, T* dx) {
       for (size_t p = 0; p < phases.size(); ++p) {
         const PhaseProduct& ph = phases[p];
         if (ph.taps.empty()) continue;
+        const int64_t rows = (g.H - ph.a + sh - 1) / sh, cols = (g.W - ph.b + sw - 1) / sw;
+        if (pairs) {  // phases (a, 0) and (a, 1) are next to each other in `phases`
+          shifted_product(lo, packed[p], dyp, offsets[p], dxp + ph.b * columns);
+          if (ph.b == 1) interleave_rows(dxp, dxp + columns, g.C, OH, lo.Wp, rows, g.W, dxn, g.H, ph.a, sh);
+          continue;
+        }
         shifted_product(lo, packed[p], dyp, offsets[p], dxp);
-        unpad_rows(dxp, g.C, OH, lo.Wp, (g.H - ph.a + sh - 1) / sh, (g.W - ph.b + sw - 1) / sw,
-                   OutputPass<T>{}, dxn, g.H, g.W, ph.a, ph.b, sh, sw);
+        unpad_rows(dxp, g.C, OH, lo.Wp, rows, cols, OutputPass<T>{}, dxn, g.H, g.W, ph.a, ph.b, sh, sw);
       }
     }
   }
