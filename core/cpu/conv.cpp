@@ -26,7 +26,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -383,19 +382,27 @@ void backward_data_shifted(const T* dy, const T* w, const Geometry& g, T* dx) {
   for (int64_t a = 0; a < sh; ++a)
     for (int64_t b = 0; b < sw; ++b) {
       PhaseProduct ph{a, b, {}, {}};
-      std::vector<std::array<int64_t, 3>> krs;
+      std::vector<int64_t> rs;  // the kernel positions r·S + s in this phase
       for (int64_t k = 0; k < g.K; ++k)
         for (int64_t r = 0; r < g.R; ++r)
           for (int64_t s = 0; s < g.S; ++s) {
             const Phase pr = phase_of(r, g.win.pad_h, sh), ps = phase_of(s, g.win.pad_w, sw);
             if (pr.a != a || ps.a != b) continue;
             ph.taps.push_back({k, -pr.dr, -ps.dr});
-            krs.push_back({k, r, s});
+            if (k == 0) rs.push_back(r * g.S + s);
           }
-      ph.a_rows.resize(static_cast<size_t>(g.C) * krs.size());
-      for (int64_t c = 0; c < g.C; ++c)
-        for (size_t t = 0; t < krs.size(); ++t)
-          ph.a_rows[c * krs.size() + t] = w[((krs[t][0] * g.C + c) * g.R + krs[t][1]) * g.S + krs[t][2]];
+      // Tap t = k·|rs| + i is w[k, c, rs[i]]: read in w's order, a run of |rs| values per (k, c)
+      // (this gather runs on one thread before the samples are split).
+      const auto taps = static_cast<int64_t>(ph.taps.size()), per_k = static_cast<int64_t>(rs.size());
+      ph.a_rows.resize(static_cast<size_t>(g.C * taps));
+      T* rows = ph.a_rows.data();
+      const int64_t* at = rs.data();
+      for (int64_t k = 0; k < g.K; ++k)
+        for (int64_t c = 0; c < g.C; ++c) {
+          const T* wkc = w + (k * g.C + c) * g.R * g.S;
+          T* dst = rows + c * taps + k * per_k;
+          for (int64_t i = 0; i < per_k; ++i) dst[i] = wkc[at[i]];
+        }
       all.insert(all.end(), ph.taps.begin(), ph.taps.end());
       phases.push_back(std::move(ph));
     }
@@ -498,9 +505,7 @@ void backward_weight_shifted(const T* dy, const T* x, const Geometry& g, T* dw) 
       });
     }
   });
-  if (transposed)
-    for (int64_t k = 0; k < g.K; ++k)
-      for (int64_t j = 0; j < crs; ++j) dw[k * crs + j] = out[j * g.K + k];
+  if (transposed) transpose(out, crs, g.K, dw);  // by tiles, between threads (a plain loop ran on one)
 }
 
 // Winograd's backward-data: dy[K, P, Q] padded by R−1−pad, convolved with flipped[C, K, R, S] =

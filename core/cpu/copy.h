@@ -1,9 +1,12 @@
-// Short row copies, shared by the convolutions' padded copies and Winograd's tile gathers.
+// Copies the CPU kernels share: short row copies (the convolutions' padded copies, Winograd's tile
+// gathers) and the 2-D transpose (the transpose op, the convolutions' transposed weight gradient).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "capability.h"
+#include "parallel.h"
 
 namespace minidl::cpu {
 inline namespace MINIDL_CPU_CAPABILITY {
@@ -27,6 +30,19 @@ inline void copy_short(const T* src, int64_t n, T* dst) {
   } else {
     for (int64_t j = 0; j < n; ++j) dst[j] = src[j];
   }
+}
+
+// out[cols, rows] = in[rows, cols]ᵀ, by 32 × 32 tiles, which keep both the read and the write side
+// in cache (a plain loop reads or writes one value per cache line); tiles of rows split between
+// threads.
+template <typename T>
+void transpose(const T* in, int64_t rows, int64_t cols, T* out) {
+  constexpr int64_t kTile = 32;
+#pragma omp parallel for if (rows * cols > kParallelGrain)
+  for (int64_t i0 = 0; i0 < rows; i0 += kTile)
+    for (int64_t j0 = 0; j0 < cols; j0 += kTile)
+      for (int64_t i = i0; i < std::min(i0 + kTile, rows); ++i)
+        for (int64_t j = j0; j < std::min(j0 + kTile, cols); ++j) out[j * rows + i] = in[i * cols + j];
 }
 
 }  // namespace MINIDL_CPU_CAPABILITY

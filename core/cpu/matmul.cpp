@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "copy.h"
 #include "gemm.h"
 #include "../kernels/matmul.h"
 #include "parallel.h"
@@ -71,17 +72,9 @@ void matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
 MINIDL_REGISTER_KERNEL(matmul_kernel, CPU, matmul);
 
 void transpose(const Tensor& x, Tensor& out) {
-  const int64_t rows = x.size(0), cols = x.size(1);
-  constexpr int64_t kTile = 32;  // tiles keep both the read and the write side in cache
   dispatch_floating(x.dtype(), "transpose", [&](auto v) {
     using T = decltype(v);
-    const T* px = x.data<T>();
-    T* po = out.data<T>();
-#pragma omp parallel for if (rows * cols > kParallelGrain)
-    for (int64_t i0 = 0; i0 < rows; i0 += kTile)
-      for (int64_t j0 = 0; j0 < cols; j0 += kTile)
-        for (int64_t i = i0; i < std::min(i0 + kTile, rows); ++i)
-          for (int64_t j = j0; j < std::min(j0 + kTile, cols); ++j) po[j * rows + i] = px[i * cols + j];
+    cpu::transpose(x.data<T>(), x.size(0), x.size(1), out.data<T>());
   });
 }
 MINIDL_REGISTER_KERNEL(transpose_kernel, CPU, transpose);
