@@ -324,13 +324,10 @@ void interleave_rows(const T* even, const T* odd, int64_t channels, int64_t OH, 
     }
 }
 
-// The `parts` threads (1 inside a parallel region or for small work) each take a contiguous
-// share of [0, extent) and call part(begin, end).
+// Columns of a product split between threads (parallel.h), unless inside a parallel region.
 template <typename F>
 void split_columns(int64_t extent, int64_t work, F part) {
-  const int parts = omp_in_parallel() || work < kParallelGrain ? 1 : omp_get_max_threads();
-#pragma omp parallel for num_threads(parts)
-  for (int i = 0; i < parts; ++i) part(extent * i / parts, extent * (i + 1) / parts);
+  split_range(extent, work, kParallelGrain, part);
 }
 
 // y'[M, columns] = a[M, taps] · (the taps' windows of xp).

@@ -1,5 +1,4 @@
 // Matrix product (our GEMM, split across threads) and the 2-D transpose.
-#include <omp.h>
 
 #include <algorithm>
 #include <cstring>
@@ -13,17 +12,10 @@ namespace minidl::cpu {
 inline namespace MINIDL_CPU_CAPABILITY {
 
 namespace {
-// Splits [0, extent) into one contiguous part per OpenMP thread and calls part(begin, end);
-// one part on the calling thread when the work is small or already inside a parallel region.
+// Rows or columns of a product split between threads (parallel.h) from 2¹⁸ multiply-adds on.
 template <typename F>
 void split(int64_t extent, int64_t work, F part) {
-  const int threads = (work > (1 << 18) && !omp_in_parallel()) ? omp_get_max_threads() : 1;
-#pragma omp parallel num_threads(threads)
-  {
-    const int64_t parts = omp_get_num_threads(), t = omp_get_thread_num();
-    const int64_t begin = extent * t / parts, end = extent * (t + 1) / parts;
-    if (end > begin) part(begin, end);
-  }
+  split_range(extent, work, int64_t{1} << 18, part);
 }
 }  // namespace
 
