@@ -40,7 +40,9 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # The benchmarks time minidl and PyTorch (Debian's python3-torch) on the same cases, one after
-# the other on this machine, and print a table of ratios.
+# the other on this machine, 3 rounds each side alternating (medians: a shared machine's load
+# swings single runs), and print a table of ratios. make bench takes ~30 min on 2 cores with two
+# CPU paths; --rounds 1 in the scripts for a quick look.
 torch-check:
 	@/usr/bin/python3 -c 'import torch' 2>/dev/null || \
 	  { echo "the benchmarks need Debian's python3-torch: apt-get install python3-torch"; exit 1; }

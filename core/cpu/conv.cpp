@@ -105,7 +105,7 @@ void sum_over_samples(int64_t N, int64_t size, T* out, F sum_range) {
   for (int64_t slot = 0; slot < slots; ++slot)
     sum_range(N * slot / slots, N * (slot + 1) / slots, slot == 0 ? out : parts + (slot - 1) * size);
   // The ranges' sums are added in order, element by element; threads take blocks of elements
-  // (on one thread this pass was 2 % of a 2-thread resnet20 step, the other thread waiting).
+  // (this pass ran on one thread, the other waiting).
   constexpr int64_t kBlock = 4096;
 #pragma omp parallel for num_threads(threads) if ((slots - 1) * size > kParallelGrain)
   for (int64_t first = 0; first < size; first += kBlock) {
@@ -415,7 +415,7 @@ void backward_data_shifted(const T* dy, const T* w, const Geometry& g, T* dx) {
       std::all_of(phases.begin(), phases.end(), [](const PhaseProduct& p) { return !p.taps.empty(); });
   // With a column stride of 2, the two column phases of a row phase are written together, their
   // rows interleaved: contiguous vector stores, where each phase alone stored every other value
-  // one at a time (8 % of the stride-2 layer's forward + backward).
+  // one at a time (backward-data's own code held 8 % of perf's samples of a stride-2 layer).
   const bool pairs = sw == 2 && every_position;
   const int64_t columns = g.C * lo.columns();
 #pragma omp parallel if (split_batch(g.N))
