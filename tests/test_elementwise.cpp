@@ -41,7 +41,7 @@ TEST_CASE("broadcasting follows NumPy's rules") {
 
 TEST_CASE("broadcasting on large tensors matches a plain loop (the OpenMP path)") {
   Generator g(5);
-  Tensor x = randn({8, 16, 32, 32}, kFloat32, g);
+  Tensor x = randn({72, 16, 32, 32}, kFloat32, g);  // above kStreamGrain (2^20 values)
   Tensor s = randn({1, 16, 1, 1}, kFloat32, g);
   Tensor y = x * s;
   const std::vector<float> px = x.to_vector<float>(), ps = s.to_vector<float>(), py = y.to_vector<float>();
@@ -52,7 +52,7 @@ TEST_CASE("broadcasting on large tensors matches a plain loop (the OpenMP path)"
 
 TEST_CASE("long rows are split between threads in blocks, same values (same shapes: one row)") {
   Generator g(6);
-  const int64_t n = 50001;  // rows of several 16384-value blocks and a partial one
+  const int64_t n = 400001;  // rows of many 16384-value blocks and a partial one; 2^20 values in all
   Tensor a = randn({3, n}, kFloat32, g), b = randn({3, n}, kFloat32, g), row = randn({1, n}, kFloat32, g);
   const std::vector<float> pa = a.to_vector<float>(), pb = b.to_vector<float>(), pr = row.to_vector<float>();
   const std::vector<float> sum = (a + b).to_vector<float>(), diff = (a - row).to_vector<float>();

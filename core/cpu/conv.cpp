@@ -105,9 +105,9 @@ void sum_over_samples(int64_t N, int64_t size, T* out, F sum_range) {
   for (int64_t slot = 0; slot < slots; ++slot)
     sum_range(N * slot / slots, N * (slot + 1) / slots, slot == 0 ? out : parts + (slot - 1) * size);
   // The ranges' sums are added in order, element by element; threads take blocks of elements
-  // (this pass ran on one thread, the other waiting).
+  // when there are enough to repay waking them (parallel.h).
   constexpr int64_t kBlock = 4096;
-#pragma omp parallel for num_threads(threads) if ((slots - 1) * size > kParallelGrain)
+#pragma omp parallel for num_threads(threads) if ((slots - 1) * size > kStreamGrain)
   for (int64_t first = 0; first < size; first += kBlock) {
     const int64_t last = std::min(size, first + kBlock);
     for (int64_t slot = 1; slot < slots; ++slot)
@@ -502,7 +502,7 @@ void backward_weight_shifted(const T* dy, const T* x, const Geometry& g, T* dw) 
       });
     }
   });
-  if (transposed) transpose(out, crs, g.K, dw);  // by tiles, between threads (a plain loop ran on one)
+  if (transposed) transpose(out, crs, g.K, dw);  // by tiles (a plain strided loop before)
 }
 
 // Winograd's backward-data: dy[K, P, Q] padded by R−1−pad, convolved with flipped[C, K, R, S] =

@@ -34,11 +34,11 @@ inline void copy_short(const T* src, int64_t n, T* dst) {
 
 // out[cols, rows] = in[rows, cols]ᵀ, by 32 × 32 tiles, which keep both the read and the write side
 // in cache (a plain loop reads or writes one value per cache line); tiles of rows split between
-// threads.
+// threads for large matrices.
 template <typename T>
 void transpose(const T* in, int64_t rows, int64_t cols, T* out) {
   constexpr int64_t kTile = 32;
-#pragma omp parallel for if (rows * cols > kParallelGrain)
+#pragma omp parallel for if (rows * cols > kStreamGrain)
   for (int64_t i0 = 0; i0 < rows; i0 += kTile)
     for (int64_t j0 = 0; j0 < cols; j0 += kTile)
       for (int64_t i = i0; i < std::min(i0 + kTile, rows); ++i)
