@@ -524,16 +524,18 @@ std::vector<T> flip_weights(const T* w, const Geometry& g) {
 // direct kernel, per path, on the 3x3 shapes of resnet20 and preresnet29 ((32, C, H, W), 1 and 2
 // threads; bench/RESULTS.md): from kWinogradMinChannels channels on both sides and
 // kWinogradMinWidth output columns, F(4x4) from kWinograd4MinWidth. The transforms cost about
-// what the fewer multiplications save, so Winograd wins only where the direct kernel is slow for
-// its flops: on the generic path from 32 channels, F(4x4) everywhere but the narrowest images
-// (one core, against direct: 64 ch at 32² 2.5x, 32 at 16² 1.6x, 64 at 8² 1.9x; against F(2x2)
-// 1.05-1.3x); on AVX2 only 64 channels at 32², F(4x4) (1.3x on 2 threads) — at 16² and 8² the
-// direct kernel is faster than either tile size (2 threads: 32 ch at 16² 1.8x, 64 at 8² 1.25x
-// against F(2x2), which Auto ran there before); on AVX-512 never (F(2x2) measured; F(4x4) not).
+// what the fewer multiplications save where channels are few, so Winograd wins only where the
+// direct kernel is slow for its flops or the GEMMs are deep enough: on the generic path from 32
+// channels, F(4x4) everywhere but the narrowest images (one core, against direct: 64 ch at 32²
+// 2.5x, 32 at 16² 1.6x, 64 at 8² 1.9x; against F(2x2) 1.05-1.3x); on AVX2 from 32 channels and 8
+// columns, F(4x4) (2 threads, minima of 2 x 60 runs, forward / forward + backward against direct:
+// 32 ch at 16² 1.36x / 1.18x, 64 at 8² 1.76x / 1.36x, batch 128 1.29x / 1.13x and 2.02x / 1.39x;
+// at 16 channels F(4x4) loses, 32² 0.81x forward); on AVX-512 never (F(2x2) measured before the
+// transforms' gathers became tables; F(4x4) not measured: no AVX-512 machine since).
 #if defined(__AVX512F__)
 constexpr int64_t kWinogradMinChannels = INT64_MAX, kWinogradMinWidth = INT64_MAX, kWinograd4MinWidth = INT64_MAX;
 #elif defined(__AVX2__)
-constexpr int64_t kWinogradMinChannels = 64, kWinogradMinWidth = 32, kWinograd4MinWidth = 32;
+constexpr int64_t kWinogradMinChannels = 32, kWinogradMinWidth = 8, kWinograd4MinWidth = 8;
 #else
 constexpr int64_t kWinogradMinChannels = 32, kWinogradMinWidth = 1, kWinograd4MinWidth = 8;
 #endif

@@ -13,6 +13,7 @@
 #include "copy.h"
 #include "gemm.h"
 #include "scratch.h"
+#include "../error.h"
 
 namespace minidl::cpu {
 inline namespace MINIDL_CPU_CAPABILITY {
@@ -54,104 +55,148 @@ inline void output_1d(const T (&x)[M + 2], T (&y)[M]) {
   }
 }
 
-// y = G·x, the weight transform of 3 taps (in double: it runs once per call).
+// y = G′·x, the weight transform of 3 taps scaled to small integers, G′ = d·G (in double: it runs
+// once per call); U = G·g·Gᵀ = G′·g·G′ᵀ / d², one division per value instead of one per
+// coefficient of G (F(4x4)'s 1/24, 1/12, ⅙: the divisions were most of the weight transform).
+template <int M>
+constexpr double kWeightDenominator = M == 2 ? 2 : 24;
+
 template <int M>
 inline void weight_1d(const double (&x)[3], double (&y)[M + 2]) {
-  if constexpr (M == 2) {  // G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]
-    y[0] = x[0];
-    y[1] = 0.5 * (x[0] + x[1] + x[2]);
-    y[2] = 0.5 * (x[0] - x[1] + x[2]);
-    y[3] = x[2];
-  } else {  // G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1]
-    y[0] = x[0] / 4;
-    y[1] = -(x[0] + x[1] + x[2]) / 6;
-    y[2] = -(x[0] - x[1] + x[2]) / 6;
-    y[3] = x[0] / 24 + x[1] / 12 + x[2] / 6;
-    y[4] = x[0] / 24 - x[1] / 12 + x[2] / 6;
-    y[5] = x[2];
+  if constexpr (M == 2) {  // G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1], G′ = 2·G
+    y[0] = 2 * x[0];
+    y[1] = x[0] + x[1] + x[2];
+    y[2] = x[0] - x[1] + x[2];
+    y[3] = 2 * x[2];
+  } else {  // G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1], G′ = 24·G
+    y[0] = 6 * x[0];
+    y[1] = -4 * (x[0] + x[1] + x[2]);
+    y[2] = -4 * (x[0] - x[1] + x[2]);
+    y[3] = x[0] + 2 * x[1] + 4 * x[2];
+    y[4] = x[0] - 2 * x[1] + 4 * x[2];
+    y[5] = 24 * x[2];
   }
 }
 
-// U[e][k][c] = (G·g·Gᵀ)[e] for every kernel g = w[k][c] (3x3), e < α².
+// U[e][k][c] = (G·g·Gᵀ)[e] for every kernel g = w[k][c] (3x3), e < α². A block of 16 input
+// channels at a time (a vector loop) goes to a local array first and then to U a cache line per e:
+// U[e]'s are K·C values apart (16 KB at 64 channels), and α² stores a kernel, one to each, fell in
+// one L1 set.
 template <int M, typename T>
 std::vector<T> transform_weights(const T* w, int64_t K, int64_t C) {
   constexpr int A = M + 2;
+  constexpr int64_t kBlock = 16;
+  constexpr double d2 = kWeightDenominator<M> * kWeightDenominator<M>;
   std::vector<T> u(static_cast<size_t>(A * A * K * C));
   for (int64_t k = 0; k < K; ++k)
-    for (int64_t c = 0; c < C; ++c) {
-      const T* g = w + (k * C + c) * 9;
-      double t[A][3];  // G·g, a column at a time
-      for (int j = 0; j < 3; ++j) {
-        const double col[3] = {g[j], g[3 + j], g[6 + j]};
-        double out[A];
-        weight_1d<M>(col, out);
-        for (int i = 0; i < A; ++i) t[i][j] = out[i];
+    for (int64_t c0 = 0; c0 < C; c0 += kBlock) {
+      const int64_t n = std::min(kBlock, C - c0);
+      double g[9][kBlock];  // the block's kernels, a tap at a time: the vector loop reads lanes in order
+      for (int64_t c = 0; c < n; ++c)
+        for (int tap = 0; tap < 9; ++tap) g[tap][c] = w[(k * C + c0 + c) * 9 + tap];
+      T block[A * A][kBlock];
+#pragma omp simd
+      for (int64_t c = 0; c < n; ++c) {
+        double t[A][3];  // G′·g, a column at a time
+#pragma GCC unroll 3
+        for (int j = 0; j < 3; ++j) {
+          const double col[3] = {g[j][c], g[3 + j][c], g[6 + j][c]};
+          double out[A];
+          weight_1d<M>(col, out);
+#pragma GCC unroll 8
+          for (int i = 0; i < A; ++i) t[i][j] = out[i];
+        }
+#pragma GCC unroll 8
+        for (int i = 0; i < A; ++i) {  // (G′·g)·G′ᵀ, a row at a time
+          const double row[3] = {t[i][0], t[i][1], t[i][2]};
+          double out[A];
+          weight_1d<M>(row, out);
+#pragma GCC unroll 8
+          for (int j = 0; j < A; ++j) block[i * A + j][c] = static_cast<T>(out[j] / d2);
+        }
       }
-      for (int i = 0; i < A; ++i) {  // (G·g)·Gᵀ, a row at a time
-        const double row[3] = {t[i][0], t[i][1], t[i][2]};
-        double out[A];
-        weight_1d<M>(row, out);
-        for (int j = 0; j < A; ++j) u[((i * A + j) * K + k) * C + c] = static_cast<T>(out[j]);
-      }
+      for (int e = 0; e < A * A; ++e) copy_short(block[e], n, u.data() + (e * K + k) * C + c0);
     }
   return u;
 }
 
-// The chunk's geometry: tiles of M x M outputs, and each channel's input padded so that every
-// tile's α x α window lies inside it (zeros around). A padded row is stored deinterleaved — its
-// columns ≡ 0 (mod M), then those ≡ 1, ..., tw + 1 of each — so that column M·tx + j of
-// consecutive tiles is consecutive values (phase j mod M, index tx + j / M): a row copy.
+// A distance between the α² streams that the transforms read and write at once (d[e], V[e], M[e],
+// rows[·]), at least n values: an odd number of cache lines, so that the streams fall in different
+// L1 sets. At 128 tiles and 64 channels V's and M's natural distances are 32 KB, a multiple of the
+// 4 KB that maps to one set: 36 streams in one 8-way set evicted each other at every value
+// (F(4x4) forward, 1 thread, 16 to 64 channels: 1.07-1.27x faster spread).
+template <typename T>
+int64_t spread(int64_t n) {
+  constexpr int64_t line = 64 / sizeof(T);
+  const int64_t lines = (n + line - 1) / line;
+  return (lines | 1) * line;
+}
+
+// The geometry: tiles of M x M outputs; tile (ty, tx) reads the α x α input window whose corner
+// is input row M·ty − ph, column M·tx − pw (zeros outside the input).
 template <int M>
 struct Tiles {
   int64_t C, H, W, ph, pw, P, Q;
   int64_t th() const { return (P + M - 1) / M; }
   int64_t tw() const { return (Q + M - 1) / M; }
   int64_t per_sample() const { return th() * tw(); }
-  int64_t Hp() const { return M * th() + 2; }
-  int64_t half() const { return tw() + 1; }  // values of one phase of a padded row
-  int64_t row() const { return M * half(); }
-  int64_t plane() const { return Hp() * row(); }
 };
 
-// `count` samples' padded planes xp[i·C + c] (deinterleaved rows, zeros around) from x: every
-// value of each plane is written, the pads too (xp is reused scratch).
-template <int M, typename T>
-void pad_deinterleaved(const T* x, const Tiles<M>& g, int64_t count, T* xp) {
-  const int64_t half = g.half();
-  for (int64_t i = 0; i < count * g.C; ++i) {
-    T* plane = xp + i * g.plane();
-    std::fill(plane, plane + g.plane(), T(0));
-    for (int64_t h = 0; h < g.H; ++h) {
-      const T* src = x + (i * g.H + h) * g.W;
-      T* row = plane + (h + g.ph) * g.row();
-      for (int64_t w = 0; w < g.W; ++w) {
-        const int64_t col = w + g.pw;
-        row[(col % M) * half + col / M] = src[w];
-      }
-    }
-  }
+// One copy of a gather or scatter: where a value goes, where it comes from.
+struct Move {
+  int32_t to, from;
+};
+
+// The moves that gather a sample's tiles from its input plane of one channel (H·W values):
+// d[e·ds + tile] = plane[...] for every window value inside the input, in the order of `to`.
+// Window values outside it are not moved: they stay the zeros d was cleared to (they are the same
+// for every sample and channel).
+template <int M>
+std::vector<Move> input_moves(const Tiles<M>& g, int64_t ds) {
+  constexpr int A = M + 2;
+  std::vector<Move> moves;
+  for (int r = 0; r < A; ++r)
+    for (int j = 0; j < A; ++j)
+      for (int64_t ty = 0; ty < g.th(); ++ty)
+        for (int64_t tx = 0; tx < g.tw(); ++tx) {
+          const int64_t h = M * ty + r - g.ph, w = M * tx + j - g.pw;
+          if (h >= 0 && h < g.H && w >= 0 && w < g.W)
+            moves.push_back({static_cast<int32_t>((r * A + j) * ds + ty * g.tw() + tx), static_cast<int32_t>(h * g.W + w)});
+        }
+  return moves;
+}
+
+// The moves that scatter a sample's m x m output tiles of one channel, rows[(r·M + j)·rs + tile]
+// (output row r, column j of the tile), into its P x Q plane, clipped at the edges, in the order
+// of `to`.
+template <int M>
+std::vector<Move> output_moves(const Tiles<M>& g, int64_t rs) {
+  std::vector<Move> moves;
+  for (int64_t p = 0; p < g.P; ++p)
+    for (int64_t q = 0; q < g.Q; ++q)
+      moves.push_back({static_cast<int32_t>(p * g.Q + q),
+                       static_cast<int32_t>(((p % M) * M + q % M) * rs + (p / M) * g.tw() + q / M)});
+  return moves;
 }
 
 // V[e] in packed-B layout (panel width `width`, `stride` elements from one e to the next) for
-// the tiles of `count` samples, a channel at a time. The α² values of each of the channel's tiles
-// are first gathered into d[e][tile] — row copies: in a deinterleaved row, column M·tx + j of
-// consecutive tiles is consecutive — so that the transform is a vector loop over every tile of the
-// chunk, however short a row of tiles is. (A vector loop along a row of tiles ran half-empty where
-// rows are short: 4 tiles at 8x8 with F(2x2), half an AVX2 vector, and scalar bookkeeping per row.)
-// d holds α²·count·per_sample values.
+// the tiles of `count` samples x[count, C, H, W], a channel at a time. The α² values of each of
+// the channel's tiles are first gathered into d[e·ds + tile] (`moves`, d's other values zero), so
+// that the transform is a vector loop over every tile of the chunk, however short a row of tiles
+// is. (A vector loop along a row of tiles ran half-empty where rows are short: 4 tiles at 8x8
+// with F(2x2), half an AVX2 vector, and scalar bookkeeping per row; gathering by row copies of a
+// padded plane cost a call per 2 to 8 values.)
 template <int M, typename T>
-void transform_inputs(const T* xp, const Tiles<M>& g, int64_t count, int64_t width, int64_t stride, T* d, T* v) {
+void transform_inputs(const T* x, const Tiles<M>& g, int64_t count, const std::vector<Move>& moves, int64_t ds,
+                      int64_t width, int64_t stride, T* d, T* v) {
   constexpr int A = M + 2;
-  const int64_t half = g.half(), tw = g.tw(), tiles = count * g.per_sample();
+  const int64_t tiles = count * g.per_sample(), plane = g.H * g.W;
   for (int64_t c = 0; c < g.C; ++c) {
-    for (int64_t i = 0; i < count; ++i)
-      for (int64_t ty = 0; ty < g.th(); ++ty) {
-        const T* r0 = xp + (i * g.C + c) * g.plane() + M * ty * g.row();
-        T* first = d + i * g.per_sample() + ty * tw;
-        for (int r = 0; r < A; ++r)
-          for (int j = 0; j < A; ++j)
-            copy_short(r0 + r * g.row() + (j % M) * half + j / M, tw, first + (r * A + j) * tiles);
-      }
+    for (int64_t i = 0; i < count; ++i) {
+      const T* src = x + (i * g.C + c) * plane;
+      T* dst = d + i * g.per_sample();
+      for (const Move& mv : moves) dst[mv.to] = src[mv.from];
+    }
     for (int64_t t0 = 0; t0 < tiles; t0 += width) {  // a panel's tiles are consecutive values of V
       const int64_t len = std::min(width, tiles - t0);
       T* out = v + packed_b_index(c, t0, g.C, width) - t0;  // out[e·stride + t]
@@ -162,7 +207,7 @@ void transform_inputs(const T* xp, const Tiles<M>& g, int64_t count, int64_t wid
         for (int j = 0; j < A; ++j) {
           T col[A], y[A];
 #pragma GCC unroll 8
-          for (int r = 0; r < A; ++r) col[r] = d[(r * A + j) * tiles + t];
+          for (int r = 0; r < A; ++r) col[r] = d[(r * A + j) * ds + t];
           input_1d<M>(col, y);
 #pragma GCC unroll 8
           for (int r = 0; r < A; ++r) u[r][j] = y[r];
@@ -179,14 +224,15 @@ void transform_inputs(const T* xp, const Tiles<M>& g, int64_t count, int64_t wid
   }
 }
 
-// y[i][k] (M x M per tile, clipped at the edges) = Aᵀ·m·A through `out` from m[e][k][tile]: per
-// output channel a vector loop over every tile of the chunk into rows[r][j][tile] (output row r of
-// the tile, column j), interleaved into y's rows after. rows holds M²·count·per_sample values.
+// y[i][k] (M x M per tile, clipped at the edges) = Aᵀ·m·A through `out` from m[e][k][tile]
+// (`step` values from one e to the next): per output channel a vector loop over every tile of the
+// chunk into rows[(r·M + j)·rs + tile] (output row r of the tile, column j), scattered into y's
+// planes after (`moves`).
 template <int M, typename T>
-void transform_outputs(const T* m, const Tiles<M>& g, int64_t count, int64_t K, const OutputPass<T>& out, T* rows,
-                       T* y) {
+void transform_outputs(const T* m, int64_t step, const Tiles<M>& g, int64_t count, int64_t K,
+                       const std::vector<Move>& moves, int64_t rs, const OutputPass<T>& out, T* rows, T* y) {
   constexpr int A = M + 2;
-  const int64_t tiles = count * g.per_sample(), P = g.P, Q = g.Q, tw = g.tw(), step = K * tiles;  // step: e to e + 1
+  const int64_t tiles = count * g.per_sample(), pq = g.P * g.Q;
   for (int64_t k = 0; k < K; ++k) {
     const T* src = m + k * tiles;
 #pragma omp simd
@@ -206,17 +252,15 @@ void transform_outputs(const T* m, const Tiles<M>& g, int64_t count, int64_t K, 
         T o[M];
         output_1d<M>(u[r], o);
 #pragma GCC unroll 8
-        for (int j = 0; j < M; ++j) rows[(r * M + j) * tiles + t] = o[j];
+        for (int j = 0; j < M; ++j) rows[(r * M + j) * rs + t] = o[j];
       }
     }
-    for (int64_t i = 0; i < count; ++i)
-      for (int64_t ty = 0; ty < g.th(); ++ty)
-        for (int r = 0; r < M && M * ty + r < P; ++r) {
-          const int64_t at = ((i * K + k) * P + M * ty + r) * Q;
-          const T* phases = rows + r * M * tiles + i * g.per_sample() + ty * tw;  // phases[j·tiles + tx]
-          for (int64_t q = 0; q < Q; ++q) y[at + q] = phases[(q % M) * tiles + q / M];
-          if (!out.trivial()) out.row(y + at, Q, k, at, y + at);
-        }
+    for (int64_t i = 0; i < count; ++i) {
+      const int64_t at = (i * K + k) * pq;
+      const T* from = rows + i * g.per_sample();
+      for (const Move& mv : moves) y[at + mv.to] = from[mv.from];
+      if (!out.trivial()) out.row(y + at, pq, k, at, y + at);
+    }
   }
 }
 
@@ -237,30 +281,33 @@ void convolve(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w
   const int64_t wide = (128 + g.per_sample() - 1) / g.per_sample();
   const int64_t per_chunk = std::clamp<int64_t>(std::min(wide, (N + threads - 1) / threads), 1, N);
   const int64_t chunks = (N + per_chunk - 1) / per_chunk;
+  const int64_t max_tiles = per_chunk * g.per_sample(), ts = spread<T>(max_tiles);  // ts: d's and rows' ds, rs
+  MINIDL_CHECK(E * ts <= INT32_MAX && H * W <= INT32_MAX, "conv2d (Winograd): a plane of ", H, "x", W,
+               " is too large for its tile moves");
+  const std::vector<Move> gather = input_moves(g, ts), scatter = output_moves(g, ts);
 #pragma omp parallel if (threads > 1 && chunks >= threads)
   {
-    const int64_t max_tiles = per_chunk * g.per_sample(), stride = packed_b_size(C, max_tiles, width);
-    thread_local Scratch<T> xp_buffer, v_buffer, m_buffer, d_buffer, rows_buffer;
-    T* xp = xp_buffer.get(static_cast<size_t>(per_chunk * C * g.plane()));
+    const int64_t stride = spread<T>(packed_b_size(C, max_tiles, width)), step = spread<T>(K * max_tiles);
+    thread_local Scratch<T> v_buffer, m_buffer, d_buffer, rows_buffer;
     T* v = v_buffer.get(static_cast<size_t>(E * stride));
-    T* m = m_buffer.get(static_cast<size_t>(E * K * max_tiles));
-    T* d = d_buffer.get(static_cast<size_t>(E * max_tiles));
-    T* rows = rows_buffer.get(static_cast<size_t>(M * M * max_tiles));
+    T* m = m_buffer.get(static_cast<size_t>(E * step));
+    T* d = d_buffer.get(static_cast<size_t>(E * ts));
+    T* rows = rows_buffer.get(static_cast<size_t>(M * M * ts));
+    std::fill(d, d + E * ts, T(0));  // the window values outside the input (input_moves)
 #pragma omp for schedule(dynamic)
     for (int64_t chunk = 0; chunk < chunks; ++chunk) {
       const int64_t n0 = chunk * per_chunk, count = std::min(per_chunk, N - n0), tiles = count * g.per_sample();
-      pad_deinterleaved(x + n0 * C * H * W, g, count, xp);
       // The last panel's columns past the tiles are zero (gemm.h's packed layout).
       if (const int64_t last = tiles / width * width; last < tiles)
         for (int e = 0; e < E; ++e)
           for (int64_t c = 0; c < C; ++c)
             for (int64_t t = tiles; t < last + width; ++t) v[e * stride + packed_b_index(c, t, C, width)] = T(0);
-      transform_inputs(xp, g, count, width, stride, d, v);
+      transform_inputs(x + n0 * C * H * W, g, count, gather, ts, width, stride, d, v);
       for (int e = 0; e < E; ++e)
         parallel_gemm_packed_b<T>(false, K, tiles, C, T(1), u.data() + e * K * C, C, v + e * stride, T(0),
-                                  m + e * K * tiles, tiles);
+                                  m + e * step, tiles);
       const int64_t at = n0 * K * g.P * g.Q;
-      transform_outputs(m, g, count, K, out.shifted(at), rows, y + at);
+      transform_outputs(m, step, g, count, K, scatter, ts, out.shifted(at), rows, y + at);
     }
   }
 }
