@@ -139,3 +139,23 @@ TEST_CASE("3 training steps of resnet20 give bitwise-identical weights with 1 an
     }
   });
 }
+
+TEST_CASE("Winograd's weight gradient, summed over several chunks of samples, is bitwise the same on 1 and 2 threads") {
+  // F(4x4) forced: 64 tiles a sample at 30x30, so 4 samples a chunk and 3 chunks for 9 samples.
+  // Threads take whole products of the transformed domain, each summed over the chunks in order.
+  Generator gen(11);
+  const Tensor x = randn({9, 8, 30, 30}, kFloat32, gen), w = randn({8, 8, 3, 3}, kFloat32, gen);
+  const Tensor dy = randn({9, 8, 30, 30}, kFloat32, gen);
+  auto grad = [&](int threads) {
+    Threads scope(threads);
+    set_cpu_conv_algorithm(ConvAlgorithm::Winograd4);
+    Tensor wt = w.detach().requires_grad_();
+    conv2d(x, wt, Tensor(), 1, 1).backward(dy);
+    set_cpu_conv_algorithm(ConvAlgorithm::Auto);
+    return wt.grad();
+  };
+  test::for_each_cpu_path([&] {
+    const Tensor one = grad(1), two = grad(2);
+    CHECK(std::memcmp(one.raw_data(), two.raw_data(), one.nbytes()) == 0);
+  });
+}

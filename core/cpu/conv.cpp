@@ -83,38 +83,6 @@ void bias_grad(const T* dy, const Geometry& g, T* dbias) {
 // training beside a 1-thread training, 2 threads ÷ 1 thread: 0.89 with fixed shares, 0.97.)
 bool split_batch(int64_t n) { return n >= omp_get_max_threads(); }
 
-// The weight gradient sums every sample's contribution. So that the sum does not depend on the
-// number of threads (the same weights after training with 1 thread or 2), the samples are cut
-// into kSumSlots fixed ranges, whatever the thread count; each range is summed in order into a
-// buffer of its own (the first range into out itself), and the others are added to it in order at
-// the end. Threads take whole ranges.
-constexpr int64_t kSumSlots = 8;
-
-// out[size] = Σ over the samples [0, N) (N ≥ 1), where sum_range(n0, n1, acc) writes the sum over
-// [n0, n1) into acc — all of it, without reading it first: the buffers are not zeroed (8 of them
-// are 1.2 MB for a 64-channel layer's weight gradient; memset's share of a resnet20 step fell by
-// a quarter, from 2.5 % to 1.9 % of perf's samples).
-template <typename T, typename F>
-void sum_over_samples(int64_t N, int64_t size, T* out, F sum_range) {
-  const int64_t slots = std::clamp<int64_t>(N, 1, kSumSlots);
-  thread_local Scratch<T> parts_buffer;
-  T* parts = parts_buffer.get(static_cast<size_t>((slots - 1) * size));  // ranges 1, 2, ...
-  // Ranges go to threads when there are enough of them; otherwise sum_range's products split.
-  const int threads = omp_in_parallel() || slots < omp_get_max_threads() ? 1 : omp_get_max_threads();
-#pragma omp parallel for schedule(dynamic) num_threads(threads)
-  for (int64_t slot = 0; slot < slots; ++slot)
-    sum_range(N * slot / slots, N * (slot + 1) / slots, slot == 0 ? out : parts + (slot - 1) * size);
-  // The ranges' sums are added in order, element by element; threads take blocks of elements
-  // when there are enough to repay waking them (parallel.h).
-  constexpr int64_t kBlock = 4096;
-#pragma omp parallel for num_threads(threads) if ((slots - 1) * size > kStreamGrain)
-  for (int64_t first = 0; first < size; first += kBlock) {
-    const int64_t last = std::min(size, first + kBlock);
-    for (int64_t slot = 1; slot < slots; ++slot)
-      for (int64_t i = first; i < last; ++i) out[i] += parts[(slot - 1) * size + i];
-  }
-}
-
 // ---- convolutions as shifted products (see the top of the file) ----
 
 // x / d rounded towards −∞ (a kernel row r − pad may be negative).
@@ -532,18 +500,28 @@ std::vector<T> flip_weights(const T* w, const Geometry& g) {
 // 32 ch at 16² 1.36x / 1.18x, 64 at 8² 1.76x / 1.36x, batch 128 1.29x / 1.13x and 2.02x / 1.39x;
 // at 16 channels F(4x4) loses, 32² 0.81x forward); on AVX-512 never (F(2x2) measured before the
 // transforms' gathers became tables; F(4x4) not measured: no AVX-512 machine since).
+// The weight gradient by Winograd (kWinogradGradMinChannels) pays later than the forward's: the
+// direct one runs near peak already (AVX2, F(4x4) against direct, batch 32, in one process,
+// medians of 40 alternating runs, 1 / 2 threads: 64 ch at 8² 1.87x / 1.50x, batch 128 1.61x /
+// 1.53x; 32 at 16² 1.05x / 0.90x; 16 at 32² 0.60x / 0.49x. Generic: 32 at 16² 1.78x / 1.85x, 64 at
+// 8² 2.88x / 2.73x, 16 at 32² 1.20x / 1.01x).
 #if defined(__AVX512F__)
 constexpr int64_t kWinogradMinChannels = INT64_MAX, kWinogradMinWidth = INT64_MAX, kWinograd4MinWidth = INT64_MAX;
+constexpr int64_t kWinogradGradMinChannels = INT64_MAX;
 #elif defined(__AVX2__)
 constexpr int64_t kWinogradMinChannels = 32, kWinogradMinWidth = 8, kWinograd4MinWidth = 8;
+constexpr int64_t kWinogradGradMinChannels = 64;
 #else
 constexpr int64_t kWinogradMinChannels = 32, kWinogradMinWidth = 1, kWinograd4MinWidth = 8;
+constexpr int64_t kWinogradGradMinChannels = 32;
 #endif
 
 // The tile size m of the Winograd F(m x m, 3x3) to run (2 or 4), or 0 for the direct kernel, for
-// a convolution from in_channels to out_channels whose output rows are out_width wide.
+// a convolution from in_channels to out_channels whose output rows are out_width wide (Auto: from
+// min_channels on both sides).
 template <typename T>
-int winograd_tile(const Geometry& g, int64_t in_channels, int64_t out_channels, int64_t out_width) {
+int winograd_tile(const Geometry& g, int64_t in_channels, int64_t out_channels, int64_t out_width,
+                  int64_t min_channels = kWinogradMinChannels) {
   const auto& v = g.win;
   const bool applies = g.R == 3 && g.S == 3 && v.stride_h == 1 && v.stride_w == 1 && v.pad_h <= 2 && v.pad_w <= 2;
   if (!applies) return 0;
@@ -555,7 +533,7 @@ int winograd_tile(const Geometry& g, int64_t in_channels, int64_t out_channels, 
     case ConvAlgorithm::Winograd4:
       return 4;
     default:
-      if (sizeof(T) != 4 || std::min(in_channels, out_channels) < kWinogradMinChannels) return 0;
+      if (sizeof(T) != 4 || std::min(in_channels, out_channels) < min_channels) return 0;
       if (out_width < kWinogradMinWidth) return 0;
       return out_width >= kWinograd4MinWidth ? 4 : 2;
   }
@@ -586,6 +564,10 @@ void backward(const T* dy, const T* x, const T* w, const Geometry& g, T* dx, T* 
     winograd_conv3x3(m, dy, g.N, g.K, g.P, g.Q, flipped.data(), g.C, 2 - g.win.pad_h, 2 - g.win.pad_w,
                      OutputPass<T>{}, dx);
     dx = nullptr;  // done
+  }
+  if (const int m = dw ? winograd_tile<T>(g, g.C, g.K, g.Q, kWinogradGradMinChannels) : 0) {
+    winograd_weight_grad3x3(m, x, g.N, g.C, g.H, g.W, dy, g.K, g.win.pad_h, g.win.pad_w, dw);
+    dw = nullptr;  // done
   }
   if (!g.pointwise()) {
     if (dx) backward_data_shifted(dy, w, g, dx);

@@ -12,6 +12,7 @@
 
 #include "copy.h"
 #include "gemm.h"
+#include "parallel.h"
 #include "scratch.h"
 #include "../error.h"
 
@@ -55,6 +56,26 @@ inline void output_1d(const T (&x)[M + 2], T (&y)[M]) {
   }
 }
 
+// y = A·x, the adjoint of the output transform (the weight gradient's transform of dy): M + 2
+// values from M.
+template <int M, typename T>
+inline void output_adjoint_1d(const T (&x)[M], T (&y)[M + 2]) {
+  if constexpr (M == 2) {  // A = (Aᵀ)ᵀ, Aᵀ as in output_1d
+    y[0] = x[0];
+    y[1] = x[0] + x[1];
+    y[2] = x[0] - x[1];
+    y[3] = -x[1];
+  } else {
+    const T a = x[0] + x[2], b = x[1] + x[3], c = x[0] + T(4) * x[2], d = T(2) * x[1] + T(8) * x[3];
+    y[0] = x[0];
+    y[1] = a + b;
+    y[2] = a - b;
+    y[3] = c + d;
+    y[4] = c - d;
+    y[5] = x[3];
+  }
+}
+
 // y = G′·x, the weight transform of 3 taps scaled to small integers, G′ = d·G (in double: it runs
 // once per call); U = G·g·Gᵀ = G′·g·G′ᵀ / d², one division per value instead of one per
 // coefficient of G (F(4x4)'s 1/24, 1/12, ⅙: the divisions were most of the weight transform).
@@ -75,6 +96,20 @@ inline void weight_1d(const double (&x)[3], double (&y)[M + 2]) {
     y[3] = x[0] + 2 * x[1] + 4 * x[2];
     y[4] = x[0] - 2 * x[1] + 4 * x[2];
     y[5] = 24 * x[2];
+  }
+}
+
+// y = G′ᵀ·x, the adjoint of weight_1d (the weight gradient's last transform): 3 taps from M + 2.
+template <int M>
+inline void weight_adjoint_1d(const double (&x)[M + 2], double (&y)[3]) {
+  if constexpr (M == 2) {
+    y[0] = 2 * x[0] + x[1] + x[2];
+    y[1] = x[1] - x[2];
+    y[2] = x[1] + x[2] + 2 * x[3];
+  } else {
+    y[0] = 6 * x[0] - 4 * (x[1] + x[2]) + x[3] + x[4];
+    y[1] = 4 * (x[2] - x[1]) + 2 * (x[3] - x[4]);
+    y[2] = -4 * (x[1] + x[2]) + 4 * (x[3] + x[4]) + 24 * x[5];
   }
 }
 
@@ -142,31 +177,34 @@ struct Tiles {
   int64_t per_sample() const { return th() * tw(); }
 };
 
-// One copy of a gather or scatter: where a value goes, where it comes from.
+// One copy of a gather or scatter: where a value goes, where it comes from. (Runs of copies along
+// a row of tiles, with one side strided, were no faster: 0.7-1.1x, 1 and 2 threads.)
 struct Move {
   int32_t to, from;
 };
 
-// The moves that gather a sample's tiles from its input plane of one channel (H·W values):
-// d[e·ds + tile] = plane[...] for every window value inside the input, in the order of `to`.
-// Window values outside it are not moved: they stay the zeros d was cleared to (they are the same
-// for every sample and channel).
+// The moves that gather a sample's S x S windows, one per tile, from its plane of one channel
+// (rows x cols values; window (ty, tx) has its corner at row M·ty − top, column M·tx − left):
+// d[(r·S + j)·ds + tile] = plane[...] for every window value inside the plane, in the order of
+// `to`. Window values outside it are not moved: they stay the zeros d was cleared to (they are the
+// same for every sample and channel). The inputs' windows are α x α (S = M + 2, the padding
+// around), the output gradient's are its M x M tiles (S = M, clipped at the far edges).
 template <int M>
-std::vector<Move> input_moves(const Tiles<M>& g, int64_t ds) {
-  constexpr int A = M + 2;
+std::vector<Move> window_moves(const Tiles<M>& g, int S, int64_t top, int64_t left, int64_t rows, int64_t cols,
+                               int64_t ds) {
   std::vector<Move> moves;
-  for (int r = 0; r < A; ++r)
-    for (int j = 0; j < A; ++j)
+  for (int r = 0; r < S; ++r)
+    for (int j = 0; j < S; ++j)
       for (int64_t ty = 0; ty < g.th(); ++ty)
         for (int64_t tx = 0; tx < g.tw(); ++tx) {
-          const int64_t h = M * ty + r - g.ph, w = M * tx + j - g.pw;
-          if (h >= 0 && h < g.H && w >= 0 && w < g.W)
-            moves.push_back({static_cast<int32_t>((r * A + j) * ds + ty * g.tw() + tx), static_cast<int32_t>(h * g.W + w)});
+          const int64_t h = M * ty + r - top, w = M * tx + j - left;
+          if (h >= 0 && h < rows && w >= 0 && w < cols)
+            moves.push_back({static_cast<int32_t>((r * S + j) * ds + ty * g.tw() + tx), static_cast<int32_t>(h * cols + w)});
         }
   return moves;
 }
 
-// The moves that scatter a sample's m x m output tiles of one channel, rows[(r·M + j)·rs + tile]
+// The moves that scatter a sample's M x M output tiles of one channel, rows[(r·M + j)·rs + tile]
 // (output row r, column j of the tile), into its P x Q plane, clipped at the edges, in the order
 // of `to`.
 template <int M>
@@ -179,43 +217,56 @@ std::vector<Move> output_moves(const Tiles<M>& g, int64_t rs) {
   return moves;
 }
 
-// V[e] in packed-B layout (panel width `width`, `stride` elements from one e to the next) for
-// the tiles of `count` samples x[count, C, H, W], a channel at a time. The α² values of each of
-// the channel's tiles are first gathered into d[e·ds + tile] (`moves`, d's other values zero), so
-// that the transform is a vector loop over every tile of the chunk, however short a row of tiles
-// is. (A vector loop along a row of tiles ran half-empty where rows are short: 4 tiles at 8x8
-// with F(2x2), half an AVX2 vector, and scalar bookkeeping per row; gathering by row copies of a
-// padded plane cost a call per 2 to 8 values.)
-template <int M, typename T>
-void transform_inputs(const T* x, const Tiles<M>& g, int64_t count, const std::vector<Move>& moves, int64_t ds,
-                      int64_t width, int64_t stride, T* d, T* v) {
+// to[move.to] = from[move.from] for every move.
+template <typename T>
+void move_all(const std::vector<Move>& moves, const T* from, T* to) {
+  for (const Move& mv : moves) to[mv.to] = from[mv.from];
+}
+
+// The α x α transforms of the S x S windows of `count` samples' planes src[count, channels,
+// plane], for the channels [c_first, c_last), a channel at a time, into out[e·stride + ...] in GEMM's packed-B layout (panel width
+// `width`; a width of at least the tiles is row-major with rows `width` apart): with S = M + 2
+// the inputs' V = Bᵀ·d·B (the forward's, the weight gradient's), with S = M the output gradient's
+// A·dy·Aᵀ (the weight gradient's). Each channel's windows are first gathered into
+// d[(r·S + j)·ds + tile] (`moves`, d's other values zero), so that the transform is a vector loop
+// over every tile of the chunk, however short a row of tiles is. (A vector loop along a row of
+// tiles ran half-empty where rows are short: 4 tiles at 8x8 with F(2x2), half an AVX2 vector, and
+// scalar bookkeeping per row; gathering by row copies of a padded plane cost a call per 2 to 8
+// values.)
+template <int M, int S, typename T>
+void transform_windows(const T* src, int64_t channels, int64_t c_first, int64_t c_last, int64_t plane,
+                       int64_t per_sample, int64_t count, const std::vector<Move>& moves, int64_t ds, int64_t width,
+                       int64_t stride, T* d, T* v) {
   constexpr int A = M + 2;
-  const int64_t tiles = count * g.per_sample(), plane = g.H * g.W;
-  for (int64_t c = 0; c < g.C; ++c) {
-    for (int64_t i = 0; i < count; ++i) {
-      const T* src = x + (i * g.C + c) * plane;
-      T* dst = d + i * g.per_sample();
-      for (const Move& mv : moves) dst[mv.to] = src[mv.from];
-    }
+  static_assert(S == A || S == M, "windows of the inputs (α x α) or of the output gradient (M x M)");
+  const int64_t tiles = count * per_sample;
+  for (int64_t c = c_first; c < c_last; ++c) {
+    for (int64_t i = 0; i < count; ++i) move_all(moves, src + (i * channels + c) * plane, d + i * per_sample);
     for (int64_t t0 = 0; t0 < tiles; t0 += width) {  // a panel's tiles are consecutive values of V
       const int64_t len = std::min(width, tiles - t0);
-      T* out = v + packed_b_index(c, t0, g.C, width) - t0;  // out[e·stride + t]
+      T* out = v + packed_b_index(c, t0, channels, width) - t0;  // out[e·stride + t]
 #pragma omp simd
       for (int64_t t = t0; t < t0 + len; ++t) {
-        T u[A][A];  // Bᵀ·d, a column at a time
+        T u[A][S];  // the columns' transforms
 #pragma GCC unroll 8
-        for (int j = 0; j < A; ++j) {
-          T col[A], y[A];
+        for (int j = 0; j < S; ++j) {
+          T col[S], y[A];
 #pragma GCC unroll 8
-          for (int r = 0; r < A; ++r) col[r] = d[(r * A + j) * ds + t];
-          input_1d<M>(col, y);
+          for (int r = 0; r < S; ++r) col[r] = d[(r * S + j) * ds + t];
+          if constexpr (S == A)
+            input_1d<M>(col, y);
+          else
+            output_adjoint_1d<M>(col, y);
 #pragma GCC unroll 8
           for (int r = 0; r < A; ++r) u[r][j] = y[r];
         }
 #pragma GCC unroll 8
-        for (int r = 0; r < A; ++r) {  // (Bᵀ·d)·B, a row at a time
+        for (int r = 0; r < A; ++r) {  // then the rows'
           T y[A];
-          input_1d<M>(u[r], y);
+          if constexpr (S == A)
+            input_1d<M>(u[r], y);
+          else
+            output_adjoint_1d<M>(u[r], y);
 #pragma GCC unroll 8
           for (int j = 0; j < A; ++j) out[(r * A + j) * stride + t] = y[j];
         }
@@ -257,8 +308,7 @@ void transform_outputs(const T* m, int64_t step, const Tiles<M>& g, int64_t coun
     }
     for (int64_t i = 0; i < count; ++i) {
       const int64_t at = (i * K + k) * pq;
-      const T* from = rows + i * g.per_sample();
-      for (const Move& mv : moves) y[at + mv.to] = from[mv.from];
+      move_all(moves, rows + i * g.per_sample(), y + at);
       if (!out.trivial()) out.row(y + at, pq, k, at, y + at);
     }
   }
@@ -284,7 +334,7 @@ void convolve(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w
   const int64_t max_tiles = per_chunk * g.per_sample(), ts = spread<T>(max_tiles);  // ts: d's and rows' ds, rs
   MINIDL_CHECK(E * ts <= INT32_MAX && H * W <= INT32_MAX, "conv2d (Winograd): a plane of ", H, "x", W,
                " is too large for its tile moves");
-  const std::vector<Move> gather = input_moves(g, ts), scatter = output_moves(g, ts);
+  const std::vector<Move> inputs = window_moves(g, M + 2, ph, pw, H, W, ts), outputs = output_moves(g, ts);
 #pragma omp parallel if (threads > 1 && chunks >= threads)
   {
     const int64_t stride = spread<T>(packed_b_size(C, max_tiles, width)), step = spread<T>(K * max_tiles);
@@ -293,7 +343,7 @@ void convolve(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w
     T* m = m_buffer.get(static_cast<size_t>(E * step));
     T* d = d_buffer.get(static_cast<size_t>(E * ts));
     T* rows = rows_buffer.get(static_cast<size_t>(M * M * ts));
-    std::fill(d, d + E * ts, T(0));  // the window values outside the input (input_moves)
+    std::fill(d, d + E * ts, T(0));  // the window values outside the input (window_moves)
 #pragma omp for schedule(dynamic)
     for (int64_t chunk = 0; chunk < chunks; ++chunk) {
       const int64_t n0 = chunk * per_chunk, count = std::min(per_chunk, N - n0), tiles = count * g.per_sample();
@@ -302,17 +352,113 @@ void convolve(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w
         for (int e = 0; e < E; ++e)
           for (int64_t c = 0; c < C; ++c)
             for (int64_t t = tiles; t < last + width; ++t) v[e * stride + packed_b_index(c, t, C, width)] = T(0);
-      transform_inputs(x + n0 * C * H * W, g, count, gather, ts, width, stride, d, v);
+      transform_windows<M, M + 2>(x + n0 * C * H * W, C, 0, C, H * W, g.per_sample(), count, inputs, ts, width, stride,
+                                  d, v);
       for (int e = 0; e < E; ++e)
         parallel_gemm_packed_b<T>(false, K, tiles, C, T(1), u.data() + e * K * C, C, v + e * stride, T(0),
                                   m + e * step, tiles);
       const int64_t at = n0 * K * g.P * g.Q;
-      transform_outputs(m, step, g, count, K, scatter, ts, out.shifted(at), rows, y + at);
+      transform_outputs(m, step, g, count, K, outputs, ts, out.shifted(at), rows, y + at);
     }
   }
 }
 
+// dw[K, C, 3, 3] = Σ over samples and tiles of Gᵀ·(A·dy·Aᵀ ⊙ Bᵀ·d·B)·G. Per chunk of samples,
+// the inputs' and the output gradient's tiles are transformed (row-major, tiles along the rows;
+// threads take channels), then α² GEMMs dU[e][k][c] += dM[e][k][:] · V[e][c][:] (threads take
+// whole products: each e is summed by one thread, over the chunks in order, so the sum does not
+// depend on the thread count — and there are 36 or 16 of them to share, where splitting by
+// samples left one range at batch 32 on 8x8 images), and at the end dw = G′ᵀ·dU·G′ / d², in
+// double.
+template <int M, typename T>
+void weight_grad(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* dy, int64_t K, int64_t ph,
+                 int64_t pw, T* dw) {
+  constexpr int A = M + 2, E = A * A;
+  const Tiles<M> g{C, H, W, ph, pw, H + 2 * ph - 2, W + 2 * pw - 2};
+  const int64_t ps = g.per_sample(), pq = g.P * g.Q;
+  // Chunks of about 256 tiles (a chunk's transforms, 36·(C + K)·tiles values, stay within a few MB),
+  // fixed whatever the thread count.
+  const int64_t per_chunk = std::clamp<int64_t>((256 + ps - 1) / ps, 1, N), ts = spread<T>(per_chunk * ps);
+  MINIDL_CHECK(E * ts <= INT32_MAX && H * W <= INT32_MAX, "conv2d (Winograd): a plane of ", H, "x", W,
+               " is too large for its tile moves");
+  const std::vector<Move> inputs = window_moves(g, A, ph, pw, H, W, ts), grads = window_moves(g, M, 0, 0, g.P, g.Q, ts);
+  const int64_t vstride = spread<T>(C * ts), mstep = spread<T>(K * ts);
+  thread_local Scratch<T> v_buffer, m_buffer, du_buffer;  // the calling thread's, shared by the team
+  T* v = v_buffer.get(static_cast<size_t>(E * vstride));     // V[e][c][tile]
+  T* m = m_buffer.get(static_cast<size_t>(E * mstep));       // dM[e][k][tile]
+  T* du = du_buffer.get(static_cast<size_t>(E * K * C));     // dU[e][k][c]
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+#pragma omp parallel num_threads(threads) if (threads > 1 && N * ps * (C + K) * E > kParallelGrain)
+  {
+    thread_local Scratch<T> dx_buffer, dg_buffer;  // gathered windows of x and of dy: two buffers,
+    T* dx = dx_buffer.get(static_cast<size_t>(E * ts));  // as their zeros (window_moves) differ
+    T* dg = dg_buffer.get(static_cast<size_t>(M * M * ts));
+    std::fill(dx, dx + E * ts, T(0));
+    std::fill(dg, dg + M * M * ts, T(0));
+    for (int64_t n0 = 0; n0 < N; n0 += per_chunk) {
+      const int64_t count = std::min(per_chunk, N - n0), tiles = count * ps;
+#pragma omp for schedule(dynamic)
+      for (int64_t ch = 0; ch < C + K; ++ch) {
+        if (ch < C)
+          transform_windows<M, A>(x + n0 * C * H * W, C, ch, ch + 1, H * W, ps, count, inputs, ts, ts, vstride, dx, v);
+        else
+          transform_windows<M, M>(dy + n0 * K * pq, K, ch - C, ch - C + 1, pq, ps, count, grads, ts, ts, mstep, dg, m);
+      }
+#pragma omp for schedule(dynamic)
+      for (int e = 0; e < E; ++e)
+        gemm<T>(false, true, K, C, tiles, T(1), m + e * mstep, ts, v + e * vstride, ts, n0 == 0 ? T(0) : T(1),
+                du + e * K * C, C);
+    }
+  }
+  // dw = G′ᵀ·dU·G′ / d², 16 input channels at a time (a vector loop; dU's α² values of a kernel
+  // are K·C apart, so a cache line of each is read at once, as transform_weights writes them).
+  constexpr int64_t kBlock = 16;
+  constexpr double d2 = kWeightDenominator<M> * kWeightDenominator<M>;
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t c0 = 0; c0 < C; c0 += kBlock) {
+      const int64_t n = std::min(kBlock, C - c0);
+      double block[E][kBlock];
+      for (int e = 0; e < E; ++e)
+        for (int64_t c = 0; c < n; ++c) block[e][c] = du[(e * K + k) * C + c0 + c];
+      T out9[9][kBlock];
+#pragma omp simd
+      for (int64_t c = 0; c < n; ++c) {
+        double t[3][A];  // G′ᵀ·dU, a column at a time
+#pragma GCC unroll 8
+        for (int j = 0; j < A; ++j) {
+          double col[A], out[3];
+#pragma GCC unroll 8
+          for (int r = 0; r < A; ++r) col[r] = block[r * A + j][c];
+          weight_adjoint_1d<M>(col, out);
+#pragma GCC unroll 3
+          for (int i = 0; i < 3; ++i) t[i][j] = out[i];
+        }
+#pragma GCC unroll 3
+        for (int i = 0; i < 3; ++i) {  // (G′ᵀ·dU)·G′, a row at a time
+          double out[3];
+          weight_adjoint_1d<M>(t[i], out);
+#pragma GCC unroll 3
+          for (int j = 0; j < 3; ++j) out9[i * 3 + j][c] = static_cast<T>(out[j] / d2);
+        }
+      }
+      for (int64_t c = 0; c < n; ++c)
+        for (int tap = 0; tap < 9; ++tap) dw[(k * C + c0 + c) * 9 + tap] = out9[tap][c];
+    }
+}
+
 }  // namespace
+
+template <typename T>
+void winograd_weight_grad3x3(int m, const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* dy, int64_t K,
+                             int64_t ph, int64_t pw, T* dw) {
+  if (m == 4) return weight_grad<4>(x, N, C, H, W, dy, K, ph, pw, dw);
+  weight_grad<2>(x, N, C, H, W, dy, K, ph, pw, dw);
+}
+
+template void winograd_weight_grad3x3<float>(int, const float*, int64_t, int64_t, int64_t, int64_t, const float*,
+                                             int64_t, int64_t, int64_t, float*);
+template void winograd_weight_grad3x3<double>(int, const double*, int64_t, int64_t, int64_t, int64_t, const double*,
+                                              int64_t, int64_t, int64_t, double*);
 
 template <typename T>
 void winograd_conv3x3(int m, const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w, int64_t K,

@@ -28,5 +28,11 @@ template <typename T>
 void winograd_conv3x3(int m, const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w, int64_t K,
                       int64_t ph, int64_t pw, const OutputPass<T>& out, T* y);
 
+/// dw[K, C, 3, 3] = the weight gradient of that convolution, from x and dy[N, K, P, Q], by
+/// F(m x m, 3x3): the products in the transformed domain, summed over samples in a fixed order.
+template <typename T>
+void winograd_weight_grad3x3(int m, const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* dy, int64_t K,
+                             int64_t ph, int64_t pw, T* dw);
+
 }  // namespace MINIDL_CPU_CAPABILITY
 }  // namespace minidl::cpu
