@@ -500,28 +500,24 @@ std::vector<T> flip_weights(const T* w, const Geometry& g) {
 // 32 ch at 16² 1.36x / 1.18x, 64 at 8² 1.76x / 1.36x, batch 128 1.29x / 1.13x and 2.02x / 1.39x;
 // at 16 channels F(4x4) loses, 32² 0.81x forward); on AVX-512 never (F(2x2) measured before the
 // transforms' gathers became tables; F(4x4) not measured: no AVX-512 machine since).
-// The weight gradient by Winograd (kWinogradGradMinChannels) pays later than the forward's: the
-// direct one runs near peak already (AVX2, F(4x4) against direct, batch 32, in one process,
-// medians of 40 alternating runs, 1 / 2 threads: 64 ch at 8² 1.87x / 1.50x, batch 128 1.61x /
-// 1.53x; 32 at 16² 1.05x / 0.90x; 16 at 32² 0.60x / 0.49x. Generic: 32 at 16² 1.78x / 1.85x, 64 at
-// 8² 2.88x / 2.73x, 16 at 32² 1.20x / 1.01x).
+// The weight gradient follows the same rule, though the direct one runs near peak already (AVX2,
+// F(4x4) against direct, batch 32, in one process, medians of 40 alternating runs, 1 / 2 threads:
+// 64 ch at 8² 2.06x / 1.95x, batch 128 1.61x / 1.53x; 32 at 16² 1.25x / 1.22-1.33x, batch 128
+// 0.98x / 1.10-1.14x — but 0.87-0.97x on 2 threads while neighbours loaded the machine, which
+// costs the memory-heavier transforms more; 16 at 32² 0.60x / 0.49x. Generic: 32 at 16² 1.78x /
+// 1.85x, 64 at 8² 2.88x / 2.73x, 16 at 32² 1.20x / 1.01x).
 #if defined(__AVX512F__)
 constexpr int64_t kWinogradMinChannels = INT64_MAX, kWinogradMinWidth = INT64_MAX, kWinograd4MinWidth = INT64_MAX;
-constexpr int64_t kWinogradGradMinChannels = INT64_MAX;
 #elif defined(__AVX2__)
 constexpr int64_t kWinogradMinChannels = 32, kWinogradMinWidth = 8, kWinograd4MinWidth = 8;
-constexpr int64_t kWinogradGradMinChannels = 64;
 #else
 constexpr int64_t kWinogradMinChannels = 32, kWinogradMinWidth = 1, kWinograd4MinWidth = 8;
-constexpr int64_t kWinogradGradMinChannels = 32;
 #endif
 
 // The tile size m of the Winograd F(m x m, 3x3) to run (2 or 4), or 0 for the direct kernel, for
-// a convolution from in_channels to out_channels whose output rows are out_width wide (Auto: from
-// min_channels on both sides).
+// a convolution from in_channels to out_channels whose output rows are out_width wide.
 template <typename T>
-int winograd_tile(const Geometry& g, int64_t in_channels, int64_t out_channels, int64_t out_width,
-                  int64_t min_channels = kWinogradMinChannels) {
+int winograd_tile(const Geometry& g, int64_t in_channels, int64_t out_channels, int64_t out_width) {
   const auto& v = g.win;
   const bool applies = g.R == 3 && g.S == 3 && v.stride_h == 1 && v.stride_w == 1 && v.pad_h <= 2 && v.pad_w <= 2;
   if (!applies) return 0;
@@ -533,7 +529,7 @@ int winograd_tile(const Geometry& g, int64_t in_channels, int64_t out_channels, 
     case ConvAlgorithm::Winograd4:
       return 4;
     default:
-      if (sizeof(T) != 4 || std::min(in_channels, out_channels) < min_channels) return 0;
+      if (sizeof(T) != 4 || std::min(in_channels, out_channels) < kWinogradMinChannels) return 0;
       if (out_width < kWinogradMinWidth) return 0;
       return out_width >= kWinograd4MinWidth ? 4 : 2;
   }
@@ -565,7 +561,7 @@ void backward(const T* dy, const T* x, const T* w, const Geometry& g, T* dx, T* 
                      OutputPass<T>{}, dx);
     dx = nullptr;  // done
   }
-  if (const int m = dw ? winograd_tile<T>(g, g.C, g.K, g.Q, kWinogradGradMinChannels) : 0) {
+  if (const int m = dw ? winograd_tile<T>(g, g.C, g.K, g.Q) : 0) {
     winograd_weight_grad3x3(m, x, g.N, g.C, g.H, g.W, dy, g.K, g.win.pad_h, g.win.pad_w, dw);
     dw = nullptr;  // done
   }
