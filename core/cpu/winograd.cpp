@@ -410,41 +410,43 @@ void weight_grad(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T
         gemm<T>(false, true, K, C, tiles, T(1), m + e * mstep, ts, v + e * vstride, ts, n0 == 0 ? T(0) : T(1),
                 du + e * K * C, C);
     }
-  }
-  // dw = G′ᵀ·dU·G′ / d², 16 input channels at a time (a vector loop; dU's α² values of a kernel
-  // are K·C apart, so a cache line of each is read at once, as transform_weights writes them).
-  constexpr int64_t kBlock = 16;
-  constexpr double d2 = kWeightDenominator<M> * kWeightDenominator<M>;
-  for (int64_t k = 0; k < K; ++k)
-    for (int64_t c0 = 0; c0 < C; c0 += kBlock) {
-      const int64_t n = std::min(kBlock, C - c0);
-      double block[E][kBlock];
-      for (int e = 0; e < E; ++e)
-        for (int64_t c = 0; c < n; ++c) block[e][c] = du[(e * K + k) * C + c0 + c];
-      T out9[9][kBlock];
+    // dw = G′ᵀ·dU·G′ / d², threads taking output channels, 16 input channels at a time (a vector
+    // loop; dU's α² values of a kernel are K·C apart, so a cache line of each is read at once, as
+    // transform_weights writes them).
+    constexpr int64_t kBlock = 16;
+    constexpr double d2 = kWeightDenominator<M> * kWeightDenominator<M>;
+#pragma omp for schedule(static)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t c0 = 0; c0 < C; c0 += kBlock) {
+        const int64_t n = std::min(kBlock, C - c0);
+        double block[E][kBlock];
+        for (int e = 0; e < E; ++e)
+          for (int64_t c = 0; c < n; ++c) block[e][c] = du[(e * K + k) * C + c0 + c];
+        T out9[9][kBlock];
 #pragma omp simd
-      for (int64_t c = 0; c < n; ++c) {
-        double t[3][A];  // G′ᵀ·dU, a column at a time
+        for (int64_t c = 0; c < n; ++c) {
+          double t[3][A];  // G′ᵀ·dU, a column at a time
 #pragma GCC unroll 8
-        for (int j = 0; j < A; ++j) {
-          double col[A], out[3];
+          for (int j = 0; j < A; ++j) {
+            double col[A], out[3];
 #pragma GCC unroll 8
-          for (int r = 0; r < A; ++r) col[r] = block[r * A + j][c];
-          weight_adjoint_1d<M>(col, out);
+            for (int r = 0; r < A; ++r) col[r] = block[r * A + j][c];
+            weight_adjoint_1d<M>(col, out);
 #pragma GCC unroll 3
-          for (int i = 0; i < 3; ++i) t[i][j] = out[i];
+            for (int i = 0; i < 3; ++i) t[i][j] = out[i];
+          }
+#pragma GCC unroll 3
+          for (int i = 0; i < 3; ++i) {  // (G′ᵀ·dU)·G′, a row at a time
+            double out[3];
+            weight_adjoint_1d<M>(t[i], out);
+#pragma GCC unroll 3
+            for (int j = 0; j < 3; ++j) out9[i * 3 + j][c] = static_cast<T>(out[j] / d2);
+          }
         }
-#pragma GCC unroll 3
-        for (int i = 0; i < 3; ++i) {  // (G′ᵀ·dU)·G′, a row at a time
-          double out[3];
-          weight_adjoint_1d<M>(t[i], out);
-#pragma GCC unroll 3
-          for (int j = 0; j < 3; ++j) out9[i * 3 + j][c] = static_cast<T>(out[j] / d2);
-        }
+        for (int64_t c = 0; c < n; ++c)
+          for (int tap = 0; tap < 9; ++tap) dw[(k * C + c0 + c) * 9 + tap] = out9[tap][c];
       }
-      for (int64_t c = 0; c < n; ++c)
-        for (int tap = 0; tap < 9; ++tap) dw[(k * C + c0 + c) * 9 + tap] = out9[tap][c];
-    }
+  }
 }
 
 }  // namespace
