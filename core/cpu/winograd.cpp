@@ -116,8 +116,8 @@ inline void weight_adjoint_1d(const double (&x)[M + 2], double (&y)[3]) {
 // U[e][k][c] = (G·g·Gᵀ)[e] for every kernel g = w[k][c] (3x3) of output channel k, e < α². A
 // block of 16 input channels at a time (a vector loop) goes to a local array first and then to U a
 // cache line per e: U[e]'s are K·C values apart (16 KB at 64 channels), and α² stores a kernel,
-// one to each, fell in one L1 set. (Threads take output channels: on one thread this was 2.3 % of
-// a resnet20 training step on 2 threads, the other waiting.)
+// one to each, fell in one L1 set. (Threads take output channels: on one thread, the other
+// waiting, this held 2.3 % of the main thread's samples in a 2-thread resnet20 training step.)
 template <int M, typename T>
 void transform_weights(const T* w, int64_t K, int64_t C, int64_t k, T* u) {
   constexpr int A = M + 2;
@@ -157,7 +157,7 @@ void transform_weights(const T* w, int64_t K, int64_t C, int64_t k, T* u) {
 // rows[·]), at least n values: an odd number of cache lines, so that the streams fall in different
 // L1 sets. At 128 tiles and 64 channels V's and M's natural distances are 32 KB, a multiple of the
 // 4 KB that maps to one set: 36 streams in one 8-way set evicted each other at every value
-// (F(4x4) forward, 1 thread, 16 to 64 channels: 1.07-1.27x faster spread).
+// (F(4x4) forward, 1 thread, 16 to 64 channels: 1.05-1.27x faster spread).
 template <typename T>
 int64_t spread(int64_t n) {
   constexpr int64_t line = 64 / sizeof(T);
@@ -197,7 +197,8 @@ std::vector<Move> window_moves(const Tiles<M>& g, int S, int64_t top, int64_t le
         for (int64_t tx = 0; tx < g.tw(); ++tx) {
           const int64_t h = M * ty + r - top, w = M * tx + j - left;
           if (h >= 0 && h < rows && w >= 0 && w < cols)
-            moves.push_back({static_cast<int32_t>((r * S + j) * ds + ty * g.tw() + tx), static_cast<int32_t>(h * cols + w)});
+            moves.push_back({static_cast<int32_t>((r * S + j) * ds + ty * g.tw() + tx),
+                             static_cast<int32_t>(h * cols + w)});
         }
   return moves;
 }
@@ -222,8 +223,9 @@ void move_all(const std::vector<Move>& moves, const T* from, T* to) {
 }
 
 // The α x α transforms of the S x S windows of `count` samples' planes src[count, channels,
-// plane], for the channels [c_first, c_last), a channel at a time, into out[e·stride + ...] in GEMM's packed-B layout (panel width
-// `width`; a width of at least the tiles is row-major with rows `width` apart): with S = M + 2
+// plane], for the channels [c_first, c_last), a channel at a time, into out[e·stride + ...] in
+// GEMM's packed-B layout (panel width `width`; a width of at least the tiles is row-major with
+// rows `width` apart): with S = M + 2
 // the inputs' V = Bᵀ·d·B (the forward's, the weight gradient's), with S = M the output gradient's
 // A·dy·Aᵀ (the weight gradient's). Each channel's windows are first gathered into
 // d[(r·S + j)·ds + tile] (`moves`, d's other values zero), so that the transform is a vector loop
