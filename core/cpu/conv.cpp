@@ -83,6 +83,38 @@ void bias_grad(const T* dy, const Geometry& g, T* dbias) {
 // training beside a 1-thread training, 2 threads ÷ 1 thread: 0.89 with fixed shares, 0.97.)
 bool split_batch(int64_t n) { return n >= omp_get_max_threads(); }
 
+// The weight gradient sums every sample's contribution. So that the sum does not depend on the
+// number of threads (the same weights after training with 1 thread or 2), the samples are cut
+// into kSumSlots fixed ranges, whatever the thread count; each range is summed in order into a
+// buffer of its own (the first range into out itself), and the others are added to it in order at
+// the end. Threads take whole ranges.
+constexpr int64_t kSumSlots = 8;
+
+// out[size] = Σ over the samples [0, N) (N ≥ 1), where sum_range(n0, n1, acc) writes the sum over
+// [n0, n1) into acc — all of it, without reading it first: the buffers are not zeroed (8 of them
+// are 1.2 MB for a 64-channel layer's weight gradient; memset's share of a resnet20 step fell by
+// a quarter, from 2.5 % to 1.9 % of perf's samples).
+template <typename T, typename F>
+void sum_over_samples(int64_t N, int64_t size, T* out, F sum_range) {
+  const int64_t slots = std::clamp<int64_t>(N, 1, kSumSlots);
+  thread_local Scratch<T> parts_buffer;
+  T* parts = parts_buffer.get(static_cast<size_t>((slots - 1) * size));  // ranges 1, 2, ...
+  // Ranges go to threads when there are enough of them; otherwise sum_range's products split.
+  const int threads = omp_in_parallel() || slots < omp_get_max_threads() ? 1 : omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic) num_threads(threads)
+  for (int64_t slot = 0; slot < slots; ++slot)
+    sum_range(N * slot / slots, N * (slot + 1) / slots, slot == 0 ? out : parts + (slot - 1) * size);
+  // The ranges' sums are added in order, element by element; threads take blocks of elements
+  // when there are enough to repay waking them (parallel.h).
+  constexpr int64_t kBlock = 4096;
+#pragma omp parallel for num_threads(threads) if ((slots - 1) * size > kStreamGrain)
+  for (int64_t first = 0; first < size; first += kBlock) {
+    const int64_t last = std::min(size, first + kBlock);
+    for (int64_t slot = 1; slot < slots; ++slot)
+      for (int64_t i = first; i < last; ++i) out[i] += parts[(slot - 1) * size + i];
+  }
+}
+
 // ---- convolutions as shifted products (see the top of the file) ----
 
 // x / d rounded towards −∞ (a kernel row r − pad may be negative).

@@ -102,7 +102,7 @@ TEST_CASE("collectives: all_reduce (sum, mean), broadcast, all_gather on every r
                        doctest::Contains("a mean needs a float tensor"), Error);
 }
 
-TEST_CASE("DDP: GroupNorm resnet20, 2 ranks x 8 images = 1 process x 16 after 3 SGD steps") {
+TEST_CASE("DDP: GroupNorm resnet20, 2 ranks x 8 images = 1 process x 16 after 2 (float32) / 3 (float64) steps") {
   REQUIRE(group->size() == 2);
   // float32 over two steps. Since the 32-channel 8x8 layers run Winograd F(4x4), the two runs part
   // at the third step by 1.0e-4 at once (6e-8 after one step, 1.2e-7 after two): the jump of a
