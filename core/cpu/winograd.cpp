@@ -165,11 +165,12 @@ int64_t spread(int64_t n) {
   return (lines | 1) * line;
 }
 
-// The geometry: tiles of M x M outputs; tile (ty, tx) reads the α x α input window whose corner
-// is input row M·ty − ph, column M·tx − pw (zeros outside the input).
+// The tiling of a P x Q output into M x M tiles (the last row and column of tiles clipped); tile
+// (ty, tx) reads the α x α input window whose corner is input row M·ty − ph, column M·tx − pw
+// (zeros outside the input). The windows' geometry is in window_moves.
 template <int M>
 struct Tiles {
-  int64_t C, H, W, ph, pw, P, Q;
+  int64_t P, Q;
   int64_t th() const { return (P + M - 1) / M; }
   int64_t tw() const { return (Q + M - 1) / M; }
   int64_t per_sample() const { return th() * tw(); }
@@ -181,6 +182,12 @@ struct Move {
   int32_t to, from;
 };
 
+// The moves' offsets are int32: a plane of rows x cols values, and `reach` values of the tile rows.
+inline void check_move_offsets(int64_t rows, int64_t cols, int64_t reach) {
+  MINIDL_CHECK(rows * cols <= INT32_MAX && reach <= INT32_MAX, "conv2d (Winograd): a plane of ", rows, "x", cols,
+               " is too large for its tile moves");
+}
+
 // The moves that gather a sample's S x S windows, one per tile, from its plane of one channel
 // (rows x cols values; window (ty, tx) has its corner at row M·ty − top, column M·tx − left):
 // d[(r·S + j)·ds + tile] = plane[...] for every window value inside the plane, in the order of
@@ -190,6 +197,7 @@ struct Move {
 template <int M>
 std::vector<Move> window_moves(const Tiles<M>& g, int S, int64_t top, int64_t left, int64_t rows, int64_t cols,
                                int64_t ds) {
+  check_move_offsets(rows, cols, S * S * ds);
   std::vector<Move> moves;
   for (int r = 0; r < S; ++r)
     for (int j = 0; j < S; ++j)
@@ -208,6 +216,7 @@ std::vector<Move> window_moves(const Tiles<M>& g, int S, int64_t top, int64_t le
 // of `to`.
 template <int M>
 std::vector<Move> output_moves(const Tiles<M>& g, int64_t rs) {
+  check_move_offsets(g.P, g.Q, M * M * rs);
   std::vector<Move> moves;
   for (int64_t p = 0; p < g.P; ++p)
     for (int64_t q = 0; q < g.Q; ++q)
@@ -318,7 +327,7 @@ template <int M, typename T>
 void convolve(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w, int64_t K, int64_t ph, int64_t pw,
               const OutputPass<T>& out, T* y) {
   constexpr int E = (M + 2) * (M + 2);
-  const Tiles<M> g{C, H, W, ph, pw, H + 2 * ph - 2, W + 2 * pw - 2};
+  const Tiles<M> g{H + 2 * ph - 2, W + 2 * pw - 2};  // P, Q
   thread_local Scratch<T> u_buffer;  // the calling thread's, shared by the team
   T* u = u_buffer.get(static_cast<size_t>(E * K * C));
   const int64_t width = gemm_panel_width<T>();
@@ -333,8 +342,6 @@ void convolve(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w
   const int64_t per_chunk = std::clamp<int64_t>(std::min(wide, (N + threads - 1) / threads), 1, N);
   const int64_t chunks = (N + per_chunk - 1) / per_chunk;
   const int64_t max_tiles = per_chunk * g.per_sample(), ts = spread<T>(max_tiles);  // ts: d's and rows' ds, rs
-  MINIDL_CHECK(E * ts <= INT32_MAX && H * W <= INT32_MAX, "conv2d (Winograd): a plane of ", H, "x", W,
-               " is too large for its tile moves");
   const std::vector<Move> inputs = window_moves(g, M + 2, ph, pw, H, W, ts), outputs = output_moves(g, ts);
 #pragma omp parallel if (threads > 1 && chunks >= threads)
   {
@@ -377,13 +384,11 @@ template <int M, typename T>
 void weight_grad(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* dy, int64_t K, int64_t ph,
                  int64_t pw, T* dw) {
   constexpr int A = M + 2, E = A * A;
-  const Tiles<M> g{C, H, W, ph, pw, H + 2 * ph - 2, W + 2 * pw - 2};
+  const Tiles<M> g{H + 2 * ph - 2, W + 2 * pw - 2};  // P, Q
   const int64_t ps = g.per_sample(), pq = g.P * g.Q;
   // Chunks of about 256 tiles (a chunk's transforms, 36·(C + K)·tiles values, stay within a few MB),
   // fixed whatever the thread count.
   const int64_t per_chunk = std::clamp<int64_t>((256 + ps - 1) / ps, 1, N), ts = spread<T>(per_chunk * ps);
-  MINIDL_CHECK(E * ts <= INT32_MAX && H * W <= INT32_MAX, "conv2d (Winograd): a plane of ", H, "x", W,
-               " is too large for its tile moves");
   const std::vector<Move> inputs = window_moves(g, A, ph, pw, H, W, ts), grads = window_moves(g, M, 0, 0, g.P, g.Q, ts);
   const int64_t vstride = spread<T>(C * ts), mstep = spread<T>(K * ts);
   thread_local Scratch<T> v_buffer, m_buffer, du_buffer;  // the calling thread's, shared by the team
