@@ -11,6 +11,7 @@
 #include "core/safetensors.h"
 #include "core/tensor.h"
 #include "core/program.h"
+#include "core/threads.h"
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
 #include "autograd/functional.h"

@@ -1,12 +1,14 @@
 // bench/train_step: img/s of whole-model training steps and inference, in float32. One JSON
 // object per line:
 //   {"case": "train_resnet20_gn_b32", "img_s": 450.1, "ms": 71.1, "impl": "minidl", "path": "avx2",
-//    "cpu": "AMD EPYC", "threads": 2, "peak_rss_mb": 61.2}
+//    "cpu": "AMD EPYC", "threads": 2, "threads_at_end": 2, "peak_rss_mb": 61.2}
 // "path" is the CPU kernels' path (core/cpu_capability.h: MINIDL_CPU picks one; --list-paths
 // prints those this CPU runs, best first).
 // A training step is what examples/train does per batch: forward, mean cross-entropy, backward,
 // SGD with momentum 0.9 and weight decay 5e-4. Inference is a forward pass in eval mode without
 // a graph. The input is CIFAR-shaped (3×32×32) random data with random labels.
+// "threads" is --threads, the most threads; "threads_at_end" the count in use after the case, fewer
+// when other processes kept the CPUs busy (core/threads.h; MINIDL_ADAPTIVE_THREADS=0 holds it).
 // peak_rss_mb is this process's peak resident memory so far (getrusage): run one case per process
 // (--case NAME) to attribute it to that case, as bench/train_compare.py does.
 // bench/torch_train.py times the same cases for PyTorch; `make bench` runs both.
@@ -98,13 +100,14 @@ double time_case(const Case& c, int min_runs, double min_seconds) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  start_program(argv);  // core/program.h: the CPU environment checked, OpenMP threads waiting passively
+  start_program(argv);  // core/program.h: the CPU environment checked, how OpenMP waits chosen
   CLI::App app{"Times minidl's whole-model training steps and inference (float32, 3x32x32 input); one JSON line per case."};
   int threads = 2, min_runs = 5;
   std::string filter, only;
   double min_seconds = 2.0;
   bool list = false;
-  app.add_option("--threads", threads, "OpenMP threads")->capture_default_str();
+  app.add_option("--threads", threads, "OpenMP threads: at most, fewer while other processes keep the CPUs busy")
+      ->capture_default_str();
   app.add_option("--filter", filter, "only cases whose name contains this");
   app.add_option("--case", only, "only this case (see --list)");
   app.add_option("--seconds", min_seconds, "minimum timed seconds per case")->capture_default_str();
@@ -133,9 +136,9 @@ int main(int argc, char** argv) {
     if ((!only.empty() && c.name != only) || (!filter.empty() && c.name.find(filter) == std::string::npos)) continue;
     const double s = time_case(c, min_runs, min_seconds);
     std::printf("{\"case\": \"%s\", \"img_s\": %.1f, \"ms\": %.2f, \"impl\": \"minidl\", \"path\": \"%s\", \"cpu\": \"%s\", "
-                "\"threads\": %d, \"peak_rss_mb\": %.1f}\n",
+                "\"threads\": %d, \"threads_at_end\": %d, \"peak_rss_mb\": %.1f}\n",
                 c.name.c_str(), static_cast<double>(c.batch) / s, 1e3 * s, to_string(cpu_capability()), cpu_model().c_str(),
-                threads, peak_rss_mb());
+                threads, omp_get_max_threads(), peak_rss_mb());
     std::fflush(stdout);
   }
   return 0;

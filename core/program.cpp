@@ -9,6 +9,7 @@
 
 #include "cpu_capability.h"
 #include "error.h"
+#include "threads.h"
 
 namespace minidl {
 
@@ -21,7 +22,7 @@ void start_program(char** argv) {
     std::fprintf(stderr, "%s: %s\n", path.substr(path.rfind('/') + 1).c_str(), e.what());
     std::exit(2);
   }
-  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
+  if (adaptive_threads() || std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
   const char* preload = std::getenv("LD_PRELOAD");
   if (preload && std::strstr(preload, "vgpreload")) return;  // valgrind: the new process would run without it
   if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;

@@ -27,7 +27,7 @@ struct Row {
 }  // namespace
 
 int main(int argc, char** argv) {
-  start_program(argv);  // core/program.h: the CPU environment checked, OpenMP threads waiting passively
+  start_program(argv);  // core/program.h: the CPU environment checked, how OpenMP waits chosen
   CLI::App app{"Fine-tunes models pretrained on one task (Fashion-MNIST classes 0-4) on another (classes 5-9, a new "
                "head) at a small batch: BN in training mode, BN frozen, GN, and the BN model swapped to GN with "
                "its γ and β fitted on task B's images (--swap-mode). Prints B's test accuracy before and after, and "

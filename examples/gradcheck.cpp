@@ -47,7 +47,7 @@ int compare_with_reference(Module& model, const std::string& reference, const st
 }  // namespace
 
 int main(int argc, char** argv) {
-  start_program(argv);  // core/program.h: the CPU environment checked, OpenMP threads waiting passively
+  start_program(argv);  // core/program.h: the CPU environment checked, how OpenMP waits chosen
   CLI::App app{"Checks a model's gradients layer by layer: each module, on the input it receives in a forward pass of a "
                "random float64 batch, against central differences with respect to that input and the module's "
                "parameters. Prints a table and exits non-zero naming the first failing layer. With --reference, "

@@ -10,7 +10,7 @@ using namespace minidl;
 using namespace minidl::examples;
 
 int main(int argc, char** argv) {
-  start_program(argv);  // core/program.h: the CPU environment checked, OpenMP threads waiting passively
+  start_program(argv);  // core/program.h: the CPU environment checked, how OpenMP waits chosen
   CLI::App app{"One training step's gradients (forward in training mode, mean cross-entropy, backward) written as "
                "safetensors: each parameter's gradient under its own name, plus 'logits' and 'loss'."};
   ModelFlags flags;

@@ -9,7 +9,7 @@
 using namespace minidl;
 
 int main(int argc, char** argv) {
-  start_program(argv);  // core/program.h: the CPU environment checked, OpenMP threads waiting passively
+  start_program(argv);  // core/program.h: the CPU environment checked, how OpenMP waits chosen
   CLI::App app{"The smallest tour of minidl: a tiny linear model's squared error, its gradients by backward(), and "
                "the same gradients checked by float64 central differences. Takes no flags but --help."};
   MINIDL_PARSE_FLAGS(app, argc, argv, "hello");

@@ -70,7 +70,7 @@ Inputs read_npy(const std::string& path, int64_t channels, bool no_normalize) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  start_program(argv);  // core/program.h: the CPU environment checked, OpenMP threads waiting passively
+  start_program(argv);  // core/program.h: the CPU environment checked, how OpenMP waits chosen
   CLI::App app{"Runs a model checkpoint on images and prints the most likely classes. --input is a .png/.jpg file, a "
                "folder of them (resized and center-cropped to the checkpoint's image size), or a .npy batch of raw "
                "pixels: uint8 [N, C, H, W] (or [N, H, W]) or floats in [0, 1]. Pixels are normalized with the mean and "

@@ -181,7 +181,10 @@ struct RunFlags {
   bool detect_anomaly = false;
 
   void add_to(CLI::App& app, const std::string& seed_help) {
-    flags::add(app, "--threads", threads, "CPU threads", flags::positive);
+    flags::add(app, "--threads", threads,
+               "CPU threads: at most, fewer while other processes keep the CPUs busy (MINIDL_ADAPTIVE_THREADS=0: "
+               "exactly)",
+               flags::positive);
     app.add_option("--seed", seed, seed_help)->capture_default_str();
     app.add_flag("--detect-anomaly", detect_anomaly,
                  "stop at the first op whose output or gradient is not finite, naming it (slow; also "

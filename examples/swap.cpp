@@ -20,7 +20,7 @@ using namespace minidl;
 using namespace minidl::examples;
 
 int main(int argc, char** argv) {
-  start_program(argv);  // core/program.h: the CPU environment checked, OpenMP threads waiting passively
+  start_program(argv);  // core/program.h: the CPU environment checked, how OpenMP waits chosen
   CLI::App app{
       "Swaps every BatchNorm2d of a BN checkpoint for GroupNorm, with γ and β copied (copy), matched in "
       "per-channel mean and std (moments), fitted by least squares to the BN model's outputs layer by layer (lstsq), "

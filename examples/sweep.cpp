@@ -40,7 +40,7 @@ struct Point {
 }  // namespace
 
 int main(int argc, char** argv) {
-  start_program(argv);  // core/program.h: the CPU environment checked, OpenMP threads waiting passively
+  start_program(argv);  // core/program.h: the CPU environment checked, how OpenMP waits chosen
   CLI::App app{"Trains the same ResNet with BatchNorm and with GroupNorm at several numbers of images per worker, "
                "with the GroupNorm paper's protocol: W simulated workers (BN statistics per worker), total batch W·b, "
                "learning rate scaled linearly with the total batch, the same epochs and seeds for every run, γ = 0 in "

@@ -17,7 +17,7 @@ using namespace minidl;
 using namespace minidl::examples;
 
 int main(int argc, char** argv) {
-  start_program(argv);  // core/program.h: the CPU environment checked, OpenMP threads waiting passively
+  start_program(argv);  // core/program.h: the CPU environment checked, how OpenMP waits chosen
   CLI::App app{"Trains a ResNet with SGD or AdamW. Data: fashion-mnist (Debian's dataset-fashion-mnist), "
                "cifar10:DIR (the CIFAR-10 binary batches) or folder:DIR (DIR/<class>/*.png|jpg, or DIR/train and "
                "DIR/test; images resized and center-cropped to --image-size)."};
@@ -203,7 +203,8 @@ int main(int argc, char** argv) {
                   static_cast<long long>(batch), sync_bn ? "synchronized" : "per-rank",
                   static_cast<long long>(ddp->bucket_count()));
     // The device line names the CPU kernels' path (core/cpu_capability.h): it decides the speed.
-    const std::string where = device.is_cpu() ? "cpu, " + cpu_description() + ", " + std::to_string(run.threads) + " threads"
+    const std::string where = device.is_cpu() ? "cpu, " + cpu_description() + ", " + (adaptive_threads() ? "up to " : "") +
+                                                    std::to_string(run.threads) + " threads"
                                               : to_string(device);
     if (main_rank) std::printf("%s (%s, %lld parameters) on %s: %lld training and %lld test images, batch %lld, %s lr %g, %s schedule; %s\n",
                 model_flags.arch.c_str(), model_flags.norm.c_str(), static_cast<long long>(num_params), train_data.name.c_str(),

@@ -1,9 +1,12 @@
 // The code that runs on more than one thread: the loader's prefetch thread, stopped wherever its
-// consumer stops, and the OpenMP kernels, whose results with 2 threads must equal those with 1.
+// consumer stops, and the OpenMP kernels, whose results with 2 threads must equal those with 1;
+// and the thread count that adapts to the machine's load (core/threads.h).
 // Under ThreadSanitizer (make test-tsan) these cases are the ones that give it something to check.
 #include <omp.h>
 
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "devices.h"
 
@@ -11,11 +14,20 @@ using namespace minidl;
 
 namespace {
 
-/// Sets the OpenMP thread count for one scope.
+/// Sets the OpenMP thread count for one scope, and holds it there: the count does not adapt to
+/// the machine's load meanwhile (a busy test machine would otherwise turn a 2-thread run into a
+/// 1-thread one, and the comparisons below into 1 against 1).
 struct Threads {
   int before = omp_get_max_threads();
-  explicit Threads(int n) { omp_set_num_threads(n); }
-  ~Threads() { omp_set_num_threads(before); }
+  bool adaptive = adaptive_threads();
+  explicit Threads(int n) {
+    set_adaptive_threads(false);
+    omp_set_num_threads(n);
+  }
+  ~Threads() {
+    omp_set_num_threads(before);
+    set_adaptive_threads(adaptive);
+  }
 };
 
 ImageDataset small_images(int64_t n) {
@@ -158,4 +170,44 @@ TEST_CASE("Winograd's weight gradient, summed over several chunks of samples, is
     const Tensor one = grad(1), two = grad(2);
     CHECK(std::memcmp(one.raw_data(), two.raw_data(), one.nbytes()) == 0);
   });
+}
+
+TEST_CASE("the thread count for a load: the free CPUs, rounded down after adding 0.4, from 1 to the user's count") {
+  CHECK(threads_for_load(2, 0.0, 2) == 2);
+  CHECK(threads_for_load(2, 0.35, 2) == 2);  // a little background load
+  CHECK(threads_for_load(2, 0.67, 2) == 1);  // one busy process sharing both CPUs with our two threads
+  CHECK(threads_for_load(2, 1.0, 2) == 1);   // ... or a CPU of its own beside our one thread
+  CHECK(threads_for_load(2, 2.0, 2) == 1);   // never fewer than 1
+  CHECK(threads_for_load(2, -0.1, 2) == 2);  // below 0: clock granularity, none
+  CHECK(threads_for_load(8, 2.0, 8) == 6);
+  CHECK(threads_for_load(8, 0.0, 4) == 4);   // never more than the user asked for
+  CHECK(threads_for_load(1, 0.0, 4) == 1);
+}
+
+TEST_CASE("the adaptive count never exceeds the user's, follows a count the user sets, and gives it back when off") {
+  const int before = omp_get_max_threads();
+  const bool adaptive = adaptive_threads();
+  set_adaptive_threads(true);
+  const Tensor x = randn({2, 4, 8, 8});
+  auto kernels_for = [&](double seconds) {  // kernel calls over several of the 0.1 s windows
+    const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < end) {
+      (void)relu(x);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  };
+  omp_set_num_threads(1);  // the user's count: 1, whatever the load
+  kernels_for(0.35);
+  CHECK(omp_get_max_threads() == 1);
+  omp_set_num_threads(2);  // the user's new count: 2 at most
+  kernels_for(0.35);
+  const int adapted = omp_get_max_threads();
+  CHECK(adapted >= 1);
+  CHECK(adapted <= 2);
+  set_adaptive_threads(false);  // off: back to the user's 2
+  CHECK(omp_get_max_threads() == 2);
+  kernels_for(0.25);
+  CHECK(omp_get_max_threads() == 2);
+  omp_set_num_threads(before);
+  set_adaptive_threads(adaptive);
 }

@@ -17,6 +17,7 @@
 #include "../cpu_capability.h"
 #include "../device.h"
 #include "../error.h"
+#include "../threads.h"
 
 namespace minidl::kernels {
 
@@ -30,8 +31,10 @@ class KernelTable {
   constexpr explicit KernelTable(const char* op) : op_(op) {}
 
   /// The kernel for `device` (on the CPU: for the path in use), or an Error naming the op and the
-  /// device when this build has none.
+  /// device when this build has none. A CPU kernel's dispatch is also when the thread count adapts
+  /// to the machine's load (core/threads.h).
   Fn* at(Device device) const {
+    if (device.is_cpu()) detail::tick_threads();
     Fn* fn = device.is_cpu() ? cpu_[static_cast<int>(cpu_capability())] : slots_[static_cast<int>(device.type)];
     MINIDL_CHECK(fn != nullptr, op_, ": no kernel for device ", device, " in this build");
     return fn;
