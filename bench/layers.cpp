@@ -95,14 +95,14 @@ int main(int argc, char** argv) {
   std::string filter, device_name = "cpu";
   double min_seconds = 1.0;
   std::vector<std::string> path_names;
-  app.add_option("--threads", threads, "OpenMP threads")->capture_default_str();
+  app.add_option("--threads", threads, "OpenMP threads")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--paths", path_names, "CPU paths to time, e.g. avx2,avx512 (default: every one this CPU runs)")
       ->delimiter(',');
   app.add_option("--filter", filter, "only cases whose name contains this");
   app.add_option("--seconds", min_seconds, "minimum time per case")->capture_default_str();
   app.add_option("--device", device_name, "cpu | cuda[:N]: the CPU cases, or the GPU cases")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  omp_set_num_threads(threads);
+  set_num_threads(threads);
   set_adaptive_threads(false);  // single kernels are timed on the count asked for (core/threads.h)
   manual_seed(0);
   try {

@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
   double min_seconds = 2.0;
   bool list = false;
   app.add_option("--threads", threads, "OpenMP threads: at most, fewer while other processes keep the CPUs busy")
-      ->capture_default_str();
+      ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--filter", filter, "only cases whose name contains this");
   app.add_option("--case", only, "only this case (see --list)");
   app.add_option("--seconds", min_seconds, "minimum timed seconds per case")->capture_default_str();
@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
   bool list_paths = false;
   app.add_flag("--list-paths", list_paths, "print the CPU paths this machine runs (for MINIDL_CPU), best first, and exit");
   CLI11_PARSE(app, argc, argv);
-  omp_set_num_threads(threads);
+  set_num_threads(threads);
   manual_seed(0);
 
   std::vector<Case> cases = all_cases();

@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "error.h"
+
 namespace minidl {
 namespace {
 
@@ -90,6 +92,13 @@ thread_local State t_state;
 
 bool adaptive_threads() { return mode() != kOff; }
 
+void set_num_threads(int n) {
+  MINIDL_CHECK(n >= 1, "set_num_threads: expected a count of at least 1, got ", n);
+  omp_set_num_threads(n);
+  State& s = t_state;
+  s = State{};  // the next tick starts over from this count
+}
+
 void set_adaptive_threads(bool on) {
   const int before = mode();
   g_mode.store(on ? (before == kLog ? kLog : kOn) : kOff, std::memory_order_relaxed);
@@ -123,6 +132,7 @@ void tick_threads() {
     return;
   }
   s.next = now + kWindowSeconds;
+  if (s.ceiling == 1) return;  // nothing to adapt
   Sample sample;
   if (!read_sample(sample)) {
     s.unavailable = true;
@@ -130,7 +140,7 @@ void tick_threads() {
   }
   const double wall = sample.wall - s.last.wall;
   const long long ticks = sample.total - s.last.total;
-  if (s.ceiling == 1 || wall <= 0 || ticks <= 0 || sample.cpus != s.last.cpus) {
+  if (wall <= 0 || ticks <= 0 || sample.cpus != s.last.cpus) {
     s.last = sample;
     return;
   }

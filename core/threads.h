@@ -20,6 +20,11 @@
 
 namespace minidl {
 
+/// The user's count for the calling thread — torch.set_num_threads: OpenMP's count, and the most
+/// the adaptive count takes. omp_set_num_threads works too; it is noticed at the next kernel call
+/// when it changes the count in use (not when it sets the count adapted to at that moment).
+void set_num_threads(int n);
+
 /// Does the count adapt? Yes unless MINIDL_ADAPTIVE_THREADS=0 (read once) or set_adaptive_threads
 /// said no; MINIDL_ADAPTIVE_THREADS=log also prints each change on stderr. Off, the count is the
 /// user's and is not touched.

@@ -191,7 +191,7 @@ struct RunFlags {
                  "MINIDL_DETECT_ANOMALY=1)");
   }
   void apply() const {
-    omp_set_num_threads(threads);
+    set_num_threads(threads);
     if (detect_anomaly) set_detect_anomaly(true);
   }
 };

@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
   if (checkpoint.empty()) checkpoint = shipped_file(shipped);
 
   return run_program("swap", [&] {
-    omp_set_num_threads(threads);
+    set_num_threads(threads);
     std::vector<SwapMode> modes;
     for (const std::string& m : flags::split(modes_text)) modes.push_back(parse_swap_mode(m));
     MINIDL_CHECK(save_path.empty() || modes.size() == 1, "--save: expected one mode in --modes, found \"", modes_text,

@@ -196,10 +196,11 @@ TEST_CASE("the adaptive count never exceeds the user's, follows a count the user
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   };
-  omp_set_num_threads(1);  // the user's count: 1, whatever the load
+  set_num_threads(1);  // the user's count: 1, whatever the load
   kernels_for(0.35);
   CHECK(omp_get_max_threads() == 1);
-  omp_set_num_threads(2);  // the user's new count: 2 at most
+  CHECK_ERROR(set_num_threads(0), "set_num_threads: expected a count of at least 1, got 0");
+  omp_set_num_threads(2);  // the user's new count, set through OpenMP: 2 at most
   kernels_for(0.35);
   const int adapted = omp_get_max_threads();
   CHECK(adapted >= 1);
