@@ -203,9 +203,8 @@ int main(int argc, char** argv) {
                   static_cast<long long>(batch), sync_bn ? "synchronized" : "per-rank",
                   static_cast<long long>(ddp->bucket_count()));
     // The device line names the CPU kernels' path (core/cpu_capability.h): it decides the speed.
-    const std::string where = device.is_cpu() ? "cpu, " + cpu_description() + ", " + (adaptive_threads() ? "up to " : "") +
-                                                    std::to_string(run.threads) + " threads"
-                                              : to_string(device);
+    const std::string threads = (adaptive_threads() ? "up to " : "") + std::to_string(run.threads) + " threads";
+    const std::string where = device.is_cpu() ? "cpu, " + cpu_description() + ", " + threads : to_string(device);
     if (main_rank) std::printf("%s (%s, %lld parameters) on %s: %lld training and %lld test images, batch %lld, %s lr %g, %s schedule; %s\n",
                 model_flags.arch.c_str(), model_flags.norm.c_str(), static_cast<long long>(num_params), train_data.name.c_str(),
                 static_cast<long long>(train_data.size()), static_cast<long long>(test_data.size()),

@@ -230,7 +230,8 @@ struct Windows {
   // The plane into the buffer's inside; its border stays as the caller cleared it, zero.
   template <typename T>
   void fill(const T* plane, T* buffer) const {
-    for (int64_t h = 0; h < rows; ++h) std::copy(plane + h * cols, plane + (h + 1) * cols, buffer + (top + h) * bcols + left);
+    for (int64_t h = 0; h < rows; ++h)
+      std::copy(plane + h * cols, plane + (h + 1) * cols, buffer + (top + h) * bcols + left);
   }
   // d[(r·S + j)·ds + tile] = row r, column j of the tile's window, for the sample's tiles.
   template <typename T>
@@ -482,7 +483,8 @@ void weight_grad(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T
 #pragma omp for schedule(dynamic)
       for (int64_t ch = 0; ch < C + K; ++ch) {
         if (ch < C)
-          transform_windows<M, A>(x + n0 * C * H * W, C, ch, ch + 1, H * W, ps, count, inputs, ts, ts, vstride, xp, d, v);
+          transform_windows<M, A>(x + n0 * C * H * W, C, ch, ch + 1, H * W, ps, count, inputs, ts, ts, vstride, xp, d,
+                                  v);
         else
           transform_windows<M, M>(dy + n0 * K * pq, K, ch - C, ch - C + 1, pq, ps, count, grads, ts, ts, mstep, dyp, d,
                                   m);
