@@ -12,7 +12,7 @@ CMAKE_ARGS ?=
 PACKAGES := cmake g++ make libopenblas-dev doctest-dev libstb-dev zlib1g-dev nlohmann-json3-dev \
             libcli11-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin
 
-.PHONY: all deps configure build run test bench bench-layers bench-layers-cuda torch-check clean \
+.PHONY: all deps configure build run test bench bench-layers bench-busy bench-layers-cuda torch-check clean \
         fuzz-deps fuzz fuzz-smoke test-asan test-tsan
 
 all: build
@@ -55,6 +55,11 @@ bench: build torch-check
 # Single layers (bench/layers vs bench/torch_layers.py), on every CPU path this machine runs.
 bench-layers: build torch-check
 	/usr/bin/python3 bench/layers_compare.py $(BUILD) --threads 2 --jsonl $(BUILD)/bench-layers.jsonl
+
+# minidl alone beside a busy neighbour (a second bench/train_step on one thread): the batch-32
+# cases on 1 and 2 threads, alternating, and the ratio (~5 min; no PyTorch needed).
+bench-busy: build
+	/usr/bin/python3 bench/busy_compare.py $(BUILD) --filter _b32
 
 # The GPU cases on a GPU machine, against the PyTorch with CUDA that `python3` there has.
 bench-layers-cuda: build

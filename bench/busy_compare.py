@@ -2,7 +2,8 @@
 """Times bench/train_step on 1 thread and on 2 beside a busy neighbour — a second train_step on one
 thread, running throughout — and prints the ratio: issue 14 asks that 2 threads not be slower than
 1 there. Each case alternates 1 and 2 threads (ABBA) for --rounds rounds per side; the table gives
-the medians, their ratio and, in brackets, the range of the rounds' own ratios. --adapt 0 runs
+the medians, their ratio, in brackets the range of the rounds' own ratios, and the thread counts
+the 2-thread runs ended with (core/threads.h: fewer while others keep the CPUs busy). --adapt 0 runs
 both sides with MINIDL_ADAPTIVE_THREADS=0 (a fixed thread count, passive waiting; core/threads.h),
 for comparison.
 
@@ -35,18 +36,21 @@ def main():
     try:
         print(f"beside a busy bench/train_step --case train_resnet20_gn_b32 --threads 1; MINIDL_ADAPTIVE_THREADS="
               f"{args.adapt}; img/s, median of {args.rounds} rounds")
-        print(f"{'case':28} {'1 thread':>9} {'2 threads':>10} {'2 / 1':>6} {'(range)':>13}", flush=True)
+        print(f"{'case':28} {'1 thread':>9} {'2 threads':>10} {'2 / 1':>6} {'(range)':>13}  ended with", flush=True)
         for case in cases:
-            runs = {1: [], 2: []}
+            runs, ended = {1: [], 2: []}, []
             for r in range(args.rounds):
                 for threads in (1, 2) if r % 2 == 0 else (2, 1):
                     out = subprocess.run([step, "--case", case, "--threads", str(threads), "--seconds",
                                           str(args.seconds)], check=True, capture_output=True, text=True, env=env)
-                    runs[threads].append(json.loads(out.stdout.strip().splitlines()[-1])["img_s"])
+                    row = json.loads(out.stdout.strip().splitlines()[-1])
+                    runs[threads].append(row["img_s"])
+                    if threads == 2:
+                        ended.append(str(row["threads_at_end"]))
             one, two = statistics.median(runs[1]), statistics.median(runs[2])
             each = [b / a for a, b in zip(runs[1], runs[2])]
-            print(f"{case:28} {one:9.1f} {two:10.1f} {two / one:5.2f}x {f'({min(each):.2f}-{max(each):.2f})':>13}",
-                  flush=True)
+            print(f"{case:28} {one:9.1f} {two:10.1f} {two / one:5.2f}x {f'({min(each):.2f}-{max(each):.2f})':>13}  "
+                  f"{','.join(ended)}", flush=True)
     finally:
         neighbour.kill()
         neighbour.wait()
