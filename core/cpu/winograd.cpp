@@ -230,8 +230,7 @@ struct Windows {
   // The plane into the buffer's inside; its border stays as the caller cleared it, zero.
   template <typename T>
   void fill(const T* plane, T* buffer) const {
-    for (int64_t h = 0; h < rows; ++h)
-      std::copy(plane + h * cols, plane + (h + 1) * cols, buffer + (top + h) * bcols + left);
+    for (int64_t h = 0; h < rows; ++h) copy_short(plane + h * cols, cols, buffer + (top + h) * bcols + left);
   }
   // d[(r·S + j)·ds + tile] = row r, column j of the tile's window, for the sample's tiles.
   template <typename T>
