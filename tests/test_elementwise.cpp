@@ -41,7 +41,7 @@ TEST_CASE("broadcasting follows NumPy's rules") {
 
 TEST_CASE("broadcasting on large tensors matches a plain loop (the OpenMP path)") {
   Generator g(5);
-  Tensor x = randn({72, 16, 32, 32}, kFloat32, g);  // above kStreamGrain (2^20 values)
+  Tensor x = randn({72, 16, 32, 32}, kFloat32, g);  // above stream_grain() (2^15 or 2^20 values)
   Tensor s = randn({1, 16, 1, 1}, kFloat32, g);
   Tensor y = x * s;
   const std::vector<float> px = x.to_vector<float>(), ps = s.to_vector<float>(), py = y.to_vector<float>();

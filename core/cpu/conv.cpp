@@ -107,7 +107,7 @@ void sum_over_samples(int64_t N, int64_t size, T* out, F sum_range) {
   // The ranges' sums are added in order, element by element; threads take blocks of elements
   // when there are enough to repay waking them (parallel.h).
   constexpr int64_t kBlock = 4096;
-#pragma omp parallel for num_threads(threads) if ((slots - 1) * size > kStreamGrain)
+#pragma omp parallel for num_threads(threads) if ((slots - 1) * size > stream_grain())
   for (int64_t first = 0; first < size; first += kBlock) {
     const int64_t last = std::min(size, first + kBlock);
     for (int64_t slot = 1; slot < slots; ++slot)

@@ -38,7 +38,7 @@ inline void copy_short(const T* src, int64_t n, T* dst) {
 template <typename T>
 void transpose(const T* in, int64_t rows, int64_t cols, T* out) {
   constexpr int64_t kTile = 32;
-#pragma omp parallel for if (rows * cols > kStreamGrain)
+#pragma omp parallel for if (rows * cols > stream_grain())
   for (int64_t i0 = 0; i0 < rows; i0 += kTile)
     for (int64_t j0 = 0; j0 < cols; j0 += kTile)
       for (int64_t i = i0; i < std::min(i0 + kTile, rows); ++i)

@@ -23,7 +23,7 @@ void broadcast_loop(const T* a, const T* b, T* out, const BroadcastPlan& p, F f)
   const int64_t rank = static_cast<int64_t>(p.sizes.size());
   const int64_t inner = p.sizes.back(), outer = numel(p.sizes) / inner, blocks = (inner + kBlock - 1) / kBlock;
   const int64_t sa = p.a_strides.back(), sb = p.b_strides.back();
-#pragma omp parallel for if (outer * inner > kStreamGrain && outer * blocks > 1)
+#pragma omp parallel for if (outer * inner > stream_grain() && outer * blocks > 1)
   for (int64_t task = 0; task < outer * blocks; ++task) {
     const int64_t o = task / blocks, first = task % blocks * kBlock, n = std::min(kBlock, inner - first);
     int64_t ia = first * sa, ib = first * sb, rest = o;
@@ -53,7 +53,7 @@ void broadcast_loop(const T* a, const T* b, T* out, const BroadcastPlan& p, F f)
 
 template <typename In, typename Out, typename F>
 void map(const In* x, Out* out, int64_t n, F f) {
-#pragma omp parallel for if (n > kStreamGrain)
+#pragma omp parallel for if (n > stream_grain())
   for (int64_t i = 0; i < n; ++i) out[i] = f(x[i]);
 }
 

@@ -17,7 +17,7 @@ void sgd_step(Tensor& param, const Tensor& grad, Tensor& buf, double lr, double 
     const T* g = grad.data<T>();
     T* b = momentum != 0 ? buf.data<T>() : nullptr;
     const auto update = optim_math::sgd_update<T>(lr, momentum, dampening, weight_decay, nesterov, first_step);
-#pragma omp parallel for simd if (n > kStreamGrain)
+#pragma omp parallel for simd if (n > stream_grain())
     for (int64_t i = 0; i < n; ++i) update(p[i], g[i], b ? b + i : nullptr);
   });
 }
@@ -33,7 +33,7 @@ void adam_step(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_a
     T* m = exp_avg.data<T>();
     T* s = exp_avg_sq.data<T>();
     const auto update = optim_math::adam_update<T>(step, lr, beta1, beta2, eps, weight_decay, decoupled);
-#pragma omp parallel for simd if (n > kStreamGrain)
+#pragma omp parallel for simd if (n > stream_grain())
     for (int64_t i = 0; i < n; ++i) update(p[i], g[i], m[i], s[i]);
   });
 }

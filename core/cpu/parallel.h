@@ -4,6 +4,8 @@
 #include <omp.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 
 #include "capability.h"
 
@@ -14,12 +16,22 @@ inline namespace MINIDL_CPU_CAPABILITY {
 constexpr int64_t kParallelGrain = 1 << 15;
 
 /// The same for loops that only stream memory (elementwise ops, copies, the optimizers' updates):
-/// a parallel region costs a wake-up of the other thread, which with passive waiting (program.h)
-/// took 40–57 µs on the 2-core VMs (an empty region 11 µs, one over 4096 values 57), as long as one
-/// thread adds ~500 K floats: a region over 131 K values took 70 µs against 17 serially, over 524 K
-/// 87 against 61 (minimum of 5 × 200 back-to-back regions, AVX2 Zen 3 VM). From ~1 M values two
-/// threads win.
-constexpr int64_t kStreamGrain = 1 << 20;
+/// a parallel region costs a wake-up of the other thread. With passive waiting (programs run with
+/// MINIDL_ADAPTIVE_THREADS=0, core/program.h) that took 40–57 µs on the 2-core VMs — as long as
+/// one thread adds ~500 K floats — so such loops split from 2²⁰ values. With libgomp's default,
+/// the threads spinning a while between regions (the programs' default now that the thread count
+/// adapts to the load, core/threads.h), a region over 4096 floats took 2.5 µs against 2.1 on one
+/// thread, over 32 K 8.8 against 12.8, so they split from 2¹⁵ (minimum of 5 × 200 back-to-back
+/// regions, AVX2 Zen 3 VM).
+inline int64_t stream_grain() {
+  static const int64_t grain = [] {
+    const char* policy = std::getenv("OMP_WAIT_POLICY");
+    return policy != nullptr && (std::strcmp(policy, "passive") == 0 || std::strcmp(policy, "PASSIVE") == 0)
+               ? int64_t{1} << 20
+               : int64_t{1} << 15;
+  }();
+  return grain;
+}
 
 /// Calls part(begin, end) on contiguous shares of [0, extent), one per OpenMP thread — or
 /// part(0, extent) on the calling thread, with no parallel region at all, when the work is under
