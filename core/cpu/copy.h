@@ -1,9 +1,11 @@
 // Copies the CPU kernels share: short row copies (the convolutions' padded copies, Winograd's tile
-// gathers) and the 2-D transpose (the transpose op, the convolutions' transposed weight gradient).
+// gathers), 4 x 4 transposes of vectors (Winograd's tile gathers and scatters, GEMM's transposed
+// packing) and the 2-D transpose (the transpose op, the convolutions' transposed weight gradient).
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #include "capability.h"
 #include "parallel.h"
@@ -30,6 +32,34 @@ inline void copy_short(const T* src, int64_t n, T* dst) {
   } else {
     for (int64_t j = 0; j < n; ++j) dst[j] = src[j];
   }
+}
+
+// Four values of T as one vector, loaded from and stored to any T-aligned address.
+// (Four doubles on the generic path are two SSE registers: GCC warns, wherever the templates are
+// instantiated, that such a vector would be passed differently with AVX — which does not matter
+// to these inline functions, compiled alike in every file of one path.)
+#pragma GCC diagnostic ignored "-Wpsabi"
+template <typename T>
+struct Quad {
+  typedef T type __attribute__((vector_size(4 * sizeof(T))));
+  typedef T unaligned __attribute__((vector_size(4 * sizeof(T)), aligned(sizeof(T)), may_alias));
+  static type load(const T* p) { return *reinterpret_cast<const unaligned*>(p); }
+  static void store(T* p, type v) { *reinterpret_cast<unaligned*>(p) = v; }
+};
+
+// q[i][j] ← q[j][i], in eight two-vector shuffles (unpck / movlhps on x86): four runs of four
+// values along one index become four runs along the other, each moved by one load and one store
+// where a copy a value costs a load, a store and the index arithmetic for each.
+template <typename T>
+inline void transpose4(typename Quad<T>::type (&q)[4]) {
+  using I = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
+  typedef I mask __attribute__((vector_size(4 * sizeof(T))));
+  const auto t0 = __builtin_shuffle(q[0], q[1], mask{0, 4, 1, 5}), t1 = __builtin_shuffle(q[0], q[1], mask{2, 6, 3, 7});
+  const auto t2 = __builtin_shuffle(q[2], q[3], mask{0, 4, 1, 5}), t3 = __builtin_shuffle(q[2], q[3], mask{2, 6, 3, 7});
+  q[0] = __builtin_shuffle(t0, t2, mask{0, 1, 4, 5});
+  q[1] = __builtin_shuffle(t0, t2, mask{2, 3, 6, 7});
+  q[2] = __builtin_shuffle(t1, t3, mask{0, 1, 4, 5});
+  q[3] = __builtin_shuffle(t1, t3, mask{2, 3, 6, 7});
 }
 
 // out[cols, rows] = in[rows, cols]ᵀ, by 32 × 32 tiles, which keep both the read and the write side

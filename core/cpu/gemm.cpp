@@ -17,6 +17,7 @@
 #include <new>
 
 #include "gemm.h"
+#include "copy.h"
 #include "exported.h"
 #include "scratch.h"
 
@@ -106,8 +107,22 @@ void pack_b(const T* b, int64_t ldb, bool tb, int64_t kc, int64_t nc, T* out) {
   for (int64_t j0 = 0; j0 < nc; j0 += NR<T>) {
     constexpr int64_t W = NR<T>;
     const int64_t cols = std::min<int64_t>(W, nc - j0);
-    if (tb) {  // op(B)[p][j] = b[j][p]: k is contiguous
-      for (int64_t c = 0; c < cols; ++c)
+    if (tb) {  // op(B)[p][j] = b[j][p]: k is contiguous, a transpose — 4 x 4 blocks at a time
+      using Q = Quad<T>;
+      int64_t c = 0;
+      for (; c + 4 <= cols; c += 4) {
+        const T* rows = b + (j0 + c) * ldb;
+        int64_t p = 0;
+        for (; p + 4 <= kc; p += 4) {
+          typename Q::type q[4] = {Q::load(rows + p), Q::load(rows + ldb + p), Q::load(rows + 2 * ldb + p),
+                                   Q::load(rows + 3 * ldb + p)};
+          transpose4<T>(q);
+          for (int i = 0; i < 4; ++i) Q::store(out + (p + i) * W + c, q[i]);
+        }
+        for (; p < kc; ++p)
+          for (int64_t i = 0; i < 4; ++i) out[p * W + c + i] = rows[i * ldb + p];
+      }
+      for (; c < cols; ++c)
         for (int64_t p = 0; p < kc; ++p) out[p * W + c] = b[(j0 + c) * ldb + p];
     } else {  // op(B)[p][j] = b[p][j]: columns are contiguous
       for (int64_t p = 0; p < kc; ++p)

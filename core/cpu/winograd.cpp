@@ -8,7 +8,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <type_traits>
 #include <vector>
 
 #include "copy.h"
@@ -176,40 +175,12 @@ struct Tiles {
   int64_t per_sample() const { return th() * tw(); }
 };
 
-// Four values of T as one vector, at any T-aligned address, and the 4 x 4 transpose that turns
-// four tiles' rows of values into four rows of one value of each tile (and back): the gathers and
-// scatters below move a whole run of a row with a load and a store, where a copy a value (a table
-// of moves, which this file used before) cost ~1.3 cycles per value — ~10 % of a resnet20 training
-// step.
-// (Four doubles on the generic path are two SSE registers: GCC warns, wherever the templates are
-// instantiated, that such a vector would be passed differently with AVX — which does not matter to
-// functions of this file only, inlined.)
-#pragma GCC diagnostic ignored "-Wpsabi"
-template <typename T>
-struct Quad {
-  typedef T type __attribute__((vector_size(4 * sizeof(T))));
-  typedef T unaligned __attribute__((vector_size(4 * sizeof(T)), aligned(sizeof(T)), may_alias));
-  static type load(const T* p) { return *reinterpret_cast<const unaligned*>(p); }
-  static void store(T* p, type v) { *reinterpret_cast<unaligned*>(p) = v; }
-};
-
-// q[i][j] ← q[j][i], in eight two-vector shuffles (unpck / movlhps on x86).
-template <typename T>
-inline void transpose4(typename Quad<T>::type (&q)[4]) {
-  using I = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
-  typedef I mask __attribute__((vector_size(4 * sizeof(T))));
-  const auto t0 = __builtin_shuffle(q[0], q[1], mask{0, 4, 1, 5}), t1 = __builtin_shuffle(q[0], q[1], mask{2, 6, 3, 7});
-  const auto t2 = __builtin_shuffle(q[2], q[3], mask{0, 4, 1, 5}), t3 = __builtin_shuffle(q[2], q[3], mask{2, 6, 3, 7});
-  q[0] = __builtin_shuffle(t0, t2, mask{0, 1, 4, 5});
-  q[1] = __builtin_shuffle(t0, t2, mask{2, 3, 6, 7});
-  q[2] = __builtin_shuffle(t1, t3, mask{0, 1, 4, 5});
-  q[3] = __builtin_shuffle(t1, t3, mask{2, 3, 6, 7});
-}
-
 // A sample's S x S windows of one channel's plane (rows x cols values), one per tile: window
 // (ty, tx) has its corner at row M·ty − top, column M·tx − left, values outside the plane zero. The
 // plane is first copied into a zero-bordered buffer (`fill`) in which every window lies whole, a
-// window row within a run of 8 columns, so that `gather` reads four windows' rows as vectors.
+// window row within a run of 8 columns, so that `gather` reads four windows' rows as vectors and
+// turns them by 4 x 4 transposes (copy.h) — where a table of moves, a value at a time (which this
+// file used before), cost ~1.3 cycles per value, ~10 % of a resnet20 training step.
 // The inputs' windows are α x α (S = M + 2, the padding around), the output gradient's are its
 // M x M tiles (S = M, zeros past the far edges).
 template <int M, int S>
@@ -255,7 +226,8 @@ struct Windows {
 };
 
 // The scatter of a sample's M x M output tiles of one channel, rows[(r·M + j)·rs + tile] (output
-// row r, column j of the tile), into its P x Q plane, clipped at the far edges.
+// row r, column j of the tile), into its P x Q plane, clipped at the far edges: four tiles' rows
+// at a time by a 4 x 4 transpose, as the gather.
 template <int M>
 struct OutputTiles {
   Tiles<M> g;
