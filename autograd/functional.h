@@ -15,6 +15,13 @@ namespace minidl {
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), int64_t stride = 1,
               int64_t padding = 0);
 
+/// conv2d(x, weight, bias, stride, padding) + residual, residual of the output's shape: the add
+/// done in the convolution's own output pass where the device has a kernel for it (the CPU), by
+/// a separate add otherwise. The same values and gradients as the two ops (the residual's
+/// gradient is the output's); pre-activation ResNet blocks end with it (models/norm.h's conv_add).
+Tensor conv2d_add(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding,
+                  const Tensor& residual);
+
 /// y[*, out] = x[*, in] · weight[out, in]ᵀ + bias[out]; bias may be undefined.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
 

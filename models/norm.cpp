@@ -76,4 +76,12 @@ Tensor conv_norm_relu(Module& conv, Module& norm, const Tensor& x, const Tensor&
   return norm_relu(norm, conv(x), residual);
 }
 
+Tensor conv_add(Module& conv, const Tensor& x, const Tensor& residual) {
+  if (typeid(conv) == typeid(Conv2d) && !conv.has_forward_hooks()) {
+    const auto& c = static_cast<const Conv2d&>(conv);
+    return conv.named_call([&] { return conv2d_add(x, c.weight, c.bias, c.stride, c.padding, residual); });
+  }
+  return conv(x) + residual;
+}
+
 }  // namespace minidl

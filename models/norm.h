@@ -43,4 +43,9 @@ Tensor norm_relu(Module& norm, const Tensor& x, const Tensor& residual = Tensor(
 /// norm_relu(norm, conv(x), residual). The values are the same either way.
 Tensor conv_norm_relu(Module& conv, Module& norm, const Tensor& x, const Tensor& residual = Tensor());
 
+/// conv(x) + residual, as a pre-activation block ends. Where `conv` is exactly a Conv2d without
+/// forward hooks, one op (functional.h's conv2d_add) adds the residual in the convolution's own
+/// output pass, forward; otherwise op by op. The values and gradients are the same either way.
+Tensor conv_add(Module& conv, const Tensor& x, const Tensor& residual);
+
 }  // namespace minidl

@@ -166,6 +166,53 @@ TEST_CASE("gradcheck: conv2d with every stride, padding and kernel size, and the
   test::check_layer_gradcheck(conv, randn({2, 3, 6, 5}, kFloat64, gen));
 }
 
+// conv2d_add adds the residual in the convolution's output pass: bitwise the values and gradients
+// of conv2d then add, whichever kernel runs — direct (stride 2, a 5x5 kernel), Winograd (3x3 from
+// 16 channels on AVX2 and generic), the 1x1 GEMM — with and without a bias, on every path.
+TEST_CASE("conv2d_add equals conv2d + add bitwise, forward and backward, and passes gradcheck") {
+  struct Case {
+    int64_t c, k, kernel, stride, padding, hw;
+    bool bias;
+  };
+  test::for_each_cpu_path([] {
+    for (const Case& c : {Case{16, 16, 3, 1, 1, 12, true}, Case{32, 32, 3, 1, 1, 8, false},
+                          Case{16, 32, 3, 2, 1, 16, true}, Case{8, 16, 1, 1, 0, 10, true},
+                          Case{4, 6, 5, 1, 2, 9, false}}) {
+      CAPTURE(c.c);
+      CAPTURE(c.kernel);
+      CAPTURE(c.stride);
+      Generator gen(21);
+      const Tensor x = randn({3, c.c, c.hw, c.hw}, kFloat32, gen);
+      const Tensor w = randn({c.k, c.c, c.kernel, c.kernel}, kFloat32, gen);
+      const Tensor b = c.bias ? randn({c.k}, kFloat32, gen) : Tensor();
+      const int64_t out = (c.hw + 2 * c.padding - c.kernel) / c.stride + 1;
+      const Tensor r = randn({3, c.k, out, out}, kFloat32, gen), dy = randn({3, c.k, out, out}, kFloat32, gen);
+      std::vector<std::vector<float>> results[2];
+      for (int fused = 0; fused < 2; ++fused) {
+        Tensor xs = x.detach().requires_grad_(), ws = w.detach().requires_grad_(), rs = r.detach().requires_grad_();
+        Tensor bs = c.bias ? b.detach().requires_grad_() : Tensor();
+        Tensor y = fused ? conv2d_add(xs, ws, bs, c.stride, c.padding, rs)
+                         : conv2d(xs, ws, bs, c.stride, c.padding) + rs;
+        y.backward(dy);
+        results[fused] = {y.to_vector<float>(), xs.grad().to_vector<float>(), ws.grad().to_vector<float>(),
+                          rs.grad().to_vector<float>(), c.bias ? bs.grad().to_vector<float>() : std::vector<float>()};
+      }
+      for (size_t i = 0; i < results[0].size(); ++i) CHECK(results[0][i] == results[1][i]);
+    }
+  });
+  Generator gen(22);
+  test::check_gradcheck([](In in) { return conv2d_add(in[0], in[1], in[2], 2, 1, in[3]); },
+                        {randn({2, 3, 7, 6}, kFloat64, gen), randn({4, 3, 3, 3}, kFloat64, gen) * 0.3,
+                         randn({4}, kFloat64, gen), randn({2, 4, 4, 3}, kFloat64, gen)});
+  test::check_gradcheck([](In in) { return conv2d_add(in[0], in[1], Tensor(), 1, 1, in[2]); },
+                        {randn({2, 3, 6, 6}, kFloat64, gen), randn({4, 3, 3, 3}, kFloat64, gen) * 0.3,
+                         randn({2, 4, 6, 6}, kFloat64, gen)});
+  CHECK_ERROR(conv2d_add(zeros({2, 3, 8, 8}), zeros({4, 3, 3, 3}), Tensor(), 1, 1, zeros({2, 4, 8, 7})),
+              "conv2d_add: expected a residual of the output's shape [2, 4, 8, 8], found [2, 4, 8, 7]");
+  CHECK_ERROR(conv2d_add(zeros({2, 3, 8, 8}), zeros({4, 3, 3, 3}), Tensor(), 1, 1, Tensor()),
+              "conv2d_add: expected a residual of the output's shape [2, 4, 8, 8], found none");
+}
+
 TEST_CASE("conv2d rejects mismatched shapes") {
   CHECK_ERROR(conv2d(zeros({2, 3, 8, 8}), zeros({4, 2, 3, 3})),
               "conv2d: input has 3 channels but the weight expects 2 (input [2, 3, 8, 8], weight [4, 2, 3, 3])");

@@ -232,7 +232,8 @@ TEST_CASE("conv2d_batch_norm_eval refuses what needs a graph, and statistics or 
 // In inference (NoGradGuard, eval) models/norm.h's conv_norm_relu applies each BatchNorm in its
 // convolution's output pass; a forward hook on a norm makes it run op by op (conv, then the fused
 // norm + ReLU). The outputs must be equal bitwise: BasicBlocks (resnet20, and resnet18's ImageNet
-// stem), Bottlenecks (resnet50) and pre-activation blocks (preresnet29, which has nothing to fold).
+// stem), Bottlenecks (resnet50) and pre-activation blocks (preresnet29: bn2 and bn3, after conv1 and
+// conv2).
 TEST_CASE("ResNets in inference: each BatchNorm in its convolution's output pass, the same outputs as op by op") {
   for (const char* arch : {"resnet20", "resnet18", "resnet50", "preresnet29"}) {
     CAPTURE(arch);

@@ -1,5 +1,6 @@
-// conv2d: checks, the forward kernel, and a node whose backward runs conv2d_backward; and
-// conv2d_batch_norm_eval, the inference op with an eval BatchNorm in the convolution's output pass.
+// conv2d: checks, the forward kernel, and a node whose backward runs conv2d_backward; conv2d_add,
+// the same with a residual added in the convolution's output pass; and conv2d_batch_norm_eval, the
+// inference op with an eval BatchNorm in the convolution's output pass.
 #include "../../core/kernels.h"
 #include "../functional.h"
 #include "checks.h"
@@ -31,6 +32,18 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
                 [x = x.detach(), w = weight.detach(), win](const Tensor& g, const Needs& needs) -> Grads {
                   kernels::Conv2dGrads d = kernels::conv2d_backward(g, x, w, win, needs[0], needs[1], needs[2]);
                   return {d.dx, d.dw, d.dbias};
+                });
+}
+
+Tensor conv2d_add(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding,
+                  const Tensor& residual) {
+  const kernels::Window2d win = checked_window(x, weight, bias, stride, padding, "conv2d_add");
+  checks::param(residual, x, "conv2d_add", "residual", residual.defined() ? residual.shape() : Shape{});
+  Tensor y = kernels::conv2d_add_forward(x, weight, bias, win, residual);
+  return record("Conv2dAddBackward", y, {x, weight, bias, residual},
+                [x = x.detach(), w = weight.detach(), win](const Tensor& g, const Needs& needs) -> Grads {
+                  kernels::Conv2dGrads d = kernels::conv2d_backward(g, x, w, win, needs[0], needs[1], needs[2]);
+                  return {d.dx, d.dw, d.dbias, needs[3] ? g : Tensor()};
                 });
 }
 

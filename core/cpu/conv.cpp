@@ -630,6 +630,17 @@ void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const 
 }
 MINIDL_REGISTER_KERNEL(conv2d_forward_kernel, CPU, conv2d_forward);
 
+void conv2d_add_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const kernels::Window2d& win,
+                        const Tensor& residual, Tensor& y) {
+  const Geometry g = geometry(x, w, win);
+  dispatch_floating(x.dtype(), "conv2d_add", [&](auto v) {
+    using T = decltype(v);
+    const OutputPass<T> out{data_or_null<T>(bias), nullptr, nullptr, {residual.data<T>(), false, nullptr}};
+    forward<T>(x.data<T>(), w.data<T>(), g, out, y.data<T>());
+  });
+}
+MINIDL_REGISTER_KERNEL(conv2d_add_forward_kernel, CPU, conv2d_add_forward);
+
 // The eval BatchNorm as BatchNorm's kernel computes it (norm_loops.h): per channel y = x·scale +
 // shift, scale and shift in double from the running statistics, rounded to T.
 void conv2d_batch_norm_eval(const Tensor& x, const Tensor& w, const kernels::Window2d& win,

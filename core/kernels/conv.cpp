@@ -2,6 +2,7 @@
 #include "conv.h"
 
 #include "checks.h"
+#include "elementwise.h"
 #include "norm.h"
 
 namespace minidl::kernels {
@@ -34,6 +35,21 @@ Tensor conv2d_batch_norm_eval(const Tensor& x, const Tensor& w, const Window2d& 
                "conv2d_batch_norm_eval: expected a residual of the output's shape ", to_string(y.shape()), ", found ",
                to_string(then.residual.shape()));
   if (y.numel() > 0) conv2d_batch_norm_eval_kernel.at(x.device())(x, w, win, bn, then, y);
+  return y;
+}
+
+Tensor conv2d_add_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Window2d& win,
+                          const Tensor& residual) {
+  checks::floating_like(x, {&w, &bias, &residual}, "conv2d_add");
+  const int64_t P = Window2d::out_size(x.size(2), w.size(2), win.stride_h, win.pad_h);
+  const int64_t Q = Window2d::out_size(x.size(3), w.size(3), win.stride_w, win.pad_w);
+  const Shape shape{x.size(0), w.size(0), P, Q};
+  MINIDL_CHECK(residual.defined() && residual.shape() == shape, "conv2d_add: expected a residual of the output's ",
+               "shape ", to_string(shape), ", found ", residual.defined() ? to_string(residual.shape()) : "none");
+  if (!conv2d_add_forward_kernel.has(x.device()))  // CUDA: the two ops
+    return binary(BinaryOp::Add, conv2d_forward(x, w, bias, win), residual);
+  Tensor y = Tensor::empty(shape, x.dtype(), x.device());
+  if (y.numel() > 0) conv2d_add_forward_kernel.at(x.device())(x, w, bias, win, residual, y);
   return y;
 }
 

@@ -15,6 +15,10 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, cons
 /// kernels one after the other. The same values either way.
 Tensor conv2d_batch_norm_eval(const Tensor& x, const Tensor& w, const Window2d& win, const BatchNormEval& bn,
                               const NormEpilogue& then = {});
+/// conv2d_forward(x, w, bias, win) + residual (of the output's shape), the residual added in the
+/// convolution's output pass where the device has that kernel, by a separate add otherwise.
+Tensor conv2d_add_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Window2d& win,
+                          const Tensor& residual);
 Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const Window2d& win, bool need_dx,
                             bool need_dw, bool need_dbias);
 
@@ -24,6 +28,9 @@ inline KernelTable<void(const Tensor& x, const Tensor& w, const Tensor& bias, co
 inline KernelTable<void(const Tensor& x, const Tensor& w, const Window2d& win, const BatchNormEval& bn,
                         const NormEpilogue& then, Tensor& y)>
     conv2d_batch_norm_eval_kernel{"conv2d_batch_norm_eval"};
+inline KernelTable<void(const Tensor& x, const Tensor& w, const Tensor& bias, const Window2d& win,
+                        const Tensor& residual, Tensor& y)>
+    conv2d_add_forward_kernel{"conv2d_add"};
 inline KernelTable<void(const Tensor& dy, const Tensor& x, const Tensor& w, const Window2d& win, Conv2dGrads& grads)>
     conv2d_backward_kernel{"conv2d_backward"};
 
