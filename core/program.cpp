@@ -17,6 +17,7 @@ void start_program(char** argv) {
   try {
     cpu_capability();
     cpu_conv_algorithm();
+    adaptive_threads();
   } catch (const Error& e) {
     const std::string path = argv[0] ? argv[0] : "minidl";
     std::fprintf(stderr, "%s: %s\n", path.substr(path.rfind('/') + 1).c_str(), e.what());

@@ -16,7 +16,8 @@
 
 namespace minidl {
 
-/// Call first thing in main(). Checks MINIDL_CPU and MINIDL_CPU_CONV (core/cpu_capability.h) —
+/// Call first thing in main(). Checks MINIDL_CPU and MINIDL_CPU_CONV (core/cpu_capability.h) and
+/// MINIDL_ADAPTIVE_THREADS (core/threads.h) —
 /// a bad value prints "PROGRAM: MINIDL_CPU: expected ..." on one line and exits with status 2,
 /// before any work. Then, when the thread count does not adapt (MINIDL_ADAPTIVE_THREADS=0) and
 /// neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set (the user has not chosen), re-executes this

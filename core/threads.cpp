@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "error.h"
 
@@ -30,7 +31,10 @@ int mode() {
   int m = g_mode.load(std::memory_order_relaxed);
   if (m != kUnread) return m;
   const char* v = std::getenv("MINIDL_ADAPTIVE_THREADS");
-  m = v == nullptr || *v == '\0' ? kOn : std::strcmp(v, "0") == 0 ? kOff : std::strcmp(v, "log") == 0 ? kLog : kOn;
+  const std::string text = v != nullptr ? v : "";
+  MINIDL_CHECK(text.empty() || text == "0" || text == "1" || text == "log",
+               "MINIDL_ADAPTIVE_THREADS: expected 0, 1 or log, got '", text, "'");
+  m = text == "0" ? kOff : text == "log" ? kLog : kOn;
   g_mode.store(m, std::memory_order_relaxed);
   return m;
 }

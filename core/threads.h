@@ -25,9 +25,9 @@ namespace minidl {
 /// when it changes the count in use (not when it sets the count adapted to at that moment).
 void set_num_threads(int n);
 
-/// Does the count adapt? Yes unless MINIDL_ADAPTIVE_THREADS=0 (read once) or set_adaptive_threads
-/// said no; MINIDL_ADAPTIVE_THREADS=log also prints each change on stderr. Off, the count is the
-/// user's and is not touched.
+/// Does the count adapt? Yes unless MINIDL_ADAPTIVE_THREADS=0 (read once; 0, 1 or log, anything
+/// else an Error) or set_adaptive_threads said no; MINIDL_ADAPTIVE_THREADS=log also prints each
+/// change on stderr. Off, the count is the user's and is not touched.
 bool adaptive_threads();
 /// On or off for the whole process; off puts the calling thread back to the user's count.
 void set_adaptive_threads(bool on);

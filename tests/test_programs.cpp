@@ -195,6 +195,8 @@ TEST_CASE("every program answers --help, and refuses bad flags in one line befor
     CHECK(slurp(out) == program + ": MINIDL_CPU: expected avx512, avx2 or generic, got 'avx3'\n");
     CHECK(run(program + " --help", out, "MINIDL_CPU_CONV=fast") == 2);
     CHECK(slurp(out) == program + ": MINIDL_CPU_CONV: expected auto, direct, winograd or winograd4, got 'fast'\n");
+    CHECK(run(program + " --help", out, "MINIDL_ADAPTIVE_THREADS=off") == 2);
+    CHECK(slurp(out) == program + ": MINIDL_ADAPTIVE_THREADS: expected 0, 1 or log, got 'off'\n");
   }
   struct Case {
     std::string args, message;
