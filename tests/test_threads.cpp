@@ -81,8 +81,8 @@ TEST_CASE("the loader's prefetch thread stops cleanly wherever the consumer stop
 
 TEST_CASE("the OpenMP kernels give the same values and gradients on 2 threads as on 1") {
   // Sizes above kParallelGrain (2^15 elements) and, for the full-size activations, stream_grain()
-  // (2^15, or 2^20 with passive waiting: elementwise ops), so that the kernels take their parallel paths (the pools' sum, a
-  // quarter of that size, stays on one thread).
+  // (2^15, or 2^20 with passive waiting: elementwise ops), so that the kernels take their parallel
+  // paths (with passive waiting the pools' sum, a quarter of that size, stays on one thread).
   Generator gen(3);
   const Tensor x = randn({4, 16, 132, 132}, kFloat64, gen), w = randn({16, 16, 3, 3}, kFloat64, gen) * 0.1;
   const Tensor gamma = randn({16}, kFloat64, gen), beta = randn({16}, kFloat64, gen);
