@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <type_traits>
 
 #include "capability.h"
 #include "parallel.h"
@@ -50,16 +49,15 @@ struct Quad {
 // q[i][j] ← q[j][i], in eight two-vector shuffles (unpck / movlhps on x86): four runs of four
 // values along one index become four runs along the other, each moved by one load and one store
 // where a copy a value costs a load, a store and the index arithmetic for each.
+// (__builtin_shufflevector: GCC from 12 and clang both have it; GCC's __builtin_shuffle is GCC's.)
 template <typename T>
 inline void transpose4(typename Quad<T>::type (&q)[4]) {
-  using I = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
-  typedef I mask __attribute__((vector_size(4 * sizeof(T))));
-  const auto t0 = __builtin_shuffle(q[0], q[1], mask{0, 4, 1, 5}), t1 = __builtin_shuffle(q[0], q[1], mask{2, 6, 3, 7});
-  const auto t2 = __builtin_shuffle(q[2], q[3], mask{0, 4, 1, 5}), t3 = __builtin_shuffle(q[2], q[3], mask{2, 6, 3, 7});
-  q[0] = __builtin_shuffle(t0, t2, mask{0, 1, 4, 5});
-  q[1] = __builtin_shuffle(t0, t2, mask{2, 3, 6, 7});
-  q[2] = __builtin_shuffle(t1, t3, mask{0, 1, 4, 5});
-  q[3] = __builtin_shuffle(t1, t3, mask{2, 3, 6, 7});
+  const auto t0 = __builtin_shufflevector(q[0], q[1], 0, 4, 1, 5), t1 = __builtin_shufflevector(q[0], q[1], 2, 6, 3, 7);
+  const auto t2 = __builtin_shufflevector(q[2], q[3], 0, 4, 1, 5), t3 = __builtin_shufflevector(q[2], q[3], 2, 6, 3, 7);
+  q[0] = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
+  q[1] = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
+  q[2] = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
+  q[3] = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
 }
 
 // out[cols, rows] = in[rows, cols]ᵀ, by 32 × 32 tiles, which keep both the read and the write side
