@@ -29,9 +29,8 @@ struct OutputPass {
       norm::scale_shift(src, n, scale[k], shift[k], then.at(at), dst);
     } else if (then.residual) {  // (product + bias) + residual, as conv2d then add round it
       const T* r = then.residual + at;
-      const T b = bias ? bias[k] : T(0);
       if (bias)
-        for (int64_t j = 0; j < n; ++j) dst[j] = (src[j] + b) + r[j];
+        for (int64_t j = 0; j < n; ++j) dst[j] = (src[j] + bias[k]) + r[j];
       else
         for (int64_t j = 0; j < n; ++j) dst[j] = src[j] + r[j];
     } else if (bias) {

@@ -186,13 +186,12 @@ struct Tiles {
 template <int M, int S>
 struct Windows {
   static_assert(S <= 8, "a window row is read as at most two runs of 4");
-  Tiles<M> g;
   int64_t top, left, rows, cols;
   int64_t brows, bcols;         // the buffer
   std::vector<int64_t> corner;  // of each tile's window in the buffer
 
-  Windows(const Tiles<M>& g_, int64_t top_, int64_t left_, int64_t rows_, int64_t cols_)
-      : g(g_), top(top_), left(left_), rows(rows_), cols(cols_),
+  Windows(const Tiles<M>& g, int64_t top_, int64_t left_, int64_t rows_, int64_t cols_)
+      : top(top_), left(left_), rows(rows_), cols(cols_),
         brows(std::max(M * (g.th() - 1) + S, top + rows)), bcols(std::max(M * (g.tw() - 1) + 8, left + cols)) {
     for (int64_t ty = 0; ty < g.th(); ++ty)
       for (int64_t tx = 0; tx < g.tw(); ++tx) corner.push_back(M * ty * bcols + M * tx);

@@ -7,11 +7,17 @@
 
 namespace minidl::kernels {
 
+namespace {
+// y's shape [N, K, P, Q] for x [N, C, H, W] and w [K, C, R, S].
+Shape output_shape(const Tensor& x, const Tensor& w, const Window2d& win) {
+  return {x.size(0), w.size(0), Window2d::out_size(x.size(2), w.size(2), win.stride_h, win.pad_h),
+          Window2d::out_size(x.size(3), w.size(3), win.stride_w, win.pad_w)};
+}
+}  // namespace
+
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Window2d& win) {
   checks::floating_like(x, {&w, &bias}, "conv2d");
-  const int64_t P = Window2d::out_size(x.size(2), w.size(2), win.stride_h, win.pad_h);
-  const int64_t Q = Window2d::out_size(x.size(3), w.size(3), win.stride_w, win.pad_w);
-  Tensor y = Tensor::empty({x.size(0), w.size(0), P, Q}, x.dtype(), x.device());
+  Tensor y = Tensor::empty(output_shape(x, w, win), x.dtype(), x.device());
   if (y.numel() > 0) conv2d_forward_kernel.at(x.device())(x, w, bias, win, y);
   return y;
 }
@@ -28,9 +34,7 @@ Tensor conv2d_batch_norm_eval(const Tensor& x, const Tensor& w, const Window2d& 
                               /*training=*/false, 0.0, bn.eps, then)
         .y;
   }
-  const int64_t P = Window2d::out_size(x.size(2), w.size(2), win.stride_h, win.pad_h);
-  const int64_t Q = Window2d::out_size(x.size(3), w.size(3), win.stride_w, win.pad_w);
-  Tensor y = Tensor::empty({x.size(0), w.size(0), P, Q}, x.dtype(), x.device());
+  Tensor y = Tensor::empty(output_shape(x, w, win), x.dtype(), x.device());
   MINIDL_CHECK(!then.residual.defined() || then.residual.shape() == y.shape(),
                "conv2d_batch_norm_eval: expected a residual of the output's shape ", to_string(y.shape()), ", found ",
                to_string(then.residual.shape()));
@@ -41,9 +45,7 @@ Tensor conv2d_batch_norm_eval(const Tensor& x, const Tensor& w, const Window2d& 
 Tensor conv2d_add_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Window2d& win,
                           const Tensor& residual) {
   checks::floating_like(x, {&w, &bias, &residual}, "conv2d_add");
-  const int64_t P = Window2d::out_size(x.size(2), w.size(2), win.stride_h, win.pad_h);
-  const int64_t Q = Window2d::out_size(x.size(3), w.size(3), win.stride_w, win.pad_w);
-  const Shape shape{x.size(0), w.size(0), P, Q};
+  const Shape shape = output_shape(x, w, win);
   MINIDL_CHECK(residual.defined() && residual.shape() == shape, "conv2d_add: expected a residual of the output's ",
                "shape ", to_string(shape), ", found ", residual.defined() ? to_string(residual.shape()) : "none");
   if (!conv2d_add_forward_kernel.has(x.device()))  // CUDA: the two ops
