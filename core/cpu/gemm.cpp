@@ -103,7 +103,21 @@ void pack_a(const T* a, int64_t lda, bool ta, int64_t mc, int64_t kc, T* out) {
 
 // Packs k [0, kc) × columns [0, nc) of op(B) into panels of NR columns: panel[p][c], zero-padded.
 template <typename T>
-void pack_b(const T* b, int64_t ldb, bool tb, int64_t kc, int64_t nc, T* out) {
+void pack_b(const T* b, int64_t ldb, bool tb, int64_t kc, int64_t nc, T* out, int64_t stride) {
+  constexpr int64_t W = NR<T>;
+  if (!tb) {  // op(B)[p][j] = b[p][j]: one row at a time into every panel
+    const int64_t full = nc / W * W;
+    for (int64_t p = 0; p < kc; ++p) {
+      const T* row = b + p * ldb;
+      T* o = out + p * W;
+      for (int64_t j0 = 0; j0 < full; j0 += W, o += stride) copy_short(row + j0, W, o);
+      if (full < nc) {
+        for (int64_t c = 0; c < nc - full; ++c) o[c] = row[full + c];
+        for (int64_t c = nc - full; c < W; ++c) o[c] = 0;
+      }
+    }
+    return;
+  }
   for (int64_t j0 = 0; j0 < nc; j0 += NR<T>) {
     constexpr int64_t W = NR<T>;
     const int64_t cols = std::min<int64_t>(W, nc - j0);
@@ -130,7 +144,7 @@ void pack_b(const T* b, int64_t ldb, bool tb, int64_t kc, int64_t nc, T* out) {
     }
     for (int64_t c = cols; c < W; ++c)
       for (int64_t p = 0; p < kc; ++p) out[p * W + c] = 0;
-    out += kc * W;
+    out += stride;
   }
 }
 
@@ -229,14 +243,15 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a
   constexpr int64_t W = NR<T>;
   if (m == 0 || n == 0 || scale_only(m, n, k, alpha, beta, c, ldc)) return;
   thread_local Scratch<T> packed_b;
-  T* pb = packed_b.get(static_cast<size_t>(packed_b_size(KC, std::min(n, NC), W)));
+  const int64_t panels = (std::min(n, NC) + W - 1) / W;
+  T* pb = packed_b.get(static_cast<size_t>(panels * (KC + 1) * W));
   for (int64_t jc = 0; jc < n; jc += NC) {
     const int64_t nc = std::min(NC, n - jc);
     for (int64_t pc = 0; pc < k; pc += KC) {
-      const int64_t kc = std::min(KC, k - pc);
-      pack_b(tb ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, tb, kc, nc, pb);
+      const int64_t kc = std::min(KC, k - pc), stride = (kc + 1) * W;
+      pack_b(tb ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, tb, kc, nc, pb, stride);
       // Later k-slabs add to what the first one wrote.
-      multiply_slab<T, GemmTile<T>>(ta, m, nc, kc, alpha, a, lda, pc, packed_rows(pb, kc * W), pc == 0 ? beta : T(1),
+      multiply_slab<T, GemmTile<T>>(ta, m, nc, kc, alpha, a, lda, pc, packed_rows(pb, stride), pc == 0 ? beta : T(1),
                                     c + jc, ldc);
     }
   }
@@ -295,7 +310,7 @@ void gemm_windows_a(int64_t m, int64_t n, int64_t k, const T* a, const int64_t* 
   T* pb = packed_b.get(static_cast<size_t>(packed_b_size(KC, n, W)));
   for (int64_t pc = 0; pc < k; pc += KC) {
     const int64_t kc = std::min(KC, k - pc);
-    pack_b(b + pc, ldb, /*tb=*/true, kc, n, pb);  // op(B)[p][j] = b[j][pc + p]
+    pack_b(b + pc, ldb, /*tb=*/true, kc, n, pb, kc * W);  // op(B)[p][j] = b[j][pc + p]
     // A panel of B stays in L1 while every tile of rows passes over it.
     for (int64_t jr = 0; jr < n; jr += W)
       for (int64_t ir = 0; ir < m; ir += R) {
