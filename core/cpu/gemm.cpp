@@ -82,6 +82,22 @@ template <typename T>
 constexpr int64_t NR = GemmTile<T>::cols;
 
 
+// out[p·S + i] = rows[i·ld + p] for i < 4, p < kc: four rows of kc values become four columns,
+// by 4 x 4 transposes (copy.h) — what packing does where k is the contiguous index.
+template <typename T>
+void transpose_rows4(const T* rows, int64_t ld, int64_t kc, T* out, int64_t S) {
+  using Q = Quad<T>;
+  int64_t p = 0;
+  for (; p + 4 <= kc; p += 4) {
+    typename Q::type q[4] = {Q::load(rows + p), Q::load(rows + ld + p), Q::load(rows + 2 * ld + p),
+                             Q::load(rows + 3 * ld + p)};
+    transpose4<T>(q);
+    for (int i = 0; i < 4; ++i) Q::store(out + (p + i) * S, q[i]);
+  }
+  for (; p < kc; ++p)
+    for (int64_t i = 0; i < 4; ++i) out[p * S + i] = rows[i * ld + p];
+}
+
 // Packs rows [0, mc) × k [0, kc) of op(A) into panels of R rows: panel[p][r], zero-padded.
 // The loops run along whichever index is contiguous in memory.
 template <typename T, int R>
@@ -91,8 +107,10 @@ void pack_a(const T* a, int64_t lda, bool ta, int64_t mc, int64_t kc, T* out) {
     if (ta) {  // op(A)[i][p] = a[p][i]: rows are contiguous
       for (int64_t p = 0; p < kc; ++p)
         for (int64_t r = 0; r < rows; ++r) out[p * R + r] = a[p * lda + i0 + r];
-    } else {  // op(A)[i][p] = a[i][p]: k is contiguous
-      for (int64_t r = 0; r < rows; ++r)
+    } else {  // op(A)[i][p] = a[i][p]: k is contiguous, a transpose
+      int64_t r = 0;
+      for (; r + 4 <= rows; r += 4) transpose_rows4(a + (i0 + r) * lda, lda, kc, out + r, R);
+      for (; r < rows; ++r)
         for (int64_t p = 0; p < kc; ++p) out[p * R + r] = a[(i0 + r) * lda + p];
     }
     for (int64_t r = rows; r < R; ++r)
@@ -101,11 +119,15 @@ void pack_a(const T* a, int64_t lda, bool ta, int64_t mc, int64_t kc, T* out) {
   }
 }
 
-// Packs k [0, kc) × columns [0, nc) of op(B) into panels of NR columns: panel[p][c], zero-padded.
+// Packs k [0, kc) × columns [0, nc) of op(B) into panels of NR columns, `stride` apart:
+// panel[p][c], zero-padded. The loops run along whichever index is contiguous in memory.
 template <typename T>
 void pack_b(const T* b, int64_t ldb, bool tb, int64_t kc, int64_t nc, T* out, int64_t stride) {
   constexpr int64_t W = NR<T>;
-  if (!tb) {  // op(B)[p][j] = b[p][j]: one row at a time into every panel
+  if (!tb) {  // op(B)[p][j] = b[p][j]: a row at a time into every panel
+    // (A panel at a time would read kc rows' lines, ldb apart — 4 KB for a 32 x 32 image — which
+    // the hardware prefetchers do not follow; rows into panels 4 KB apart aliased the same way:
+    // gemm's panels are a row longer than kc.)
     const int64_t full = nc / W * W;
     for (int64_t p = 0; p < kc; ++p) {
       const T* row = b + p * ldb;
@@ -118,33 +140,12 @@ void pack_b(const T* b, int64_t ldb, bool tb, int64_t kc, int64_t nc, T* out, in
     }
     return;
   }
-  for (int64_t j0 = 0; j0 < nc; j0 += NR<T>) {
-    constexpr int64_t W = NR<T>;
+  for (int64_t j0 = 0; j0 < nc; j0 += W, out += stride) {  // op(B)[p][j] = b[j][p]: a transpose
     const int64_t cols = std::min<int64_t>(W, nc - j0);
-    if (tb) {  // op(B)[p][j] = b[j][p]: k is contiguous, a transpose — 4 x 4 blocks at a time
-      using Q = Quad<T>;
-      int64_t c = 0;
-      for (; c + 4 <= cols; c += 4) {
-        const T* rows = b + (j0 + c) * ldb;
-        int64_t p = 0;
-        for (; p + 4 <= kc; p += 4) {
-          typename Q::type q[4] = {Q::load(rows + p), Q::load(rows + ldb + p), Q::load(rows + 2 * ldb + p),
-                                   Q::load(rows + 3 * ldb + p)};
-          transpose4<T>(q);
-          for (int i = 0; i < 4; ++i) Q::store(out + (p + i) * W + c, q[i]);
-        }
-        for (; p < kc; ++p)
-          for (int64_t i = 0; i < 4; ++i) out[p * W + c + i] = rows[i * ldb + p];
-      }
-      for (; c < cols; ++c)
-        for (int64_t p = 0; p < kc; ++p) out[p * W + c] = b[(j0 + c) * ldb + p];
-    } else {  // op(B)[p][j] = b[p][j]: columns are contiguous
-      for (int64_t p = 0; p < kc; ++p)
-        for (int64_t c = 0; c < cols; ++c) out[p * W + c] = b[p * ldb + j0 + c];
-    }
-    for (int64_t c = cols; c < W; ++c)
-      for (int64_t p = 0; p < kc; ++p) out[p * W + c] = 0;
-    out += stride;
+    int64_t c = 0;
+    for (; c + 4 <= cols; c += 4) transpose_rows4(b + (j0 + c) * ldb, ldb, kc, out + c, W);
+    for (; c < W; ++c)
+      for (int64_t p = 0; p < kc; ++p) out[p * W + c] = c < cols ? b[(j0 + c) * ldb + p] : T(0);
   }
 }
 
