@@ -522,36 +522,32 @@ std::vector<T> flip_weights(const T* w, const Geometry& g) {
 // most 2 — so that backward-data, padded by 2 − pad, qualifies too. Auto uses it in float32
 // (float64 stays on the direct kernel, the reference) only where it measured faster than the
 // direct kernel, per path, on the 3x3 shapes of resnet20 and preresnet29 ((32, C, H, W), 1 and 2
-// threads; bench/RESULTS.md): from kWinogradMinChannels channels on both sides (the weight
-// gradient from kWinogradWeightGradMinChannels) and kWinogradMinWidth output columns, F(4x4) from
-// kWinograd4MinWidth. The transforms cost about what the fewer multiplications save where
-// channels are few, so Winograd wins only where the direct kernel is slow for its flops or the
-// GEMMs are deep enough. Measured in one process, both alternating call by call, medians of 12 to
-// 40, batch 32 (128), F(4x4) against direct, 1 / 2 threads, since the tile gathers and scatters
-// became 4 x 4 transposes (winograd.cpp) — AVX2: 16 ch at 32² forward 1.16x / 1.12x (1.15x /
-// 1.09x), backward-data 1.11x / 1.12x (1.08x / 1.08x), weight gradient 0.93x / 0.96x (1.00x /
-// 0.64x); 32 at 16² 1.67x / 1.62x, 1.64x / 1.65x, 1.39x / 1.02x; 64 at 8² 2.06x / 1.80x, 2.05x /
-// 1.64x, 1.94x / 1.70x. Generic, 16 at 32²: 1.78x / 2.05x, 2.24x / 1.99x, 1.49x / 1.02x (before:
-// 64 ch at 32² 2.5x, 32 at 16² 1.6x, 64 at 8² 1.9x; F(4x4) against F(2x2) 1.05-1.3x). On AVX-512
-// never (F(2x2) measured before the transforms' gathers became tables; F(4x4) not measured: no
-// AVX-512 machine since).
+// threads; bench/RESULTS.md): from kWinogradMinChannels channels on both sides and
+// kWinogradMinWidth output columns, F(4x4) from kWinograd4MinWidth. The transforms cost about what
+// the fewer multiplications save where channels are few, so Winograd wins only where the direct
+// kernel is slow for its flops or the GEMMs are deep enough. Measured in one process, both
+// alternating call by call, medians of 12 to 40, batch 32 (128), F(4x4) against direct, 1 / 2
+// threads, since the tile gathers and scatters became 4 x 4 transposes (winograd.cpp) — AVX2: 16
+// ch at 32² forward 1.16x / 1.12x (1.15x / 1.09x), backward-data 1.11x / 1.12x (1.08x / 1.08x),
+// weight gradient 1.13-1.16x / 1.02-1.24x (1.13-1.16x / 1.02-1.14x; 9 runs, once the plane copies
+// were copy_short — before, 0.93x / 0.96x (1.00x / 0.64x), it ran from 32 channels); 32 at 16²
+// 1.67x / 1.62x, 1.64x / 1.65x, 1.39x / 1.02x; 64 at 8² 2.06x / 1.80x, 2.05x / 1.64x, 1.94x /
+// 1.70x. Generic, 16 at 32²: 1.78x / 2.05x, 2.24x / 1.99x, 1.49x / 1.02x (before: 64 ch at 32²
+// 2.5x, 32 at 16² 1.6x, 64 at 8² 1.9x; F(4x4) against F(2x2) 1.05-1.3x). On AVX-512 never (F(2x2)
+// measured before the transforms' gathers became tables; F(4x4) not measured: no AVX-512 machine
+// since).
 #if defined(__AVX512F__)
-constexpr int64_t kWinogradMinChannels = INT64_MAX, kWinogradWeightGradMinChannels = INT64_MAX,
-                  kWinogradMinWidth = INT64_MAX, kWinograd4MinWidth = INT64_MAX;
+constexpr int64_t kWinogradMinChannels = INT64_MAX, kWinogradMinWidth = INT64_MAX, kWinograd4MinWidth = INT64_MAX;
 #elif defined(__AVX2__)
-constexpr int64_t kWinogradMinChannels = 16, kWinogradWeightGradMinChannels = 32, kWinogradMinWidth = 8,
-                  kWinograd4MinWidth = 8;
+constexpr int64_t kWinogradMinChannels = 16, kWinogradMinWidth = 8, kWinograd4MinWidth = 8;
 #else
-constexpr int64_t kWinogradMinChannels = 16, kWinogradWeightGradMinChannels = 16, kWinogradMinWidth = 1,
-                  kWinograd4MinWidth = 8;
+constexpr int64_t kWinogradMinChannels = 16, kWinogradMinWidth = 1, kWinograd4MinWidth = 8;
 #endif
 
 // The tile size m of the Winograd F(m x m, 3x3) to run (2 or 4), or 0 for the direct kernel, for
-// a convolution from in_channels to out_channels whose output rows are out_width wide (for its
-// weight gradient if weight_grad).
+// a convolution from in_channels to out_channels whose output rows are out_width wide.
 template <typename T>
-int winograd_tile(const Geometry& g, int64_t in_channels, int64_t out_channels, int64_t out_width,
-                  bool weight_grad = false) {
+int winograd_tile(const Geometry& g, int64_t in_channels, int64_t out_channels, int64_t out_width) {
   const auto& v = g.win;
   const bool applies = g.R == 3 && g.S == 3 && v.stride_h == 1 && v.stride_w == 1 && v.pad_h <= 2 && v.pad_w <= 2;
   if (!applies) return 0;
@@ -563,8 +559,7 @@ int winograd_tile(const Geometry& g, int64_t in_channels, int64_t out_channels, 
     case ConvAlgorithm::Winograd4:
       return 4;
     default: {
-      const int64_t min_channels = weight_grad ? kWinogradWeightGradMinChannels : kWinogradMinChannels;
-      if (sizeof(T) != 4 || std::min(in_channels, out_channels) < min_channels) return 0;
+      if (sizeof(T) != 4 || std::min(in_channels, out_channels) < kWinogradMinChannels) return 0;
       if (out_width < kWinogradMinWidth) return 0;
       return out_width >= kWinograd4MinWidth ? 4 : 2;
     }
@@ -597,7 +592,7 @@ void backward(const T* dy, const T* x, const T* w, const Geometry& g, T* dx, T* 
                      OutputPass<T>{}, dx);
     dx = nullptr;  // done
   }
-  if (const int m = dw ? winograd_tile<T>(g, g.C, g.K, g.Q, /*weight_grad=*/true) : 0) {
+  if (const int m = dw ? winograd_tile<T>(g, g.C, g.K, g.Q) : 0) {
     winograd_weight_grad3x3(m, x, g.N, g.C, g.H, g.W, dy, g.K, g.win.pad_h, g.win.pad_w, dw);
     dw = nullptr;  // done
   }
