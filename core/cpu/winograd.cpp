@@ -203,21 +203,26 @@ struct Windows {
     for (int64_t h = 0; h < rows; ++h) copy_short(plane + h * cols, cols, buffer + (top + h) * bcols + left);
   }
   // d[(r·S + j)·ds + tile] = row r, column j of the tile's window, for the sample's tiles.
+  // (Members and corners are read into locals first: d's stores may alias anything, so GCC would
+  // reload them from memory after each store.)
   template <typename T>
   void gather(const T* buffer, int64_t ds, T* d) const {
     using Q = Quad<T>;
     const auto tiles = static_cast<int64_t>(corner.size());
+    const int64_t* corners = corner.data();
+    const int64_t row = bcols;
     int64_t t = 0;
-    for (; t + 4 <= tiles; t += 4)
-      for (int r = 0; r < S; ++r) {
-        const T* at[4];
-        for (int i = 0; i < 4; ++i) at[i] = buffer + corner[t + i] + r * bcols;
+    for (; t + 4 <= tiles; t += 4) {
+      const T* at[4];
+      for (int i = 0; i < 4; ++i) at[i] = buffer + corners[t + i];
+      for (int r = 0; r < S; ++r)
         for (int j0 = 0; j0 < S; j0 += 4) {  // columns j0 to j0 + 3 of four windows' row r
-          typename Q::type q[4] = {Q::load(at[0] + j0), Q::load(at[1] + j0), Q::load(at[2] + j0), Q::load(at[3] + j0)};
+          typename Q::type q[4] = {Q::load(at[0] + r * row + j0), Q::load(at[1] + r * row + j0),
+                                   Q::load(at[2] + r * row + j0), Q::load(at[3] + r * row + j0)};
           transpose4<T>(q);
           for (int j = j0; j < std::min(j0 + 4, S); ++j) Q::store(d + (r * S + j) * ds + t, q[j - j0]);
         }
-      }
+    }
     for (; t < tiles; ++t)  // the last 1 to 3 tiles
       for (int r = 0; r < S; ++r)
         for (int j = 0; j < S; ++j) d[(r * S + j) * ds + t] = buffer[corner[t] + r * bcols + j];
@@ -240,18 +245,23 @@ struct OutputTiles {
         whole.push_back(M * ty + M <= g.P && M * tx + M <= g.Q);
       }
   }
+  // (Members and corners are read into locals first, as in Windows::gather.)
   template <typename T>
   void scatter(const T* rows, int64_t rs, T* y) const {
     using Q = Quad<T>;
     const auto tiles = static_cast<int64_t>(corner.size());
+    const int64_t* corners = corner.data();
+    const int64_t row = g.Q;
     for (int64_t t = 0; t < tiles; t += 4) {
       if (t + 4 <= tiles && whole[t] && whole[t + 1] && whole[t + 2] && whole[t + 3]) {
+        T* at[4];
+        for (int i = 0; i < 4; ++i) at[i] = y + corners[t + i];
         for (int r = 0; r < M; ++r) {  // row r of four tiles: streams j = 0 .. M − 1 → runs of M
           typename Q::type q[4] = {};
           for (int j = 0; j < M; ++j) q[j] = Q::load(rows + (r * M + j) * rs + t);
           transpose4<T>(q);
           for (int i = 0; i < 4; ++i) {
-            T* dst = y + corner[t + i] + r * g.Q;
+            T* dst = at[i] + r * row;
             if constexpr (M == 4)
               Q::store(dst, q[i]);
             else
