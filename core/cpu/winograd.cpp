@@ -200,7 +200,9 @@ struct Windows {
   // The plane into the buffer's inside; its border stays as the caller cleared it, zero.
   template <typename T>
   void fill(const T* plane, T* buffer) const {
-    for (int64_t h = 0; h < rows; ++h) copy_short(plane + h * cols, cols, buffer + (top + h) * bcols + left);
+    const int64_t n = rows, width = cols, row = bcols;  // locals: see gather
+    T* out = buffer + top * row + left;
+    for (int64_t h = 0; h < n; ++h) copy_short(plane + h * width, width, out + h * row);
   }
   // d[(r·S + j)·ds + tile] = row r, column j of the tile's window, for the sample's tiles.
   // (Members and corners are read into locals first: d's stores may alias anything, so GCC would
