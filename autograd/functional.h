@@ -52,6 +52,17 @@ Tensor conv2d_batch_norm_eval(const Tensor& x, const Tensor& weight, int64_t str
                               const Tensor& running_mean, const Tensor& running_var, const Tensor& bn_weight,
                               const Tensor& bn_bias, double eps = 1e-5, const NormEpilogue& then = {});
 
+/// Inference: relu(group_norm(conv2d(x, weight, no bias, stride, padding), num_groups, gn_weight,
+/// gn_bias, eps) + residual) (`then`'s parts optional), the norm applied to each sample (or chunk
+/// of samples) as soon as the convolution has written it, while it is still in cache, where the
+/// device has a kernel for it (the CPU) — where separately it would take two more passes over the
+/// whole output. The values equal the ops one after the other. No graph is recorded: an Error if
+/// gradients are recorded and an input requires grad. (models/norm.h's conv_norm_relu picks it for
+/// a Conv2d and a GroupNorm.)
+Tensor conv2d_group_norm(const Tensor& x, const Tensor& weight, int64_t stride, int64_t padding, int64_t num_groups,
+                         const Tensor& gn_weight, const Tensor& gn_bias, double eps = 1e-5,
+                         const NormEpilogue& then = {});
+
 /// Max over kernel×kernel windows (stride defaults to kernel; padding counts as -inf).
 Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride = 0, int64_t padding = 0);
 /// Mean over kernel×kernel windows (stride defaults to kernel; zero padding counts in the mean).

@@ -63,15 +63,24 @@ Tensor norm_relu(Module& norm, const Tensor& x, const Tensor& residual) {
 }
 
 Tensor conv_norm_relu(Module& conv, Module& norm, const Tensor& x, const Tensor& residual) {
-  const bool exact = typeid(conv) == typeid(Conv2d) && typeid(norm) == typeid(BatchNorm2d);
-  if (exact && !is_grad_enabled() && !norm.is_training() && !conv.has_forward_hooks() && !norm.has_forward_hooks()) {
+  const bool plain = typeid(conv) == typeid(Conv2d) && !is_grad_enabled() && !conv.has_forward_hooks() &&
+                     !norm.has_forward_hooks() && !static_cast<const Conv2d&>(conv).bias.defined();
+  if (plain && typeid(norm) == typeid(BatchNorm2d) && !norm.is_training()) {
     const auto& c = static_cast<const Conv2d&>(conv);
     const auto& bn = static_cast<const BatchNorm2d&>(norm);
-    if (!c.bias.defined() && bn.running_mean.defined())
+    if (bn.running_mean.defined())
       return conv.named_call([&] {
         return conv2d_batch_norm_eval(x, c.weight, c.stride, c.padding, bn.running_mean, bn.running_var, bn.weight,
                                       bn.bias, bn.eps, {residual, /*relu=*/true});
       });
+  }
+  if (plain && typeid(norm) == typeid(GroupNorm)) {  // the same in training mode: GroupNorm has no running state
+    const auto& c = static_cast<const Conv2d&>(conv);
+    const auto& gn = static_cast<const GroupNorm&>(norm);
+    return conv.named_call([&] {
+      return conv2d_group_norm(x, c.weight, c.stride, c.padding, gn.num_groups, gn.weight, gn.bias, gn.eps,
+                               {residual, /*relu=*/true});
+    });
   }
   return norm_relu(norm, conv(x), residual);
 }

@@ -37,10 +37,11 @@ std::shared_ptr<Module> make_norm(const NormSpec& spec, int64_t channels, const 
 Tensor norm_relu(Module& norm, const Tensor& x, const Tensor& residual = Tensor());
 
 /// relu(norm(conv(x)) + residual): norm_relu after a convolution. In inference — gradients not
-/// recorded (NoGradGuard), `conv` exactly a Conv2d without bias, `norm` exactly a BatchNorm2d in
-/// eval mode with running statistics, neither with forward hooks — the norm is applied in the
-/// convolution's own output pass (functional.h's conv2d_batch_norm_eval); otherwise
-/// norm_relu(norm, conv(x), residual). The values are the same either way.
+/// recorded (NoGradGuard), `conv` exactly a Conv2d without bias, neither with forward hooks — the
+/// convolution applies the norm itself: exactly a BatchNorm2d in eval mode with running statistics
+/// in its output pass (functional.h's conv2d_batch_norm_eval), exactly a GroupNorm on each sample
+/// as soon as it is written (conv2d_group_norm); otherwise norm_relu(norm, conv(x), residual). The
+/// values are the same either way.
 Tensor conv_norm_relu(Module& conv, Module& norm, const Tensor& x, const Tensor& residual = Tensor());
 
 /// conv(x) + residual, as a pre-activation block ends. Where `conv` is exactly a Conv2d without

@@ -1,8 +1,9 @@
 // The norms with a fused epilogue, relu(norm(x) + residual) (functional.h's NormEpilogue): the
 // fused op against its parts, op by op in float64, on every device and CPU path; gradcheck; the
 // ResNets, which use it through models/norm.h's norm_relu, against the same models run op by op.
-// And inference's conv2d_batch_norm_eval (an eval BatchNorm in the convolution's output pass)
-// against conv2d then batch_norm, its errors, and the ResNets that use it (conv_norm_relu).
+// And inference's conv2d_batch_norm_eval (an eval BatchNorm in the convolution's output pass) and
+// conv2d_group_norm (a GroupNorm on each sample as the convolution writes it) against conv2d then
+// the norm, their errors, and the ResNets that use them (conv_norm_relu).
 #include <minidl/core/kernels.h>
 
 #include "devices.h"
@@ -229,16 +230,94 @@ TEST_CASE("conv2d_batch_norm_eval refuses what needs a graph, and statistics or 
               "conv2d_batch_norm_eval: input has 3 channels but the weight expects 2");
 }
 
+// ---- inference: a GroupNorm on each sample as the convolution writes it ----
+
+// conv2d_group_norm against conv2d then group_norm, bitwise: the fused pass runs GroupNorm's own
+// loop on each sample (or chunk of samples) of the output. Every output writer of the CPU
+// convolution, as above, groups of 1 to 6 channels; and a sample alone on 2 threads (the norm then
+// runs across the team after the convolution, rather than on the thread that wrote the sample).
+TEST_CASE_ON_DEVICES("conv2d_group_norm equals conv2d then group_norm, bitwise, every conv algorithm") {
+  struct Conv {
+    int64_t n, k, stride, padding, h, w;
+  };
+  const Conv convs[] = {{3, 3, 1, 1, 9, 8}, {3, 3, 2, 1, 9, 8}, {3, 1, 1, 0, 5, 7},
+                        {3, 1, 2, 0, 6, 5}, {3, 3, 1, 0, 10, 10}, {1, 3, 1, 1, 72, 72}};
+  Generator gen(32);
+  const int64_t C = 5, K = 6;
+  const Tensor gw = randn({K}, kFloat64, gen), gb = randn({K}, kFloat64, gen);
+  const ConvAlgorithm algorithms[] = {ConvAlgorithm::Auto, ConvAlgorithm::Winograd, ConvAlgorithm::Winograd4};
+  NoGradGuard no_grad;
+  test::on_each_path_of(target, [&] {
+    for (const ConvAlgorithm algorithm : algorithms) {
+      if (algorithm != ConvAlgorithm::Auto && !target.device.is_cpu()) continue;
+      CAPTURE(static_cast<int>(algorithm));
+      set_cpu_conv_algorithm(algorithm);
+      for (const Conv& cv : convs) {
+        CAPTURE(cv.n);
+        CAPTURE(cv.k);
+        CAPTURE(cv.stride);
+        CAPTURE(cv.padding);
+        const Tensor x = target.put(randn({cv.n, C, cv.h, cv.w}, kFloat64, gen));
+        const Tensor w = target.put(randn({K, C, cv.k, cv.k}, kFloat64, gen));
+        const Tensor conv = conv2d(x, w, Tensor(), cv.stride, cv.padding);
+        const Tensor r = target.put(randn(conv.shape(), kFloat64, gen));
+        for (int64_t groups : {1, 2, 3, 6}) {
+          for (bool affine : {true, false}) {
+            const Tensor gamma = affine ? target.put(gw) : Tensor(), beta = affine ? target.put(gb) : Tensor();
+            for (const Epilogue& e : {Epilogue{"none", false, false}, kEpilogues[0], kEpilogues[1], kEpilogues[2]}) {
+              CAPTURE(groups);
+              CAPTURE(affine);
+              CAPTURE(std::string(e.name));
+              const NormEpilogue then{e.residual ? r : Tensor(), e.relu};
+              const Tensor fused = conv2d_group_norm(x, w, cv.stride, cv.padding, groups, gamma, beta, 1e-5, then);
+              const Tensor parts = group_norm(conv, groups, gamma, beta, 1e-5, then);
+              REQUIRE(fused.shape() == parts.shape());
+              CHECK(fused.to_vector<double>() == parts.to_vector<double>());
+            }
+          }
+        }
+      }
+    }
+    set_cpu_conv_algorithm(ConvAlgorithm::Auto);
+  });
+}
+
+TEST_CASE("conv2d_group_norm refuses what needs a graph, groups that do not divide, parameters of another shape") {
+  const Tensor x = zeros({2, 3, 5, 5}), w = zeros({4, 3, 3, 3});
+  {
+    const Tensor xg = zeros({2, 3, 5, 5}).requires_grad_();
+    CHECK_ERROR(conv2d_group_norm(xg, w, 1, 1, 2, Tensor(), Tensor()),
+                "conv2d_group_norm: inference only (it records no graph), found an input that requires grad");
+    NoGradGuard no_grad;  // the same input is fine without a graph
+    CHECK(conv2d_group_norm(xg, w, 1, 1, 2, Tensor(), Tensor()).shape() == Shape{2, 4, 5, 5});
+  }
+  NoGradGuard no_grad;
+  CHECK_ERROR(conv2d_group_norm(x, w, 1, 1, 3, Tensor(), Tensor()),
+              "conv2d_group_norm: 4 output channels cannot be split into 3 groups");
+  CHECK_ERROR(conv2d_group_norm(x, w, 1, 1, 0, Tensor(), Tensor()),
+              "conv2d_group_norm: 4 output channels cannot be split into 0 groups");
+  CHECK_ERROR(conv2d_group_norm(x, w, 1, 1, 2, ones({3}), Tensor()),
+              "conv2d_group_norm: expected gn_weight of shape [4], found [3]");
+  CHECK_ERROR(conv2d_group_norm(x, w, 1, 1, 2, Tensor(), Tensor(), 0.0), "conv2d_group_norm: expected eps > 0");
+  CHECK_ERROR(conv2d_group_norm(x, w, 1, 1, 2, Tensor(), Tensor(), 1e-5, {zeros({2, 4, 5, 4}), true}),
+              "conv2d_group_norm: expected a residual of the output's shape [2, 4, 5, 5], found [2, 4, 5, 4]");
+  CHECK_ERROR(conv2d_group_norm(x, zeros({4, 2, 3, 3}), 1, 1, 2, Tensor(), Tensor()),
+              "conv2d_group_norm: input has 3 channels but the weight expects 2");
+}
+
 // In inference (NoGradGuard, eval) models/norm.h's conv_norm_relu applies each BatchNorm in its
-// convolution's output pass; a forward hook on a norm makes it run op by op (conv, then the fused
-// norm + ReLU). The outputs must be equal bitwise: BasicBlocks (resnet20, and resnet18's ImageNet
-// stem), Bottlenecks (resnet50) and pre-activation blocks (preresnet29: bn2 and bn3, after conv1 and
-// conv2).
-TEST_CASE("ResNets in inference: each BatchNorm in its convolution's output pass, the same outputs as op by op") {
+// convolution's output pass, and each GroupNorm to each sample as its convolution writes it; a
+// forward hook on a norm makes it run op by op (conv, then the fused norm + ReLU). The outputs must
+// be equal bitwise: BasicBlocks (resnet20, and resnet18's ImageNet stem), Bottlenecks (resnet50)
+// and pre-activation blocks (preresnet29: bn2 and bn3, after conv1 and conv2).
+TEST_CASE("ResNets in inference: each norm applied by its convolution, the same outputs as op by op") {
+  for (const NormKind kind : {NormKind::BatchNorm, NormKind::GroupNorm})
   for (const char* arch : {"resnet20", "resnet18", "resnet50", "preresnet29"}) {
     CAPTURE(arch);
+    CAPTURE(to_string(kind));
     ModelOptions options;
     options.arch = arch;
+    options.norm = kind;
     std::vector<Tensor> outputs;
     for (bool fuse : {true, false}) {
       manual_seed(7);
@@ -253,7 +332,8 @@ TEST_CASE("ResNets in inference: each BatchNorm in its convolution's output pass
       model->eval();
       if (!fuse)
         for (auto& [name, m] : model->named_modules())
-          if (m->type_name() == "BatchNorm2d") m->register_forward_hook([](Module&, const Tensor&, const Tensor&) {});
+          if (m->type_name() == "BatchNorm2d" || m->type_name() == "GroupNorm")
+            m->register_forward_hook([](Module&, const Tensor&, const Tensor&) {});
       NoGradGuard no_grad;
       outputs.push_back((*model)(randn({2, 3, 32, 32}, kFloat32, gen)));
     }

@@ -356,7 +356,9 @@ void forward_shifted(const T* x, const T* w, const Geometry& g, const OutputPass
     for (int64_t n = 0; n < g.N; ++n) {
       write_input_planes(x + n * g.C * g.H * g.W, in, lo, xp);
       shifted_product(lo, packed, xp, offsets, yp);
-      unpad_rows(yp, g.K, g.P, lo.Wp, g.P, g.Q, out.shifted(n * g.K * g.pq()), y + n * g.K * g.pq(), g.P, g.Q);
+      const OutputPass<T> on = out.shifted(n * g.K * g.pq());
+      unpad_rows(yp, g.K, g.P, lo.Wp, g.P, g.Q, on, y + n * g.K * g.pq(), g.P, g.Q);
+      on.samples(y + n * g.K * g.pq(), 1, g.K, g.pq());
     }
   }
 }
@@ -580,6 +582,7 @@ void forward(const T* x, const T* w, const Geometry& g, const OutputPass<T>& out
     const OutputPass<T> on = out.shifted(n * g.K * pq);
     if (!on.trivial())
       for (int64_t k = 0; k < g.K; ++k) on.row(yn + k * pq, pq, k, k * pq, yn + k * pq);
+    on.samples(yn, 1, g.K, pq);
   }
 }
 
@@ -656,6 +659,18 @@ void conv2d_batch_norm_eval(const Tensor& x, const Tensor& w, const kernels::Win
   });
 }
 MINIDL_REGISTER_KERNEL(conv2d_batch_norm_eval_kernel, CPU, conv2d_batch_norm_eval);
+
+void conv2d_group_norm(const Tensor& x, const Tensor& w, const kernels::Window2d& win,
+                       const kernels::GroupNormParams& gn, const kernels::NormEpilogue& then, Tensor& y) {
+  const Geometry g = geometry(x, w, win);
+  dispatch_floating(x.dtype(), "conv2d_group_norm", [&](auto v) {
+    using T = decltype(v);
+    const GroupNormPass<T> pass{gn.groups, gn.eps, data_or_null<T>(gn.weight), data_or_null<T>(gn.bias)};
+    const OutputPass<T> out{nullptr, nullptr, nullptr, norm::epilogue_of<T>(then), &pass};
+    forward<T>(x.data<T>(), w.data<T>(), g, out, y.data<T>());
+  });
+}
+MINIDL_REGISTER_KERNEL(conv2d_group_norm_kernel, CPU, conv2d_group_norm);
 
 void conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const kernels::Window2d& win,
                      kernels::Conv2dGrads& grads) {

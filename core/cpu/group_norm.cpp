@@ -20,17 +20,11 @@ void forward(const T* x, const T* gamma, const T* beta, int64_t N, int64_t C, in
   const int64_t cg = C / G;
 #pragma omp parallel for if (N * C * HW > kParallelGrain)
   for (int64_t ng = 0; ng < N * G; ++ng) {
-    const int64_t first = (ng % G) * cg;  // first channel of the group
-    norm::Moments m;
-    add_span(m, x + ng * cg * HW, cg * HW);
-    const double mean = m.mean, rstd = norm::rstd_of(m.variance(), eps);
-    mean_out[ng] = static_cast<T>(mean);
-    rstd_out[ng] = static_cast<T>(rstd);
-    for (int64_t i = 0; i < cg; ++i) {
-      const norm::Affine a = norm::affine_of(mean, rstd, gamma, beta, first + i);
-      const int64_t at = ng * cg * HW + i * HW;
-      norm::scale_shift(x + at, HW, static_cast<T>(a.scale), static_cast<T>(a.shift), then.at(at), y + at);
-    }
+    const int64_t at = ng * cg * HW;
+    const norm::SetStatistics s = norm::group_norm_set(x + at, cg, HW, (ng % G) * cg, gamma, beta, eps, then.at(at),
+                                                       y + at);
+    mean_out[ng] = static_cast<T>(s.mean);
+    rstd_out[ng] = static_cast<T>(s.rstd);
   }
 }
 

@@ -86,6 +86,26 @@ inline void scale_shift(const T* x, int64_t n, T scale, T shift, const Epilogue<
            : scale_shift_as<T, false, false>(x, n, scale, shift, nullptr, y);
 }
 
+/// GroupNorm's forward of one set — a sample's group of cg channels, cg·HW contiguous values from
+/// channel `first` on — y = scale_shift(x) with the set's own statistics; `then` offset to the
+/// set's start. Returns the set's mean and rstd. (GroupNorm's kernel, group_norm.cpp, and the
+/// convolution's output pass, conv_output.h, run it alike: the same values either way.)
+struct SetStatistics {
+  double mean, rstd;
+};
+template <typename T>
+inline SetStatistics group_norm_set(const T* x, int64_t cg, int64_t HW, int64_t first, const T* gamma, const T* beta,
+                             double eps, const Epilogue<T>& then, T* y) {
+  Moments m;
+  add_span(m, x, cg * HW);
+  const double mean = m.mean, rstd = rstd_of(m.variance(), eps);
+  for (int64_t i = 0; i < cg; ++i) {
+    const Affine a = affine_of(mean, rstd, gamma, beta, first + i);
+    scale_shift(x + i * HW, HW, static_cast<T>(a.scale), static_cast<T>(a.shift), then.at(i * HW), y + i * HW);
+  }
+  return {mean, rstd};
+}
+
 /// The gradient reaching the norm's own output: dy, or with the fused ReLU dy where its output
 /// was positive (ReluGrad). In the backward's two passes it is recomputed, not stored.
 template <typename T, bool kRelu>

@@ -423,7 +423,9 @@ void convolve(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w
         parallel_gemm_packed_b<T>(false, K, tiles, C, T(1), u + e * K * C, C, v + e * stride, T(0),
                                   m + e * step, tiles);
       const int64_t at = n0 * K * g.P * g.Q;
-      transform_outputs(m, step, g, count, K, outputs, ts, out.shifted(at), rows, y + at);
+      const OutputPass<T> chunk_out = out.shifted(at);
+      transform_outputs(m, step, g, count, K, outputs, ts, chunk_out, rows, y + at);
+      chunk_out.samples(y + at, count, K, g.P * g.Q);
     }
   }
 }

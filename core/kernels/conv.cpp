@@ -42,6 +42,21 @@ Tensor conv2d_batch_norm_eval(const Tensor& x, const Tensor& w, const Window2d& 
   return y;
 }
 
+Tensor conv2d_group_norm(const Tensor& x, const Tensor& w, const Window2d& win, const GroupNormParams& gn,
+                         const NormEpilogue& then) {
+  checks::floating_like(x, {&w, &gn.weight, &gn.bias, &then.residual}, "conv2d_group_norm");
+  if (!conv2d_group_norm_kernel.has(x.device()))
+    return group_norm_forward(conv2d_forward(x, w, Tensor(), win), gn.weight, gn.bias, gn.groups, gn.eps, then).y;
+  Tensor y = Tensor::empty(output_shape(x, w, win), x.dtype(), x.device());
+  MINIDL_CHECK(!then.residual.defined() || then.residual.shape() == y.shape(),
+               "conv2d_group_norm: expected a residual of the output's shape ", to_string(y.shape()), ", found ",
+               to_string(then.residual.shape()));
+  MINIDL_CHECK(gn.groups > 0 && y.size(1) % gn.groups == 0, "conv2d_group_norm: expected groups dividing the ",
+               y.size(1), " output channels, found ", gn.groups);
+  if (y.numel() > 0) conv2d_group_norm_kernel.at(x.device())(x, w, win, gn, then, y);
+  return y;
+}
+
 Tensor conv2d_add_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Window2d& win,
                           const Tensor& residual) {
   checks::floating_like(x, {&w, &bias, &residual}, "conv2d_add");

@@ -15,6 +15,12 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, cons
 /// kernels one after the other. The same values either way.
 Tensor conv2d_batch_norm_eval(const Tensor& x, const Tensor& w, const Window2d& win, const BatchNormEval& bn,
                               const NormEpilogue& then = {});
+/// Inference: y = relu(group_norm(conv(x, w)) + residual) (NormEpilogue's parts optional), the
+/// norm applied to each sample of the convolution's output while it is still in cache where the
+/// device has a kernel for it (CPU), else the two kernels one after the other. The same values
+/// either way.
+Tensor conv2d_group_norm(const Tensor& x, const Tensor& w, const Window2d& win, const GroupNormParams& gn,
+                         const NormEpilogue& then = {});
 /// conv2d_forward(x, w, bias, win) + residual (of the output's shape), the residual added in the
 /// convolution's output pass where the device has that kernel, by a separate add otherwise.
 Tensor conv2d_add_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Window2d& win,
@@ -28,6 +34,9 @@ inline KernelTable<void(const Tensor& x, const Tensor& w, const Tensor& bias, co
 inline KernelTable<void(const Tensor& x, const Tensor& w, const Window2d& win, const BatchNormEval& bn,
                         const NormEpilogue& then, Tensor& y)>
     conv2d_batch_norm_eval_kernel{"conv2d_batch_norm_eval"};
+inline KernelTable<void(const Tensor& x, const Tensor& w, const Window2d& win, const GroupNormParams& gn,
+                        const NormEpilogue& then, Tensor& y)>
+    conv2d_group_norm_kernel{"conv2d_group_norm"};
 inline KernelTable<void(const Tensor& x, const Tensor& w, const Tensor& bias, const Window2d& win,
                         const Tensor& residual, Tensor& y)>
     conv2d_add_forward_kernel{"conv2d_add"};

@@ -65,6 +65,13 @@ struct BatchNormEval {
   Tensor weight, bias, running_mean, running_var;
   double eps = 1e-5;
 };
+/// A GroupNorm's parameters (weight, bias [C] or undefined): the convolution's forward applies it
+/// to each sample as soon as it has written it, in inference (conv2d_group_norm).
+struct GroupNormParams {
+  Tensor weight, bias;
+  int64_t groups = 1;
+  double eps = 1e-5;
+};
 /// A normalization's gradients; defined where asked for (dweight, dbias [C]; dresidual like x,
 /// the gradient reaching the epilogue's residual).
 struct NormGrads {
