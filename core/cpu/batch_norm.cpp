@@ -53,12 +53,13 @@ template <typename T>
 void backward(const T* dy, const T* x, const T* mean, const T* rstd, const T* gamma, int64_t N, int64_t C, int64_t HW,
               bool training, const norm::Epilogue<T>& then, T* dx, T* dgamma, T* dbeta, T* dresidual) {
   const int64_t count = N * HW;
+  T* const kept = norm::kept_incoming(then, dx, dresidual);
 #pragma omp parallel for if (N * C * HW > kParallelGrain)
   for (int64_t c = 0; c < C; ++c) {
     norm::GradSums s;
     for (int64_t n = 0; n < N; ++n) {
       const int64_t at = (n * C + c) * HW;
-      norm::accumulate_grad_sums(dy + at, x + at, HW, then.at(at), s, dresidual ? dresidual + at : nullptr);
+      norm::accumulate_grad_sums(dy + at, x + at, HW, then.at(at), s, kept ? kept + at : nullptr);
     }
     const double g = gamma ? gamma[c] : T(1), mu = mean[c], r = rstd[c];
     if (dgamma) {
@@ -70,8 +71,8 @@ void backward(const T* dy, const T* x, const T* mean, const T* rstd, const T* ga
     if (training) k = norm::dx_coefficients(g * s.dy, g * s.dy_x, mu, r, count);
     for (int64_t n = 0; n < N; ++n) {
       const int64_t at = (n * C + c) * HW;
-      norm::combine(dy + at, x + at, HW, then.at(at), static_cast<T>(g * r), static_cast<T>(k.b), static_cast<T>(k.c),
-                    dx + at);
+      norm::combine(dy + at, kept ? kept + at : nullptr, x + at, HW, then.at(at), static_cast<T>(g * r),
+                    static_cast<T>(k.b), static_cast<T>(k.c), dx + at);
     }
   }
 }

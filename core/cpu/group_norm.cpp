@@ -35,6 +35,7 @@ void backward(const T* dy, const T* x, const T* mean, const T* rstd, const T* ga
               int64_t G, const norm::Epilogue<T>& then, T* dx, T* dgamma, T* dbeta, T* dresidual) {
   const int64_t cg = C / G;
   std::vector<norm::GradSums> sums(static_cast<size_t>(N * C));
+  T* const kept = norm::kept_incoming(then, dx, dresidual);
 #pragma omp parallel for if (N * C * HW > kParallelGrain)
   for (int64_t ng = 0; ng < N * G; ++ng) {
     const int64_t n = ng / G, first = (ng % G) * cg;
@@ -43,7 +44,7 @@ void backward(const T* dy, const T* x, const T* mean, const T* rstd, const T* ga
     for (int64_t i = 0; i < cg; ++i) {
       norm::GradSums& s = sums[n * C + first + i];
       const int64_t at = offset + i * HW;
-      norm::accumulate_grad_sums(dy + at, x + at, HW, then.at(at), s, dresidual ? dresidual + at : nullptr);
+      norm::accumulate_grad_sums(dy + at, x + at, HW, then.at(at), s, kept ? kept + at : nullptr);
       const double g = gamma ? gamma[first + i] : T(1);
       sum_gdy += g * s.dy;
       sum_gdy_x += g * s.dy_x;
@@ -54,8 +55,8 @@ void backward(const T* dy, const T* x, const T* mean, const T* rstd, const T* ga
     for (int64_t i = 0; i < cg; ++i) {
       const double a = r * (gamma ? gamma[first + i] : T(1));
       const int64_t at = offset + i * HW;
-      norm::combine(dy + at, x + at, HW, then.at(at), static_cast<T>(a), static_cast<T>(k.b), static_cast<T>(k.c),
-                    dx + at);
+      norm::combine(dy + at, kept ? kept + at : nullptr, x + at, HW, then.at(at), static_cast<T>(a),
+                    static_cast<T>(k.b), static_cast<T>(k.c), dx + at);
     }
   }
   if (!dgamma) return;

@@ -131,23 +131,31 @@ inline void accumulate_grad_sums(const T* dy, const T* x, int64_t n, GradSums& g
   g.dy_x += sx;
 }
 
-/// The same for the gradient reaching the norm (incoming); with dresidual (or null), also writes
-/// that gradient there: the residual's. With the fused ReLU, the masked gradient is written a
-/// block at a time (to dresidual, or to a buffer in L1) and summed from there: a select inside
+/// Where the backward's first pass keeps the gradient reaching the norm (incoming) for its second
+/// pass: in dresidual, whose gradient it is anyway; else, with the fused ReLU, in dx — which the
+/// second pass then overwrites in place, reading it there rather than dy and relu_y again (one
+/// stream less, and no second mask); else nowhere: the second pass reads dy.
+template <typename T>
+inline T* kept_incoming(const Epilogue<T>& e, T* dx, T* dresidual) {
+  return dresidual ? dresidual : e.relu_y ? dx : nullptr;
+}
+
+/// The same for the gradient reaching the norm (incoming); with `kept` (or null), also writes
+/// that gradient there (kept_incoming). With the fused ReLU, the masked gradient is written a
+/// block at a time (to `kept`, or to a buffer in L1) and summed from there: a select inside
 /// the double sums keeps GCC from vectorizing them (scalar, 3x slower than the unfused ops).
 template <typename T>
-inline void accumulate_grad_sums(const T* dy, const T* x, int64_t n, const Epilogue<T>& e, GradSums& g,
-                                 T* dresidual) {
+inline void accumulate_grad_sums(const T* dy, const T* x, int64_t n, const Epilogue<T>& e, GradSums& g, T* kept) {
   if (!e.relu_y) {
     accumulate_grad_sums(dy, x, n, g);
-    if (dresidual) std::copy(dy, dy + n, dresidual);
+    if (kept) std::copy(dy, dy + n, kept);
     return;
   }
   constexpr int64_t kBlock = 1024;
   T block[kBlock];
   for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
     const int64_t m = std::min(kBlock, n - i0);
-    T* d = dresidual ? dresidual + i0 : block;
+    T* d = kept ? kept + i0 : block;
 #pragma omp simd
     for (int64_t i = 0; i < m; ++i) d[i] = incoming<T, true>(dy + i0, e.relu_y + i0, i);
     accumulate_grad_sums(d, x + i0, m, g);
@@ -160,14 +168,16 @@ inline DxCoefficients dx_coefficients(double sum_gdy, double sum_gdy_x, double m
   return norm_math::dx_coefficients<double>(sum_gdy, sum_gdy_x, mean, rstd, M);
 }
 
-/// dx = a·dy + b·x + c, dy being the gradient reaching the norm (incoming).
+/// dx = a·dy + b·x + c, dy being the gradient reaching the norm (incoming) — read from `kept`
+/// where the first pass left it (kept_incoming; it may be dx itself), else from dy and relu_y.
 template <typename T, bool kRelu>
 inline void combine_as(const T* dy, const T* relu_y, const T* x, int64_t n, T a, T b, T c, T* dx) {
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) dx[i] = a * incoming<T, kRelu>(dy, relu_y, i) + b * x[i] + c;
 }
 template <typename T>
-inline void combine(const T* dy, const T* x, int64_t n, const Epilogue<T>& e, T a, T b, T c, T* dx) {
+inline void combine(const T* dy, const T* kept, const T* x, int64_t n, const Epilogue<T>& e, T a, T b, T c, T* dx) {
+  if (kept) return combine_as<T, false>(kept, nullptr, x, n, a, b, c, dx);
   e.relu_y ? combine_as<T, true>(dy, e.relu_y, x, n, a, b, c, dx) : combine_as<T, false>(dy, nullptr, x, n, a, b, c, dx);
 }
 
