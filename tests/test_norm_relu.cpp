@@ -160,53 +160,66 @@ TEST_CASE("ResNets with fused norm + ReLU equal the same models op by op, BN and
     }
 }
 
-// ---- inference: an eval BatchNorm applied in the convolution's output pass ----
+// ---- inference: the norm applied by the convolution ----
 
-// conv2d_batch_norm_eval against conv2d then batch_norm in eval, bitwise: the fused pass runs
-// BatchNorm's own loop with the same scale and shift. Every output writer of the CPU convolution
-// (the shifted-windows unpad, both Winograd tile sizes, the 1x1 GEMM, a stride) and, elsewhere,
-// the fallback (the two kernels).
-TEST_CASE_ON_DEVICES("conv2d_batch_norm_eval equals conv2d then an eval batch_norm, bitwise, every conv algorithm") {
-  struct Conv {
-    int64_t k, stride, padding, h, w;
-  };
-  const Conv convs[] = {{3, 1, 1, 9, 8}, {3, 2, 1, 9, 8}, {1, 1, 0, 5, 7}, {1, 2, 0, 6, 5}, {3, 1, 0, 10, 10}};
-  Generator gen(31);
-  const int64_t N = 3, C = 5, K = 6;
-  const Tensor rm = randn({K}, kFloat64, gen), rv = rand({K}, kFloat64, gen) + 0.5;
-  const Tensor bw = randn({K}, kFloat64, gen), bb = randn({K}, kFloat64, gen);
+// The convolutions whose outputs the CPU writes by different code — shifted windows (3x3, stride
+// 1 and 2, padding 1 and 0), the 1x1 GEMM and a strided 1x1 — with Auto and, on the CPU, both
+// Winograd tile sizes forced: fn(x, w, the case, conv2d(x, w), a residual of its shape).
+namespace {
+struct ConvCase {
+  int64_t n, k, stride, padding, h, w;
+};
+const std::vector<ConvCase> kConvCases = {
+    {3, 3, 1, 1, 9, 8}, {3, 3, 2, 1, 9, 8}, {3, 1, 1, 0, 5, 7}, {3, 1, 2, 0, 6, 5}, {3, 3, 1, 0, 10, 10}};
+template <typename Fn>
+void for_each_conv(const test::Target& target, Generator& gen, const std::vector<ConvCase>& cases, int64_t C,
+                   int64_t K, Fn fn) {
   const ConvAlgorithm algorithms[] = {ConvAlgorithm::Auto, ConvAlgorithm::Winograd, ConvAlgorithm::Winograd4};
-  NoGradGuard no_grad;
   test::on_each_path_of(target, [&] {
     for (const ConvAlgorithm algorithm : algorithms) {
       if (algorithm != ConvAlgorithm::Auto && !target.device.is_cpu()) continue;
       CAPTURE(static_cast<int>(algorithm));
       set_cpu_conv_algorithm(algorithm);
-      for (const Conv& cv : convs) {
+      for (const ConvCase& cv : cases) {
+        CAPTURE(cv.n);
         CAPTURE(cv.k);
         CAPTURE(cv.stride);
         CAPTURE(cv.padding);
-        const Tensor x = target.put(randn({N, C, cv.h, cv.w}, kFloat64, gen));
+        const Tensor x = target.put(randn({cv.n, C, cv.h, cv.w}, kFloat64, gen));
         const Tensor w = target.put(randn({K, C, cv.k, cv.k}, kFloat64, gen));
         const Tensor conv = conv2d(x, w, Tensor(), cv.stride, cv.padding);
-        const Tensor r = target.put(randn(conv.shape(), kFloat64, gen));
-        const Tensor mean = target.put(rm), var = target.put(rv);
-        for (bool affine : {true, false}) {
-          const Tensor gamma = affine ? target.put(bw) : Tensor(), beta = affine ? target.put(bb) : Tensor();
-          for (const Epilogue& e : {Epilogue{"none", false, false}, kEpilogues[0], kEpilogues[1], kEpilogues[2]}) {
-            CAPTURE(affine);
-            CAPTURE(std::string(e.name));
-            const NormEpilogue then{e.residual ? r : Tensor(), e.relu};
-            const Tensor fused =
-                conv2d_batch_norm_eval(x, w, cv.stride, cv.padding, mean, var, gamma, beta, 1e-5, then);
-            const Tensor parts = batch_norm(conv, mean, var, gamma, beta, /*training=*/false, 0.1, 1e-5, then);
-            REQUIRE(fused.shape() == parts.shape());
-            CHECK(fused.to_vector<double>() == parts.to_vector<double>());
-          }
-        }
+        fn(x, w, cv, conv, target.put(randn(conv.shape(), kFloat64, gen)));
       }
     }
     set_cpu_conv_algorithm(ConvAlgorithm::Auto);
+  });
+}
+}  // namespace
+
+// conv2d_batch_norm_eval against conv2d then batch_norm in eval, bitwise: the fused pass runs
+// BatchNorm's own loop with the same scale and shift. Every output writer of the CPU convolution
+// and, elsewhere, the fallback (the two kernels).
+TEST_CASE_ON_DEVICES("conv2d_batch_norm_eval equals conv2d then an eval batch_norm, bitwise, every conv algorithm") {
+  Generator gen(31);
+  const int64_t C = 5, K = 6;
+  const Tensor rm = randn({K}, kFloat64, gen), rv = rand({K}, kFloat64, gen) + 0.5;
+  const Tensor bw = randn({K}, kFloat64, gen), bb = randn({K}, kFloat64, gen);
+  NoGradGuard no_grad;
+  for_each_conv(target, gen, kConvCases, C, K, [&](const Tensor& x, const Tensor& w, const ConvCase& cv,
+                                                   const Tensor& conv, const Tensor& r) {
+    const Tensor mean = target.put(rm), var = target.put(rv);
+    for (bool affine : {true, false}) {
+      const Tensor gamma = affine ? target.put(bw) : Tensor(), beta = affine ? target.put(bb) : Tensor();
+      for (const Epilogue& e : {Epilogue{"none", false, false}, kEpilogues[0], kEpilogues[1], kEpilogues[2]}) {
+        CAPTURE(affine);
+        CAPTURE(std::string(e.name));
+        const NormEpilogue then{e.residual ? r : Tensor(), e.relu};
+        const Tensor fused = conv2d_batch_norm_eval(x, w, cv.stride, cv.padding, mean, var, gamma, beta, 1e-5, then);
+        const Tensor parts = batch_norm(conv, mean, var, gamma, beta, /*training=*/false, 0.1, 1e-5, then);
+        REQUIRE(fused.shape() == parts.shape());
+        CHECK(fused.to_vector<double>() == parts.to_vector<double>());
+      }
+    }
   });
 }
 
@@ -230,55 +243,34 @@ TEST_CASE("conv2d_batch_norm_eval refuses what needs a graph, and statistics or 
               "conv2d_batch_norm_eval: input has 3 channels but the weight expects 2");
 }
 
-// ---- inference: a GroupNorm on each sample as the convolution writes it ----
-
 // conv2d_group_norm against conv2d then group_norm, bitwise: the fused pass runs GroupNorm's own
 // loop on each sample (or chunk of samples) of the output. Every output writer of the CPU
 // convolution, as above, groups of 1 to 6 channels; and a sample alone on 2 threads (the norm then
 // runs across the team after the convolution, rather than on the thread that wrote the sample).
 TEST_CASE_ON_DEVICES("conv2d_group_norm equals conv2d then group_norm, bitwise, every conv algorithm") {
-  struct Conv {
-    int64_t n, k, stride, padding, h, w;
-  };
-  const Conv convs[] = {{3, 3, 1, 1, 9, 8}, {3, 3, 2, 1, 9, 8}, {3, 1, 1, 0, 5, 7},
-                        {3, 1, 2, 0, 6, 5}, {3, 3, 1, 0, 10, 10}, {1, 3, 1, 1, 72, 72}};
   Generator gen(32);
   const int64_t C = 5, K = 6;
   const Tensor gw = randn({K}, kFloat64, gen), gb = randn({K}, kFloat64, gen);
-  const ConvAlgorithm algorithms[] = {ConvAlgorithm::Auto, ConvAlgorithm::Winograd, ConvAlgorithm::Winograd4};
+  std::vector<ConvCase> cases = kConvCases;
+  cases.push_back({1, 3, 1, 1, 72, 72});
   NoGradGuard no_grad;
-  test::on_each_path_of(target, [&] {
-    for (const ConvAlgorithm algorithm : algorithms) {
-      if (algorithm != ConvAlgorithm::Auto && !target.device.is_cpu()) continue;
-      CAPTURE(static_cast<int>(algorithm));
-      set_cpu_conv_algorithm(algorithm);
-      for (const Conv& cv : convs) {
-        CAPTURE(cv.n);
-        CAPTURE(cv.k);
-        CAPTURE(cv.stride);
-        CAPTURE(cv.padding);
-        const Tensor x = target.put(randn({cv.n, C, cv.h, cv.w}, kFloat64, gen));
-        const Tensor w = target.put(randn({K, C, cv.k, cv.k}, kFloat64, gen));
-        const Tensor conv = conv2d(x, w, Tensor(), cv.stride, cv.padding);
-        const Tensor r = target.put(randn(conv.shape(), kFloat64, gen));
-        for (int64_t groups : {1, 2, 3, 6}) {
-          for (bool affine : {true, false}) {
-            const Tensor gamma = affine ? target.put(gw) : Tensor(), beta = affine ? target.put(gb) : Tensor();
-            for (const Epilogue& e : {Epilogue{"none", false, false}, kEpilogues[0], kEpilogues[1], kEpilogues[2]}) {
-              CAPTURE(groups);
-              CAPTURE(affine);
-              CAPTURE(std::string(e.name));
-              const NormEpilogue then{e.residual ? r : Tensor(), e.relu};
-              const Tensor fused = conv2d_group_norm(x, w, cv.stride, cv.padding, groups, gamma, beta, 1e-5, then);
-              const Tensor parts = group_norm(conv, groups, gamma, beta, 1e-5, then);
-              REQUIRE(fused.shape() == parts.shape());
-              CHECK(fused.to_vector<double>() == parts.to_vector<double>());
-            }
-          }
+  for_each_conv(target, gen, cases, C, K, [&](const Tensor& x, const Tensor& w, const ConvCase& cv,
+                                              const Tensor& conv, const Tensor& r) {
+    for (int64_t groups : {1, 2, 3, 6}) {
+      for (bool affine : {true, false}) {
+        const Tensor gamma = affine ? target.put(gw) : Tensor(), beta = affine ? target.put(gb) : Tensor();
+        for (const Epilogue& e : {Epilogue{"none", false, false}, kEpilogues[0], kEpilogues[1], kEpilogues[2]}) {
+          CAPTURE(groups);
+          CAPTURE(affine);
+          CAPTURE(std::string(e.name));
+          const NormEpilogue then{e.residual ? r : Tensor(), e.relu};
+          const Tensor fused = conv2d_group_norm(x, w, cv.stride, cv.padding, groups, gamma, beta, 1e-5, then);
+          const Tensor parts = group_norm(conv, groups, gamma, beta, 1e-5, then);
+          REQUIRE(fused.shape() == parts.shape());
+          CHECK(fused.to_vector<double>() == parts.to_vector<double>());
         }
       }
     }
-    set_cpu_conv_algorithm(ConvAlgorithm::Auto);
   });
 }
 
