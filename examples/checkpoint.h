@@ -6,7 +6,8 @@
 // old one (run.train.next.safetensors), moves the old state aside (run.train.prev.safetensors),
 // moves the new one in, and only then replaces the model file — the commit point — and drops the
 // previous state. Each step is one atomic rename, so after a kill the model file's epoch is
-// always that of one of the three state files, and resume_generation picks that one.
+// always that of one of the three state files, and resume_generation picks that one. (A save
+// after such a kill first drops a current state newer than the model: drop_uncommitted_state.)
 #pragma once
 
 #include <chrono>
@@ -50,6 +51,29 @@ inline void rename_or_fail(const std::string& from, const std::string& to) {
   MINIDL_CHECK(!ec, "train: cannot rename ", from, " to ", to, ": ", ec.message());
 }
 
+/// The "epoch" in a checkpoint file's metadata; -1 where the file or the entry is missing.
+inline int64_t epoch_of(const std::string& path) {
+  if (!std::filesystem::exists(path)) return -1;
+  const SafetensorsFile f = load_safetensors(path);
+  const auto it = f.metadata.find("epoch");
+  return it == f.metadata.end() ? -1 : std::stoll(it->second);
+}
+
+/// Before a save: a save killed after moving its new state in but before committing the model
+/// leaves the current state file newer than the model, whose own state is then the one moved aside
+/// (prev). The next save would move that newer file over prev — and, killed before its commit
+/// too, leave the model with no state of its epoch (the kill test met this). Such a current state
+/// is dropped first: prev stays the model's until the next commit. Returns whether it dropped one.
+inline bool drop_uncommitted_state(const std::string& checkpoint) {
+  const std::vector<std::string> files = training_state_candidates(checkpoint);
+  const std::string &current = files[0], &prev = files[2];
+  if (!std::filesystem::exists(current) || !std::filesystem::exists(prev)) return false;
+  const int64_t committed = epoch_of(checkpoint);
+  if (committed < 0 || epoch_of(current) == committed || epoch_of(prev) != committed) return false;
+  std::filesystem::remove(current);
+  return true;
+}
+
 /// Saves one generation: `state` then `model`, both with "epoch" = `epoch` in their metadata.
 inline void save_generation(const std::string& checkpoint, const NamedTensors& model,
                             std::map<std::string, std::string> model_meta, const NamedTensors& state,
@@ -57,6 +81,7 @@ inline void save_generation(const std::string& checkpoint, const NamedTensors& m
   model_meta["epoch"] = state_meta["epoch"] = std::to_string(epoch);
   const std::vector<std::string> files = training_state_candidates(checkpoint);
   const std::string &current = files[0], &next = files[1], &prev = files[2];
+  drop_uncommitted_state(checkpoint);
   save_safetensors(next, state, state_meta);
   pause_between_steps();
   if (std::filesystem::exists(current)) rename_or_fail(current, prev);

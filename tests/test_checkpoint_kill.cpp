@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "../examples/checkpoint.h"
 #include "helpers.h"
 
 using namespace minidl;
@@ -99,4 +100,38 @@ TEST_CASE("train killed at random instants and resumed ends with the weights of 
   unsetenv("MINIDL_CHECKPOINT_PAUSE_MS");
   MESSAGE(kills, " kills in 6 trials");
   CHECK(kills > 0);
+}
+
+// The state a kill can leave between a save's last rename and its commit — the model of epoch 1
+// (0-based 0), the state moved aside of epoch 1, the new state moved in of epoch 2 — is resumed
+// from prev; the next save then drops the newer current before moving anything, so that prev stays
+// the model's until that save commits (the random kills above once hit a second kill at the same
+// step, which left no state of the model's epoch). Nothing is dropped where current is the model's.
+TEST_CASE("a save after a kill before the commit keeps the model's own training state until it commits") {
+  test::TempDir dir("generation");
+  const std::string model = dir.file("run.safetensors");
+  const std::vector<std::string> files = examples::training_state_candidates(model);
+  const std::string &current = files[0], &prev = files[2];
+  const NamedTensors w = {{"w", ones({2})}};
+  save_safetensors(model, w, {{"epoch", "0"}});
+  save_safetensors(prev, w, {{"epoch", "0"}});
+  save_safetensors(current, w, {{"epoch", "1"}});
+  const examples::Generation g = examples::resume_generation(model, false);
+  CHECK(g.epoch == 0);
+  CHECK(g.state_path == prev);
+  CHECK(examples::drop_uncommitted_state(model));
+  CHECK(!fs::exists(current));
+  CHECK(examples::epoch_of(prev) == 0);
+  CHECK(!examples::drop_uncommitted_state(model));  // nothing more to drop
+  // current of the model's epoch (a save killed before moving the old state aside): kept.
+  save_safetensors(current, w, {{"epoch", "0"}});
+  save_safetensors(prev, w, {{"epoch", "1"}});
+  CHECK(!examples::drop_uncommitted_state(model));
+  CHECK(fs::exists(current));
+  // A whole save from there: the model and its state of the new epoch, nothing else left.
+  examples::save_generation(model, w, {}, w, {}, 1);
+  CHECK(examples::epoch_of(model) == 1);
+  CHECK(examples::epoch_of(current) == 1);
+  CHECK(!fs::exists(prev));
+  CHECK(!fs::exists(files[1]));
 }
