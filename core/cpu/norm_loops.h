@@ -86,16 +86,17 @@ inline void scale_shift(const T* x, int64_t n, T scale, T shift, const Epilogue<
            : scale_shift_as<T, false, false>(x, n, scale, shift, nullptr, y);
 }
 
-/// GroupNorm's forward of one set — a sample's group of cg channels, cg·HW contiguous values from
-/// channel `first` on — y = scale_shift(x) with the set's own statistics; `then` offset to the
-/// set's start. Returns the set's mean and rstd. (GroupNorm's kernel, group_norm.cpp, and the
-/// convolution's output pass, conv_output.h, run it alike: the same values either way.)
+/// A set's mean and rstd.
 struct SetStatistics {
   double mean, rstd;
 };
+/// GroupNorm's forward of one set — a sample's group of cg channels, cg·HW contiguous values from
+/// channel `first` on — y = scale_shift(x) with the set's own statistics; `then` offset to the
+/// set's start. (GroupNorm's kernel, group_norm.cpp, and the convolution's output pass,
+/// conv_output.h, run it alike: the same values either way.)
 template <typename T>
 inline SetStatistics group_norm_set(const T* x, int64_t cg, int64_t HW, int64_t first, const T* gamma, const T* beta,
-                             double eps, const Epilogue<T>& then, T* y) {
+                                    double eps, const Epilogue<T>& then, T* y) {
   Moments m;
   add_span(m, x, cg * HW);
   const double mean = m.mean, rstd = rstd_of(m.variance(), eps);
@@ -107,7 +108,8 @@ inline SetStatistics group_norm_set(const T* x, int64_t cg, int64_t HW, int64_t 
 }
 
 /// The gradient reaching the norm's own output: dy, or with the fused ReLU dy where its output
-/// was positive (ReluGrad). In the backward's two passes it is recomputed, not stored.
+/// was positive (ReluGrad). The backward's first pass computes it; the second reads it where the
+/// first kept it (kept_incoming), or computes it again where there was nowhere to keep it.
 template <typename T, bool kRelu>
 inline T incoming(const T* dy, const T* relu_y, int64_t i) {
   if constexpr (kRelu) return ops::ReluGrad<T>{}(dy[i], relu_y[i]);

@@ -45,14 +45,15 @@ Tensor conv2d_batch_norm_eval(const Tensor& x, const Tensor& w, const Window2d& 
 Tensor conv2d_group_norm(const Tensor& x, const Tensor& w, const Window2d& win, const GroupNormParams& gn,
                          const NormEpilogue& then) {
   checks::floating_like(x, {&w, &gn.weight, &gn.bias, &then.residual}, "conv2d_group_norm");
+  const Shape shape = output_shape(x, w, win);
+  MINIDL_CHECK(gn.groups > 0 && shape[1] % gn.groups == 0, "conv2d_group_norm: expected groups dividing the ",
+               shape[1], " output channels, found ", gn.groups);
+  MINIDL_CHECK(!then.residual.defined() || then.residual.shape() == shape,
+               "conv2d_group_norm: expected a residual of the output's shape ", to_string(shape), ", found ",
+               to_string(then.residual.shape()));
   if (!conv2d_group_norm_kernel.has(x.device()))
     return group_norm_forward(conv2d_forward(x, w, Tensor(), win), gn.weight, gn.bias, gn.groups, gn.eps, then).y;
-  Tensor y = Tensor::empty(output_shape(x, w, win), x.dtype(), x.device());
-  MINIDL_CHECK(!then.residual.defined() || then.residual.shape() == y.shape(),
-               "conv2d_group_norm: expected a residual of the output's shape ", to_string(y.shape()), ", found ",
-               to_string(then.residual.shape()));
-  MINIDL_CHECK(gn.groups > 0 && y.size(1) % gn.groups == 0, "conv2d_group_norm: expected groups dividing the ",
-               y.size(1), " output channels, found ", gn.groups);
+  Tensor y = Tensor::empty(shape, x.dtype(), x.device());
   if (y.numel() > 0) conv2d_group_norm_kernel.at(x.device())(x, w, win, gn, then, y);
   return y;
 }
