@@ -13,6 +13,12 @@ Shape output_shape(const Tensor& x, const Tensor& w, const Window2d& win) {
   return {x.size(0), w.size(0), Window2d::out_size(x.size(2), w.size(2), win.stride_h, win.pad_h),
           Window2d::out_size(x.size(3), w.size(3), win.stride_w, win.pad_w)};
 }
+// The fused ops' optional residual: undefined, or of the output's shape.
+void check_residual(const NormEpilogue& then, const Shape& shape, const char* op) {
+  MINIDL_CHECK(!then.residual.defined() || then.residual.shape() == shape, op,
+               ": expected a residual of the output's shape ", to_string(shape), ", found ",
+               to_string(then.residual.shape()));
+}
 }  // namespace
 
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Window2d& win) {
@@ -28,16 +34,15 @@ Tensor conv2d_batch_norm_eval(const Tensor& x, const Tensor& w, const Window2d& 
                         "conv2d_batch_norm_eval");
   MINIDL_CHECK(bn.running_mean.defined() && bn.running_var.defined(),
                "conv2d_batch_norm_eval: expected the running statistics, found none");
+  const Shape shape = output_shape(x, w, win);
+  check_residual(then, shape, "conv2d_batch_norm_eval");
   if (!conv2d_batch_norm_eval_kernel.has(x.device())) {
     Tensor mean = bn.running_mean, var = bn.running_var;  // handles; eval does not write them
     return batch_norm_forward(conv2d_forward(x, w, Tensor(), win), bn.weight, bn.bias, mean, var,
                               /*training=*/false, 0.0, bn.eps, then)
         .y;
   }
-  Tensor y = Tensor::empty(output_shape(x, w, win), x.dtype(), x.device());
-  MINIDL_CHECK(!then.residual.defined() || then.residual.shape() == y.shape(),
-               "conv2d_batch_norm_eval: expected a residual of the output's shape ", to_string(y.shape()), ", found ",
-               to_string(then.residual.shape()));
+  Tensor y = Tensor::empty(shape, x.dtype(), x.device());
   if (y.numel() > 0) conv2d_batch_norm_eval_kernel.at(x.device())(x, w, win, bn, then, y);
   return y;
 }
@@ -48,9 +53,7 @@ Tensor conv2d_group_norm(const Tensor& x, const Tensor& w, const Window2d& win, 
   const Shape shape = output_shape(x, w, win);
   MINIDL_CHECK(gn.groups > 0 && shape[1] % gn.groups == 0, "conv2d_group_norm: expected groups dividing the ",
                shape[1], " output channels, found ", gn.groups);
-  MINIDL_CHECK(!then.residual.defined() || then.residual.shape() == shape,
-               "conv2d_group_norm: expected a residual of the output's shape ", to_string(shape), ", found ",
-               to_string(then.residual.shape()));
+  check_residual(then, shape, "conv2d_group_norm");
   if (!conv2d_group_norm_kernel.has(x.device()))
     return group_norm_forward(conv2d_forward(x, w, Tensor(), win), gn.weight, gn.bias, gn.groups, gn.eps, then).y;
   Tensor y = Tensor::empty(shape, x.dtype(), x.device());
