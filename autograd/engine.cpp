@@ -4,7 +4,9 @@
 // 2. Start with the root's gradient; run a node once every node that feeds it a gradient
 //    has run (Kahn's algorithm on the reversed graph = reverse topological order).
 // 3. A node's input gradients are summed into the node that produced that input, or, for a
-//    leaf, into its .grad() — that is how a tensor used twice (x * x + x) gets both terms.
+//    leaf, into its .grad() — that is how a tensor used twice (x * x + x) gets both terms. The
+//    sum is made in place when nothing else holds it (as PyTorch's engine does): a ResNet block's
+//    input gets its gradient as a sum of two, the largest tensors of its backward.
 // 4. A leaf with post-accumulate hooks has its edges counted too; its hooks run when the last
 //    edge into it has been walked, so they see the leaf's final gradient of this backward.
 #include <unordered_map>
@@ -16,15 +18,11 @@
 namespace minidl {
 namespace {
 
-Tensor accumulate(const Tensor& sum, const Tensor& g) {
-  return sum.defined() ? kernels::binary(kernels::BinaryOp::Add, sum, g) : g;
-}
+// Moved in and out so that a sum nobody else holds is added to in place (kernels::accumulate).
+void accumulate(Tensor& sum, const Tensor& g) { sum = sum.defined() ? kernels::accumulate(std::move(sum), g) : g; }
 
 void accumulate_leaf(AutogradMeta& leaf, Tensor g) {
-  if (leaf.grad.defined()) {
-    leaf.grad = kernels::binary(kernels::BinaryOp::Add, leaf.grad, g);
-    return;
-  }
+  if (leaf.grad.defined()) return accumulate(leaf.grad, g);
   // .grad() must own its storage: a gradient that is shared (add's backward hands one tensor
   // to both inputs) or a view is copied; one nobody else holds is taken as it is.
   leaf.grad = g.is_unique() ? std::move(g) : kernels::copy(g);
@@ -122,7 +120,7 @@ void Tensor::backward(const Tensor& grad, bool retain_graph) const {
         continue;
       }
       Node* child = in->grad_fn.get();
-      if (has_grad) pending[child] = accumulate(pending[child], grads[i]);
+      if (has_grad) accumulate(pending[child], grads[i]);
       if (--deps[child] == 0) ready.push_back(child);
     }
   }

@@ -53,6 +53,19 @@ TEST_CASE("leaf gradients accumulate across backward calls and zero_grad drops t
   CHECK(!w.grad().defined());
 }
 
+TEST_CASE("a .grad() someone holds is not changed by the next backward; one nobody holds is added to in place") {
+  Tensor w = from_vector<float>({1, 2}).requires_grad_();
+  sum(w * 3.0).backward();
+  const Tensor first = w.grad();
+  sum(w * 3.0).backward();
+  test::check_values(first, {2}, {3, 3});
+  test::check_values(w.grad(), {2}, {6, 6});
+  const void* buffer = w.grad().data<float>();
+  sum(w * 3.0).backward();
+  CHECK(w.grad().data<float>() == buffer);
+  test::check_values(w.grad(), {2}, {9, 9});
+}
+
 TEST_CASE("two leaves fed the same gradient do not share .grad storage") {
   Tensor a = zeros({2}).requires_grad_();
   Tensor b = zeros({2}).requires_grad_();

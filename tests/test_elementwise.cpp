@@ -66,6 +66,31 @@ TEST_CASE("long rows are split between threads in blocks, same values (same shap
   CHECK(bad == 0);
 }
 
+TEST_CASE("accumulate adds in place into a sum nobody else holds, else into a new tensor") {
+  Generator g(7);
+  const Tensor grad = randn({3, 40000}, kFloat32, g);
+  Tensor sum = randn({3, 40000}, kFloat32, g);
+  const std::vector<float> ps = sum.to_vector<float>(), pg = grad.to_vector<float>();
+  const Tensor held = sum;  // a second holder: the sum must not change under it
+  Tensor out = kernels::accumulate(std::move(sum), grad);
+  CHECK(out.storage() != held.storage());
+  CHECK(held.to_vector<float>() == ps);
+  const void* buffer = out.data<float>();
+  out = kernels::accumulate(std::move(out), grad);  // out is the only holder now: in place
+  CHECK(out.data<float>() == buffer);
+  const std::vector<float> twice = out.to_vector<float>();
+  size_t bad = 0;
+  for (size_t i = 0; i < ps.size(); ++i) bad += twice[i] != (ps[i] + pg[i]) + pg[i];
+  CHECK(bad == 0);
+  // A sum of another shape (a broadcast gradient) or dtype is never written in place.
+  Tensor row = ones({1, 40000});
+  const void* row_buffer = row.data<float>();
+  const Tensor wide = kernels::accumulate(std::move(row), grad);
+  CHECK(wide.shape() == grad.shape());
+  CHECK(wide.data<float>() != row_buffer);
+  CHECK_ERROR(kernels::accumulate(ones({3, 40000}, kFloat64), grad), "add: expected both tensors of one dtype");
+}
+
 TEST_CASE("unary ops") {
   Tensor x = from_vector<double>({0.25, 1, 4});
   test::check_values(-x, {3}, {-0.25, -1, -4});

@@ -9,6 +9,9 @@ namespace minidl::kernels {
 
 /// out = a (op) b, shapes broadcast: [N, C, H, W] (op) [1, C, 1, 1] -> [N, C, H, W]
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
+/// sum += g where sum is a buffer nobody else holds (Tensor::is_unique) of g's shape, dtype and
+/// device, else a new sum + g: how backward sums a tensor's gradients (autograd/engine.cpp).
+Tensor accumulate(Tensor sum, const Tensor& g);
 Tensor unary(UnaryOp op, const Tensor& x);
 /// out = x ^ exponent
 Tensor pow(const Tensor& x, double exponent);
