@@ -47,12 +47,18 @@ struct Moments {
       s += d;
       ss += d * d;
     }
+    merge(of_shifted_sums(static_cast<A>(count), k, s, ss));
+  }
+
+  /// A run's moments from its count n and its sums Σd, Σd² with d = x − k (add_run's math; the
+  /// CPU's float kernels form the sums their own way, core/cpu/norm_loops.h).
+  MINIDL_HOST_DEVICE static Moments of_shifted_sums(A n, A k, A s, A ss) {
     Moments run;
-    run.n = static_cast<A>(count);
-    run.mean = k + s / run.n;
-    const A run_m2 = ss - s * (s / run.n);
-    run.m2 = run_m2 > 0 ? run_m2 : A(0);
-    merge(run);
+    run.n = n;
+    run.mean = k + s / n;
+    const A m2 = ss - s * (s / n);
+    run.m2 = m2 > 0 ? m2 : A(0);
+    return run;
   }
 
   /// Adds another set's moments.
@@ -72,11 +78,14 @@ struct Moments {
   MINIDL_HOST_DEVICE A variance() const { return n > 0 ? m2 / n : A(0); }
 };
 
+/// Values per run of add_span: short enough that the runs' merges carry the precision.
+constexpr int64_t kMomentsRun = 4096;
+
 /// Moments of a long contiguous span, run by cache-sized run.
 template <typename A, typename T>
 [[gnu::always_inline]] inline void add_span(Moments<A>& m, const T* x, int64_t count) {
-  constexpr int64_t kRun = 4096;
-  for (int64_t i = 0; i < count; i += kRun) m.add_run(x + i, count - i < kRun ? count - i : kRun);
+  for (int64_t i = 0; i < count; i += kMomentsRun)
+    m.add_run(x + i, count - i < kMomentsRun ? count - i : kMomentsRun);
 }
 
 }  // namespace minidl

@@ -23,7 +23,7 @@ void forward(const T* x, const T* gamma, const T* beta, T* running_mean, T* runn
     double mean, rstd;
     if (training) {
       norm::Moments m;
-      for (int64_t n = 0; n < N; ++n) add_span(m, x + (n * C + c) * HW, HW);
+      for (int64_t n = 0; n < N; ++n) norm::add_span(m, x + (n * C + c) * HW, HW);
       const double var = m.variance();
       mean = m.mean;
       rstd = norm::rstd_of(var, eps);
