@@ -58,6 +58,8 @@ TEST_CASE_ON_DEVICES("conv2d equals a plain-loop convolution, forward and backwa
                                     // tiles; 8 ranges of 6 samples, 432 values each: 2 k-slabs)
       {3, 5, 9, 8, 4, 3, 2, 1},     // stride 2: four phases of the input, odd rows
       {2, 3, 10, 9, 4, 1, 2, 0},    // 1x1 stride 2: one phase read, dx zero on the other three
+      {1, 6, 9, 10, 8, 1, 2, 0},    // the same, batch 1 (the product split between threads), odd rows
+      {2, 3, 8, 7, 4, 1, 3, 0},     // 1x1 stride 3: rows and columns past the last phase row
       {3, 8, 10, 10, 16, 3, 2, 1},  // stride 2, more channels
       {2, 3, 8, 9, 4, 3, 2, 1},     // stride 2, odd columns: dx's last column from the even phase alone
       {1, 3, 16, 16, 8, 7, 2, 3},   // the ResNet stem: 7x7 stride 2 padding 3

@@ -21,8 +21,8 @@
 //   dw[k, tap] += Σ_j dy'[k, j] · xp[offset(tap) + j], dy' being dy in padded-width rows with
 //       zeros in the dropped columns (gemm_rows_dot, or gemm_windows_a transposed).
 // For 16 to 64 channels this moves ~9× less memory than im2col + GEMM + col2im, which this file
-// used before (see bench/RESULTS.md). A 1x1 kernel with stride 1 and no padding is a plain GEMM:
-// col is the input itself.
+// used before (see bench/RESULTS.md). A 1x1 kernel without padding is a plain GEMM: col is the
+// input itself (stride 1) or its phase (0, 0), gathered (pointwise_input).
 #include <omp.h>
 
 #include <algorithm>
@@ -48,9 +48,9 @@ struct Geometry {
   kernels::Window2d win;
   int64_t crs() const { return C * R * S; }
   int64_t pq() const { return P * Q; }
-  bool pointwise() const {
-    return R == 1 && S == 1 && win.stride_h == 1 && win.stride_w == 1 && win.pad_h == 0 && win.pad_w == 0;
-  }
+  /// A 1x1 kernel without padding: a plain product with the input (pointwise_input).
+  bool pointwise() const { return R == 1 && S == 1 && win.pad_h == 0 && win.pad_w == 0; }
+  bool unit_stride() const { return win.stride_h == 1 && win.stride_w == 1; }
 };
 
 Geometry geometry(const Tensor& x, const Tensor& w, const kernels::Window2d& win) {
@@ -113,6 +113,47 @@ void sum_over_samples(int64_t N, int64_t size, T* out, F sum_range) {
     for (int64_t slot = 1; slot < slots; ++slot)
       for (int64_t i = first; i < last; ++i) out[i] += parts[(slot - 1) * size + i];
   }
+}
+
+// ---- 1x1 convolutions without padding: plain products ----
+
+// What a 1x1 convolution without padding multiplies, [C, P·Q] of sample n: with stride 1 the
+// input itself; with a larger stride its phase (0, 0), x[c, sh·i, sw·j], gathered here into this
+// thread's scratch (valid until its next call) — a GEMM over contiguous rows. (As a shifted
+// product, which reads the phase's plane rows in place, the strided 1x1 layers of preresnet29 ran
+// at 40-60 % of the GEMM's speed: 64 and 128 rows 1 KB apart miss in L1.)
+template <typename T>
+const T* pointwise_input(const T* x, const Geometry& g, int64_t n) {
+  const T* xn = x + n * g.C * g.H * g.W;
+  if (g.unit_stride()) return xn;
+  thread_local Scratch<T> gathered;
+  T* xs = gathered.get(static_cast<size_t>(g.C * g.pq()));
+  const int64_t sh = g.win.stride_h, sw = g.win.stride_w;
+  for (int64_t c = 0; c < g.C; ++c)
+    for (int64_t i = 0; i < g.P; ++i) {
+      const T* row = xn + (c * g.H + i * sh) * g.W;
+      T* out = xs + (c * g.P + i) * g.Q;
+      if (sw == 2)  // a constant stride: vectorized (two loads, one shuffle per vector)
+        for (int64_t j = 0; j < g.Q; ++j) out[j] = row[2 * j];
+      else
+        for (int64_t j = 0; j < g.Q; ++j) out[j] = row[j * sw];
+    }
+  return xs;
+}
+
+// dx of sample n from the product's [C, P·Q] (stride > 1): the values at (sh·i, sw·j), zeros
+// at every other position (the input values the convolution skipped get no gradient).
+template <typename T>
+void scatter_pointwise(const T* product, const Geometry& g, T* dxn) {
+  const int64_t sh = g.win.stride_h, sw = g.win.stride_w;
+  for (int64_t c = 0; c < g.C; ++c)
+    for (int64_t h = 0; h < g.H; ++h) {
+      T* row = dxn + (c * g.H + h) * g.W;
+      std::fill(row, row + g.W, T(0));
+      if (h % sh || h / sh >= g.P) continue;
+      const T* src = product + (c * g.P + h / sh) * g.Q;
+      for (int64_t j = 0; j < g.Q; ++j) row[j * sw] = src[j];
+    }
 }
 
 // ---- convolutions as shifted products (see the top of the file) ----
@@ -573,12 +614,12 @@ void forward(const T* x, const T* w, const Geometry& g, const OutputPass<T>& out
   if (const int m = winograd_tile<T>(g, g.C, g.K, g.Q))
     return winograd_conv3x3(m, x, g.N, g.C, g.H, g.W, w, g.K, g.win.pad_h, g.win.pad_w, out, y);
   if (!g.pointwise()) return forward_shifted(x, w, g, out, y);
-  // A 1x1 kernel with stride 1 and no padding: y[K, PQ] = w[K, C] · x[C, PQ], the input as it is.
+  // A 1x1 kernel without padding: y[K, PQ] = w[K, C] · x[C, PQ] (pointwise_input).
   const int64_t pq = g.pq();
 #pragma omp parallel for schedule(static) if (split_batch(g.N))
   for (int64_t n = 0; n < g.N; ++n) {
     T* yn = y + n * g.K * pq;
-    parallel_gemm<T>(false, false, g.K, pq, g.C, T(1), w, g.C, x + n * g.C * pq, pq, T(0), yn, pq);
+    parallel_gemm<T>(false, false, g.K, pq, g.C, T(1), w, g.C, pointwise_input(x, g, n), pq, T(0), yn, pq);
     const OutputPass<T> on = out.shifted(n * g.K * pq);
     if (!on.trivial())
       for (int64_t k = 0; k < g.K; ++k) on.row(yn + k * pq, pq, k, k * pq, yn + k * pq);
@@ -604,19 +645,25 @@ void backward(const T* dy, const T* x, const T* w, const Geometry& g, T* dx, T* 
     if (dw) backward_weight_shifted(dy, x, g, dw);
     return;
   }
-  // 1x1, stride 1, no padding: dw[K, C] += dy[K, PQ] · x[C, PQ]ᵀ, dx[C, PQ] = wᵀ · dy.
+  // 1x1, no padding: dw[K, C] += dy[K, PQ] · x[C, PQ]ᵀ, dx[C, PQ] = wᵀ · dy (x: pointwise_input; with
+  // a stride, dx's product is scattered into its positions, scatter_pointwise).
   const int64_t pq = g.pq();
   if (dw) {
     sum_over_samples<T>(g.N, g.K * g.C, dw, [&](int64_t first, int64_t last, T* acc) {
       for (int64_t n = first; n < last; ++n)
-        parallel_gemm<T>(false, true, g.K, g.C, pq, T(1), dy + n * g.K * pq, pq, x + n * g.C * pq, pq,
+        parallel_gemm<T>(false, true, g.K, g.C, pq, T(1), dy + n * g.K * pq, pq, pointwise_input(x, g, n), pq,
                          n == first ? T(0) : T(1), acc, g.C);
     });
   }
   if (!dx) return;
 #pragma omp parallel for schedule(static) if (split_batch(g.N))
-  for (int64_t n = 0; n < g.N; ++n)
-    parallel_gemm<T>(true, false, g.C, pq, g.K, T(1), w, g.C, dy + n * g.K * pq, pq, T(0), dx + n * g.C * pq, pq);
+  for (int64_t n = 0; n < g.N; ++n) {
+    T* dxn = dx + n * g.C * g.H * g.W;
+    thread_local Scratch<T> product_buffer;
+    T* product = g.unit_stride() ? dxn : product_buffer.get(static_cast<size_t>(g.C * pq));
+    parallel_gemm<T>(true, false, g.C, pq, g.K, T(1), w, g.C, dy + n * g.K * pq, pq, T(0), product, pq);
+    if (!g.unit_stride()) scatter_pointwise(product, g, dxn);
+  }
 }
 
 void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const kernels::Window2d& win, Tensor& y) {
