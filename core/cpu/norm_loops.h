@@ -38,11 +38,17 @@ using Moments = minidl::Moments<double>;
 /// In float vector lanes — four 8-lane accumulators, where one would wait on its own adds: 2x
 /// on one core, a span in L1, L2 or L3 (25 → 48-53 GB/s) — over blocks of kBlock values, each
 /// block's sums then added in double: a lane adds at most kBlock / 32 = 8 values in float.
-inline void sum_and_dot(const float* a, float ka, const float* b, float kb, int64_t n, double& su, double& suv) {
+/// With kRelu, a is first masked by the fused ReLU's output (ReluGrad: 0 where relu_y ≤ 0) and
+/// written to `kept` as it is read (kept_incoming) — in the same loop as the sums.
+template <bool kRelu>
+inline void sum_and_dot_as(const float* a, float ka, const float* b, float kb, int64_t n, double& su, double& suv,
+                           const float* relu_y, float* kept) {
   typedef float Lanes __attribute__((vector_size(32)));
+  typedef int Bits __attribute__((vector_size(32)));
   typedef float Unaligned __attribute__((vector_size(32), aligned(4), may_alias));
+  const auto load = [](const float* p) -> const Unaligned& { return *reinterpret_cast<const Unaligned*>(p); };
   constexpr int64_t kBlock = 256, kStep = 32;
-  const Lanes vka = {ka, ka, ka, ka, ka, ka, ka, ka}, vkb = {kb, kb, kb, kb, kb, kb, kb, kb};
+  const Lanes vka = {ka, ka, ka, ka, ka, ka, ka, ka}, vkb = {kb, kb, kb, kb, kb, kb, kb, kb}, zero = {};
   for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
     const int64_t m = std::min(kBlock, n - i0);
     const float *pa = a + i0, *pb = b + i0;
@@ -50,8 +56,13 @@ inline void sum_and_dot(const float* a, float ka, const float* b, float kb, int6
     int64_t i = 0;
     for (; i + kStep <= m; i += kStep)
       for (int l = 0; l < 4; ++l) {
-        const Lanes du = *reinterpret_cast<const Unaligned*>(pa + i + 8 * l) - vka;
-        const Lanes dv = *reinterpret_cast<const Unaligned*>(pb + i + 8 * l) - vkb;
+        const int64_t at = i + 8 * l;
+        Lanes va = load(pa + at);
+        if constexpr (kRelu) {
+          va = reinterpret_cast<Lanes>(reinterpret_cast<Bits>(va) & ~(load(relu_y + i0 + at) <= zero));
+          *reinterpret_cast<Unaligned*>(kept + i0 + at) = va;
+        }
+        const Lanes du = va - vka, dv = load(pb + at) - vkb;
         u[l] += du;
         uv[l] += du * dv;
       }
@@ -62,13 +73,18 @@ inline void sum_and_dot(const float* a, float ka, const float* b, float kb, int6
       buv += tuv[l];
     }
     for (; i < m; ++i) {
-      const float du = pa[i] - ka;
+      float va = pa[i];
+      if constexpr (kRelu) kept[i0 + i] = va = ops::ReluGrad<float>{}(va, relu_y[i0 + i]);
+      const float du = va - ka;
       bu += du;
       buv += du * (pb[i] - kb);
     }
     su += bu;
     suv += buv;
   }
+}
+inline void sum_and_dot(const float* a, float ka, const float* b, float kb, int64_t n, double& su, double& suv) {
+  sum_and_dot_as<false>(a, ka, b, kb, n, su, suv, nullptr, nullptr);
 }
 
 /// A span's moments: core/moments.h's add_span, float spans by sum_and_dot (runs as long).
@@ -209,6 +225,8 @@ inline void accumulate_grad_sums(const T* dy, const T* x, int64_t n, const Epilo
     if (kept) std::copy(dy, dy + n, kept);
     return;
   }
+  if constexpr (std::is_same_v<T, float>)
+    if (kept) return sum_and_dot_as<true>(dy, 0.0f, x, 0.0f, n, g.dy, g.dy_x, e.relu_y, kept);
   constexpr int64_t kBlock = 1024;
   T block[kBlock];
   for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
