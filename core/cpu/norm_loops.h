@@ -215,9 +215,10 @@ inline T* kept_incoming(const Epilogue<T>& e, T* dx, T* dresidual) {
 }
 
 /// The same for the gradient reaching the norm (incoming); with `kept` (or null), also writes
-/// that gradient there (kept_incoming). With the fused ReLU, the masked gradient is written a
-/// block at a time (to `kept`, or to a buffer in L1) and summed from there: a select inside
-/// the double sums keeps GCC from vectorizing them (scalar, 3x slower than the unfused ops).
+/// that gradient there (kept_incoming). With the fused ReLU, floats going to `kept` are masked,
+/// kept and summed in one loop (sum_and_dot_as); otherwise the masked gradient is written a block
+/// at a time (to `kept`, or to a buffer in L1) and summed from there: a select inside the double
+/// sums keeps GCC from vectorizing them (scalar, 3x slower than the unfused ops).
 template <typename T>
 inline void accumulate_grad_sums(const T* dy, const T* x, int64_t n, const Epilogue<T>& e, GradSums& g, T* kept) {
   if (!e.relu_y) {
