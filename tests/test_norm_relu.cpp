@@ -109,6 +109,26 @@ TEST_CASE_ON_DEVICES_WITH("batch_norm and group_norm with a fused residual and R
   }, target.device);
 }
 
+// float32 sums run in vector lanes over 256-value blocks, each block's sums then added in double
+// (core/cpu/norm_loops.h's sum_and_dot), the moments in runs of 4096 values: sets that end inside a
+// 32-value step, a block and a run, with a mean 50 standard deviations from zero, on every CPU path.
+// H·W = 61² = 3721 = 14 blocks + 137 (four steps + 9); GroupNorm's set of 3 channels is 11163
+// values: two whole runs and a ragged third. Forward and backward (the mask, kept and summed in one
+// loop) against float64.
+TEST_CASE_ON_DEVICES("float32 norms with the fused ReLU over long, ragged sets equal float64") {
+  Generator gen(41);
+  const Tensor x = randn({2, 3, 61, 61}, kFloat64, gen) * 2.0 + 100.0;
+  const Tensor w = randn({3}, kFloat64, gen), b = randn({3}, kFloat64, gen) * 0.1;  // about half the outputs > 0
+  test::on_each_path_of(target, [&] {
+    test::check_against_cpu_float64(target, {x, w, b}, [](In in) {
+      return batch_norm(in[0], Tensor(), Tensor(), in[1], in[2], true, 0.1, 1e-5, {Tensor(), true});
+    }, target.tolerance());
+    test::check_against_cpu_float64(target, {x, w, b}, [](In in) {
+      return group_norm(in[0], 1, in[1], in[2], 1e-5, {Tensor(), true});
+    }, target.tolerance());
+  });
+}
+
 TEST_CASE("fused norms reject a residual of another shape, dtype or a ReLU output of another shape") {
   const Tensor x = zeros({2, 4, 3, 3});
   CHECK_ERROR(batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1, 1e-5, {zeros({2, 4, 3, 2}), true}),
