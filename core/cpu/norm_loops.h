@@ -43,10 +43,10 @@ using Moments = minidl::Moments<double>;
 template <bool kRelu>
 inline void sum_and_dot_as(const float* a, float ka, const float* b, float kb, int64_t n, double& su, double& suv,
                            const float* relu_y, float* kept) {
+  // Loads and stores by memcpy: unaligned, whatever the compiler assumes of a vector type's
+  // alignment (clang read a reduced-alignment typedef through a reference with vmovaps).
   typedef float Lanes __attribute__((vector_size(32)));
   typedef int Bits __attribute__((vector_size(32)));
-  typedef float Unaligned __attribute__((vector_size(32), aligned(4), may_alias));
-  const auto load = [](const float* p) -> const Unaligned& { return *reinterpret_cast<const Unaligned*>(p); };
   constexpr int64_t kBlock = 256, kStep = 32;
   const Lanes vka = {ka, ka, ka, ka, ka, ka, ka, ka}, vkb = {kb, kb, kb, kb, kb, kb, kb, kb}, zero = {};
   for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
@@ -57,12 +57,16 @@ inline void sum_and_dot_as(const float* a, float ka, const float* b, float kb, i
     for (; i + kStep <= m; i += kStep)
       for (int l = 0; l < 4; ++l) {
         const int64_t at = i + 8 * l;
-        Lanes va = load(pa + at);
+        Lanes va, vb;
+        __builtin_memcpy(&va, pa + at, sizeof va);
+        __builtin_memcpy(&vb, pb + at, sizeof vb);
         if constexpr (kRelu) {
-          va = reinterpret_cast<Lanes>(reinterpret_cast<Bits>(va) & ~(load(relu_y + i0 + at) <= zero));
-          *reinterpret_cast<Unaligned*>(kept + i0 + at) = va;
+          Lanes y;
+          __builtin_memcpy(&y, relu_y + i0 + at, sizeof y);
+          va = reinterpret_cast<Lanes>(reinterpret_cast<Bits>(va) & ~(y <= zero));
+          __builtin_memcpy(kept + i0 + at, &va, sizeof va);
         }
-        const Lanes du = va - vka, dv = load(pb + at) - vkb;
+        const Lanes du = va - vka, dv = vb - vkb;
         u[l] += du;
         uv[l] += du * dv;
       }
