@@ -51,12 +51,20 @@ inline void rename_or_fail(const std::string& from, const std::string& to) {
   MINIDL_CHECK(!ec, "train: cannot rename ", from, " to ", to, ": ", ec.message());
 }
 
+/// The "epoch" in the metadata of `f` (read from `path`); -1 where there is none, an Error naming
+/// the file where it is not a whole number.
+inline int64_t metadata_epoch(const SafetensorsFile& f, const std::string& path) {
+  const auto it = f.metadata.find("epoch");
+  if (it == f.metadata.end()) return -1;
+  const std::string& text = it->second;
+  MINIDL_CHECK(!text.empty() && text.size() <= 18 && text.find_first_not_of("0123456789") == std::string::npos, path,
+               ": expected a whole number as 'epoch' in its metadata, found \"", text, "\"");
+  return std::stoll(text);
+}
+
 /// The "epoch" in a checkpoint file's metadata; -1 where the file or the entry is missing.
 inline int64_t epoch_of(const std::string& path) {
-  if (!std::filesystem::exists(path)) return -1;
-  const SafetensorsFile f = load_safetensors(path);
-  const auto it = f.metadata.find("epoch");
-  return it == f.metadata.end() ? -1 : std::stoll(it->second);
+  return std::filesystem::exists(path) ? metadata_epoch(load_safetensors(path), path) : -1;
 }
 
 /// Before a save: a save killed after moving its new state in but before committing the model
@@ -107,14 +115,14 @@ struct Generation {
 inline Generation resume_generation(const std::string& checkpoint, bool allow_missing_state) {
   Generation g;
   g.model = load_safetensors(checkpoint);
-  const bool model_has_epoch = g.model.metadata.count("epoch") > 0;
-  const int64_t model_epoch = model_has_epoch ? std::stoll(g.model.metadata.at("epoch")) : -1;
+  const int64_t model_epoch = metadata_epoch(g.model, checkpoint);
+  const bool model_has_epoch = model_epoch >= 0;
   std::string found;
   for (const std::string& path : training_state_candidates(checkpoint)) {
     if (!std::filesystem::exists(path)) continue;
     SafetensorsFile state = load_safetensors(path);
-    MINIDL_CHECK(state.metadata.count("epoch"), path, ": no 'epoch' in its metadata");
-    const int64_t epoch = std::stoll(state.metadata.at("epoch"));
+    const int64_t epoch = metadata_epoch(state, path);
+    MINIDL_CHECK(epoch >= 0, path, ": no 'epoch' in its metadata");
     if (!model_has_epoch || epoch == model_epoch) {
       g.state = std::move(state);
       g.state_path = path;

@@ -135,3 +135,20 @@ TEST_CASE("a save after a kill before the commit keeps the model's own training 
   CHECK(!fs::exists(prev));
   CHECK(!fs::exists(files[1]));
 }
+
+// A checkpoint whose "epoch" is not a whole number (edited, or written by another tool) is an
+// Error naming the file, before any training starts — not a std::stoll exception.
+TEST_CASE("a checkpoint or training state whose epoch is not a whole number is an Error naming the file") {
+  test::TempDir dir("bad_epoch");
+  const std::string model = dir.file("run.safetensors");
+  const std::string current = examples::training_state_candidates(model)[0];
+  const NamedTensors w = {{"w", ones({2})}};
+  save_safetensors(model, w, {{"epoch", "two"}});
+  CHECK_ERROR(examples::resume_generation(model, false),
+              model + ": expected a whole number as 'epoch' in its metadata, found \"two\"");
+  CHECK_ERROR(examples::epoch_of(model), "expected a whole number as 'epoch'");
+  save_safetensors(model, w, {{"epoch", "0"}});
+  save_safetensors(current, w, {{"epoch", "-1"}});
+  CHECK_ERROR(examples::resume_generation(model, false),
+              current + ": expected a whole number as 'epoch' in its metadata, found \"-1\"");
+}
