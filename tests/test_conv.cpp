@@ -87,7 +87,8 @@ TEST_CASE("Winograd F(2x2, 3x3) and F(4x4, 3x3) equal the plain-loop convolution
       {2, 3, 9, 7, 5, 3, 1, 1},     // P = 9, Q = 7: odd, edge tiles on both sides
       {3, 4, 8, 11, 6, 3, 1, 0},    // no padding
       {2, 5, 6, 6, 4, 3, 1, 2},     // padding 2: backward-data with padding 0
-      {7, 3, 30, 30, 5, 3, 1, 1},   // 225 (F(2x2)) or 64 (F(4x4)) tiles a sample: several chunks
+      {19, 3, 30, 30, 5, 3, 1, 1},  // 225 (F(2x2)) or 64 (F(4x4)) tiles a sample: 19 or 10 chunks,
+                                    // more than the weight gradient's 8 ranges
       {2, 40, 8, 8, 70, 3, 1, 1},   // 70 output channels: partial GEMM tiles
   };
   struct Variant {

@@ -153,11 +153,11 @@ TEST_CASE("3 training steps of resnet20 give bitwise-identical weights with 1 an
 }
 
 TEST_CASE("Winograd's weight gradient, summed over several chunks of samples, is bitwise the same on 1 and 2 threads") {
-  // F(4x4) forced: 64 tiles a sample at 30x30, so 4 samples a chunk and 3 chunks for 9 samples.
-  // Threads take whole products of the transformed domain, each summed over the chunks in order.
+  // F(4x4) forced: 64 tiles a sample at 30x30, so 2 samples a chunk and 10 chunks for 19 samples
+  // (the last one short), cut into the 8 fixed ranges a thread takes whole; some ranges sum 2 chunks.
   Generator gen(11);
-  const Tensor x = randn({9, 8, 30, 30}, kFloat32, gen), w = randn({8, 8, 3, 3}, kFloat32, gen);
-  const Tensor dy = randn({9, 8, 30, 30}, kFloat32, gen);
+  const Tensor x = randn({19, 8, 30, 30}, kFloat32, gen), w = randn({8, 8, 3, 3}, kFloat32, gen);
+  const Tensor dy = randn({19, 8, 30, 30}, kFloat32, gen);
   auto grad = [&](int threads) {
     Threads scope(threads);
     set_cpu_conv_algorithm(ConvAlgorithm::Winograd4);

@@ -83,38 +83,6 @@ void bias_grad(const T* dy, const Geometry& g, T* dbias) {
 // training beside a 1-thread training, 2 threads ÷ 1 thread: 0.89 with fixed shares, 0.97.)
 bool split_batch(int64_t n) { return n >= omp_get_max_threads(); }
 
-// The weight gradient sums every sample's contribution. So that the sum does not depend on the
-// number of threads (the same weights after training with 1 thread or 2), the samples are cut
-// into kSumSlots fixed ranges, whatever the thread count; each range is summed in order into a
-// buffer of its own (the first range into out itself), and the others are added to it in order at
-// the end. Threads take whole ranges.
-constexpr int64_t kSumSlots = 8;
-
-// out[size] = Σ over the samples [0, N) (N ≥ 1), where sum_range(n0, n1, acc) writes the sum over
-// [n0, n1) into acc — all of it, without reading it first: the buffers are not zeroed (8 of them
-// are 1.2 MB for a 64-channel layer's weight gradient; memset's share of a resnet20 step fell by
-// a quarter, from 2.5 % to 1.9 % of perf's samples).
-template <typename T, typename F>
-void sum_over_samples(int64_t N, int64_t size, T* out, F sum_range) {
-  const int64_t slots = std::clamp<int64_t>(N, 1, kSumSlots);
-  thread_local Scratch<T> parts_buffer;
-  T* parts = parts_buffer.get(static_cast<size_t>((slots - 1) * size));  // ranges 1, 2, ...
-  // Ranges go to threads when there are enough of them; otherwise sum_range's products split.
-  const int threads = omp_in_parallel() || slots < omp_get_max_threads() ? 1 : omp_get_max_threads();
-#pragma omp parallel for schedule(dynamic) num_threads(threads)
-  for (int64_t slot = 0; slot < slots; ++slot)
-    sum_range(N * slot / slots, N * (slot + 1) / slots, slot == 0 ? out : parts + (slot - 1) * size);
-  // The ranges' sums are added in order, element by element; threads take blocks of elements
-  // when there are enough to repay waking them (parallel.h).
-  constexpr int64_t kBlock = 4096;
-#pragma omp parallel for num_threads(threads) if ((slots - 1) * size > stream_grain())
-  for (int64_t first = 0; first < size; first += kBlock) {
-    const int64_t last = std::min(size, first + kBlock);
-    for (int64_t slot = 1; slot < slots; ++slot)
-      for (int64_t i = first; i < last; ++i) out[i] += parts[(slot - 1) * size + i];
-  }
-}
-
 // ---- 1x1 convolutions without padding: plain products ----
 
 // What a 1x1 convolution without padding multiplies, [C, P·Q] of sample n: with stride 1 the
@@ -561,26 +529,30 @@ std::vector<T> flip_weights(const T* w, const Geometry& g) {
   return flipped;
 }
 
-// Winograd F(2x2, 3x3) or F(4x4, 3x3) (winograd.h) for 3x3 stride-1 convolutions padded by at
-// most 2 — so that backward-data, padded by 2 − pad, qualifies too. Auto uses it in float32
-// (float64 stays on the direct kernel, the reference) only where it measured faster than the
-// direct kernel, per path, on the 3x3 shapes of resnet20 and preresnet29 ((32, C, H, W), 1 and 2
-// threads; bench/RESULTS.md): from kWinogradMinChannels channels on both sides and
-// kWinogradMinWidth output columns, F(4x4) from kWinograd4MinWidth. The transforms cost about what
-// the fewer multiplications save where channels are few, so Winograd wins only where the direct
-// kernel is slow for its flops or the GEMMs are deep enough. Measured in one process, both
-// alternating call by call, medians of 12 to 40, batch 32 (128), F(4x4) against direct, 1 / 2
-// threads, since the tile gathers and scatters became 4 x 4 transposes (winograd.cpp) — AVX2: 16
-// ch at 32² forward 1.16x / 1.12x (1.15x / 1.09x), backward-data 1.11x / 1.12x (1.08x / 1.08x),
-// weight gradient 1.13-1.16x / 1.02-1.24x (1.13-1.16x / 1.02-1.14x; 9 runs, once the plane copies
-// were copy_short — before, 0.93x / 0.96x (1.00x / 0.64x), it ran from 32 channels); 32 at 16²
-// 1.67x / 1.62x, 1.64x / 1.65x, 1.39x / 1.02x; 64 at 8² 2.06x / 1.80x, 2.05x / 1.64x, 1.94x /
-// 1.70x. Generic, 16 at 32²: 1.78x / 2.05x, 2.24x / 1.99x, 1.49x / 1.02x (before: 64 ch at 32²
-// 2.5x, 32 at 16² 1.6x, 64 at 8² 1.9x; F(4x4) against F(2x2) 1.05-1.3x). On AVX-512 never (F(2x2)
-// measured before the transforms' gathers became tables; F(4x4) not measured: no AVX-512 machine
-// since).
+// Winograd F(2x2, 3x3) or F(4x4, 3x3) (winograd.h) for 3x3 stride-1 convolutions padded by at most
+// 2 — so that backward-data, padded by 2 − pad, qualifies too. Auto uses it in float32 (float64
+// stays on the direct kernel, the reference) only where it measured faster than the direct kernel,
+// per path, on the 3x3 shapes of resnet20 and preresnet29 ((32, C, H, W), 1 and 2 threads;
+// bench/RESULTS.md): from kWinogradMinChannels channels on both sides and kWinogradMinWidth output
+// columns, F(4x4) from kWinograd4MinWidth. The transforms cost about what the fewer multiplications
+// save where channels are few, so Winograd wins only where the direct kernel is slow for its flops
+// or the GEMMs are deep enough. Measured in one process, both alternating call by call, medians of
+// 12 to 40, batch 32 (128), F(4x4) against direct, 1 / 2 threads, since the tile gathers and
+// scatters became 4 x 4 transposes (winograd.cpp) — AVX2: 16 ch at 32² forward 1.16x / 1.12x (1.15x
+// / 1.09x), backward-data 1.11x / 1.12x (1.08x / 1.08x), weight gradient 1.13-1.16x / 1.02-1.24x
+// (1.13-1.16x / 1.02-1.14x; 9 runs, once the plane copies were copy_short — before, 0.93x / 0.96x
+// (1.00x / 0.64x), it ran from 32 channels); 32 at 16² 1.67x / 1.62x, 1.64x / 1.65x, 1.39x / 1.02x;
+// 64 at 8² 2.06x / 1.80x, 2.05x / 1.64x, 1.94x / 1.70x (the weight gradient's, 2 threads, before
+// threads took whole ranges of samples: on the Zen 5 VM's AVX2 path it went from 0.57x (0.58x),
+// 1.00x, 1.65x to 1.52x (1.30x), 2.10x, 1.55x). Generic, 16 at 32²: 1.78x / 2.05x, 2.24x / 1.99x,
+// 1.49x / 1.02x (before: 64 ch at 32² 2.5x, 32 at 16² 1.6x, 64 at 8² 1.9x; F(4x4) against F(2x2)
+// 1.05-1.3x). AVX-512 (Zen 5 VM, medians of 15 to 31; the weight gradient once threads took whole
+// ranges of samples): 16 at 32² 1.02-1.08x / 0.97-1.09x forward, 1.25x / 0.94-0.99x backward-data,
+// 0.66-0.70x / 0.61-0.71x weight gradient — so from 32 channels; 32 at 16² 1.82x / 1.40x, 1.83x /
+// 1.32x, 2.0x / 1.8-1.9x; 64 at 8² 3.2x / 2.3x, 3.5x / 2.8x, 4.0x / 3.0x; 64 at 32² 1.95x / 1.92x,
+// 1.94x / 1.93x, 2.1x / 1.9-2.0x.
 #if defined(__AVX512F__)
-constexpr int64_t kWinogradMinChannels = INT64_MAX, kWinogradMinWidth = INT64_MAX, kWinograd4MinWidth = INT64_MAX;
+constexpr int64_t kWinogradMinChannels = 32, kWinogradMinWidth = 8, kWinograd4MinWidth = 8;
 #elif defined(__AVX2__)
 constexpr int64_t kWinogradMinChannels = 16, kWinogradMinWidth = 8, kWinograd4MinWidth = 8;
 #else

@@ -3,11 +3,13 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
 #include "capability.h"
+#include "scratch.h"
 
 namespace minidl::cpu {
 inline namespace MINIDL_CPU_CAPABILITY {
@@ -48,6 +50,38 @@ void split_range(int64_t extent, int64_t work, int64_t grain, F part) {
 #pragma omp parallel for num_threads(parts)
   for (int i = 0; i < parts; ++i)
     if (extent * i / parts < extent * (i + 1) / parts) part(extent * i / parts, extent * (i + 1) / parts);
+}
+
+// A convolution's weight gradient (direct or Winograd) sums every sample's contribution. So that
+// the sum does not depend on the number of threads (the same weights after training with 1 thread
+// or 2), the samples are cut into kSumSlots fixed ranges, whatever the thread count; each range is
+// summed in order into a buffer of its own (the first range into out itself), and the others are
+// added to it in order at the end. Threads take whole ranges.
+constexpr int64_t kSumSlots = 8;
+
+// out[size] = Σ over the samples [0, N) (N ≥ 1), where sum_range(n0, n1, acc) writes the sum over
+// [n0, n1) into acc — all of it, without reading it first: the buffers are not zeroed (8 of them
+// are 1.2 MB for a 64-channel layer's weight gradient; memset's share of a resnet20 step fell by
+// a quarter, from 2.5 % to 1.9 % of perf's samples).
+template <typename T, typename F>
+void sum_over_samples(int64_t N, int64_t size, T* out, F sum_range) {
+  const int64_t slots = std::clamp<int64_t>(N, 1, kSumSlots);
+  thread_local Scratch<T> parts_buffer;
+  T* parts = parts_buffer.get(static_cast<size_t>((slots - 1) * size));  // ranges 1, 2, ...
+  // Ranges go to threads when there are enough of them; otherwise sum_range's products split.
+  const int threads = omp_in_parallel() || slots < omp_get_max_threads() ? 1 : omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic) num_threads(threads)
+  for (int64_t slot = 0; slot < slots; ++slot)
+    sum_range(N * slot / slots, N * (slot + 1) / slots, slot == 0 ? out : parts + (slot - 1) * size);
+  // The ranges' sums are added in order, element by element; threads take blocks of elements
+  // when there are enough to repay waking them (parallel.h).
+  constexpr int64_t kBlock = 4096;
+#pragma omp parallel for num_threads(threads) if ((slots - 1) * size > stream_grain())
+  for (int64_t first = 0; first < size; first += kBlock) {
+    const int64_t last = std::min(size, first + kBlock);
+    for (int64_t slot = 1; slot < slots; ++slot)
+      for (int64_t i = first; i < last; ++i) out[i] += parts[(slot - 1) * size + i];
+  }
 }
 
 }  // namespace MINIDL_CPU_CAPABILITY

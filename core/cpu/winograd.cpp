@@ -430,91 +430,89 @@ void convolve(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w
   }
 }
 
-// dw[K, C, 3, 3] = Σ over samples and tiles of Gᵀ·(A·dy·Aᵀ ⊙ Bᵀ·d·B)·G. Per chunk of samples,
-// the inputs' and the output gradient's tiles are transformed (row-major, tiles along the rows;
-// threads take channels), then α² GEMMs dU[e][k][c] += dM[e][k][:] · V[e][c][:] (threads take
-// whole products: each e is summed by one thread, over the chunks in order, so the sum does not
-// depend on the thread count — and there are 36 or 16 of them to share, where splitting by
-// samples left one range at batch 32 on 8x8 images), and at the end dw = G′ᵀ·dU·G′ / d², in
-// double.
+// dw[K, C, 3, 3] = Σ over samples and tiles of Gᵀ·(A·dy·Aᵀ ⊙ Bᵀ·d·B)·G. The samples are cut into
+// sum_over_samples' fixed ranges (parallel.h: the sum does not depend on the thread count), and a
+// thread takes a whole range: per chunk of its samples it transforms the inputs' and the output
+// gradient's tiles (row-major, tiles along the rows) and runs the α² GEMMs
+// dU[e][k][c] += dM[e][k][:] · V[e][c][:] on what it has just written. (Threads had shared each
+// chunk — channels' transforms, then whole products — and every GEMM read rows the other core had
+// written: on the 2-core AVX-512 VM 2 threads ran no faster than 1, or slower: 1.65 → 1.78 ms for
+// 16 channels at 32², batch 32.) At the end dw = G′ᵀ·dU·G′ / d², in double.
+// Tiles per chunk of the weight gradient: its transforms, α²·(C + K)·tiles values, and its GEMMs'
+// depth. On the AVX-512 VM, 1 and 2 threads, batch 32 and 128: 64, 128 and 256 within noise for
+// 32 and 64 channels at 32², 16² and 8².
+constexpr int64_t kWeightGradTiles = 128;
+
 template <int M, typename T>
 void weight_grad(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* dy, int64_t K, int64_t ph,
                  int64_t pw, T* dw) {
   constexpr int A = M + 2, E = A * A;
   const Tiles<M> g{H + 2 * ph - 2, W + 2 * pw - 2};  // P, Q
   const int64_t ps = g.per_sample(), pq = g.P * g.Q;
-  // Chunks of about 256 tiles (a chunk's transforms, 36·(C + K)·tiles values, stay within a few MB),
-  // fixed whatever the thread count.
-  const int64_t per_chunk = std::clamp<int64_t>((256 + ps - 1) / ps, 1, N), ts = spread<T>(per_chunk * ps);
+  // Chunks of about kWeightGradTiles tiles, fixed whatever the thread count.
+  const int64_t per_chunk = std::clamp<int64_t>((kWeightGradTiles + ps - 1) / ps, 1, N);
   const Windows<M, A> inputs(g, ph, pw, H, W);
   const Windows<M, M> grads(g, 0, 0, g.P, g.Q);
-  const int64_t vstride = spread<T>(C * ts), mstep = spread<T>(K * ts);
-  thread_local Scratch<T> v_buffer, m_buffer, du_buffer;  // the calling thread's, shared by the team
-  T* v = v_buffer.get(static_cast<size_t>(E * vstride));     // V[e][c][tile]
-  T* m = m_buffer.get(static_cast<size_t>(E * mstep));       // dM[e][k][tile]
-  T* du = du_buffer.get(static_cast<size_t>(E * K * C));     // dU[e][k][c]
-  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-#pragma omp parallel num_threads(threads) if (threads > 1 && N * ps * (C + K) * E > kParallelGrain)
-  {
-    thread_local Scratch<T> d_buffer, x_plane, dy_plane;  // gathered windows; the zero-bordered planes
-    T* d = d_buffer.get(static_cast<size_t>(E * ts));
-    T* xp = x_plane.get(static_cast<size_t>(inputs.size()));
+  thread_local Scratch<T> du_buffer;  // dU[e][k][c], the calling thread's
+  T* du = du_buffer.get(static_cast<size_t>(E * K * C));
+  const int64_t chunks = (N + per_chunk - 1) / per_chunk;
+  sum_over_samples<T>(chunks, E * K * C, du, [&](int64_t chunk0, int64_t chunk1, T* acc) {
+    const int64_t first = chunk0 * per_chunk, last = std::min(N, chunk1 * per_chunk);
+    const int64_t ts = spread<T>(std::min(per_chunk, last - first) * ps);
+    const int64_t vstride = spread<T>(C * ts), mstep = spread<T>(K * ts);
+    thread_local Scratch<T> v_buffer, m_buffer, d_buffer, x_plane, dy_plane;
+    T* v = v_buffer.get(static_cast<size_t>(E * vstride));  // V[e][c][tile]
+    T* m = m_buffer.get(static_cast<size_t>(E * mstep));    // dM[e][k][tile]
+    T* d = d_buffer.get(static_cast<size_t>(E * ts));       // gathered windows
+    T* xp = x_plane.get(static_cast<size_t>(inputs.size()));  // the zero-bordered planes
     T* dyp = dy_plane.get(static_cast<size_t>(grads.size()));
     std::fill(xp, xp + inputs.size(), T(0));
     std::fill(dyp, dyp + grads.size(), T(0));
-    for (int64_t n0 = 0; n0 < N; n0 += per_chunk) {
-      const int64_t count = std::min(per_chunk, N - n0), tiles = count * ps;
-#pragma omp for schedule(dynamic)
-      for (int64_t ch = 0; ch < C + K; ++ch) {
-        if (ch < C)
-          transform_windows<M, A>(x + n0 * C * H * W, C, ch, ch + 1, H * W, ps, count, inputs, ts, ts, vstride, xp, d,
-                                  v);
-        else
-          transform_windows<M, M>(dy + n0 * K * pq, K, ch - C, ch - C + 1, pq, ps, count, grads, ts, ts, mstep, dyp, d,
-                                  m);
-      }
-#pragma omp for schedule(dynamic)
-      for (int e = 0; e < E; ++e)
-        gemm<T>(false, true, K, C, tiles, T(1), m + e * mstep, ts, v + e * vstride, ts, n0 == 0 ? T(0) : T(1),
-                du + e * K * C, C);
+    for (int64_t n0 = first; n0 < last; n0 += per_chunk) {
+      const int64_t count = std::min(per_chunk, last - n0), tiles = count * ps;
+      transform_windows<M, A>(x + n0 * C * H * W, C, 0, C, H * W, ps, count, inputs, ts, ts, vstride, xp, d, v);
+      transform_windows<M, M>(dy + n0 * K * pq, K, 0, K, pq, ps, count, grads, ts, ts, mstep, dyp, d, m);
+      for (int e = 0; e < E; ++e)  // the range's first chunk writes acc, the others add
+        gemm<T>(false, true, K, C, tiles, T(1), m + e * mstep, ts, v + e * vstride, ts, n0 == first ? T(0) : T(1),
+                acc + e * K * C, C);
     }
-    // dw = G′ᵀ·dU·G′ / d², threads taking output channels, 16 input channels at a time (a vector
-    // loop; dU's α² values of a kernel are K·C apart, so a cache line of each is read at once, as
-    // transform_weights writes them).
-    constexpr int64_t kBlock = 16;
-    constexpr double d2 = kWeightDenominator<M> * kWeightDenominator<M>;
-#pragma omp for schedule(static)
-    for (int64_t k = 0; k < K; ++k)
-      for (int64_t c0 = 0; c0 < C; c0 += kBlock) {
-        const int64_t n = std::min(kBlock, C - c0);
-        double block[E][kBlock];
-        for (int e = 0; e < E; ++e)
-          for (int64_t c = 0; c < n; ++c) block[e][c] = du[(e * K + k) * C + c0 + c];
-        T out9[9][kBlock];
+  });
+  // dw = G′ᵀ·dU·G′ / d², threads taking output channels, 16 input channels at a time (a vector
+  // loop; dU's α² values of a kernel are K·C apart, so a cache line of each is read at once, as
+  // transform_weights writes them).
+  constexpr int64_t kBlock = 16;
+  constexpr double d2 = kWeightDenominator<M> * kWeightDenominator<M>;
+#pragma omp parallel for schedule(static) if (E * K * C > kParallelGrain)
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t c0 = 0; c0 < C; c0 += kBlock) {
+      const int64_t n = std::min(kBlock, C - c0);
+      double block[E][kBlock];
+      for (int e = 0; e < E; ++e)
+        for (int64_t c = 0; c < n; ++c) block[e][c] = du[(e * K + k) * C + c0 + c];
+      T out9[9][kBlock];
 #pragma omp simd
-        for (int64_t c = 0; c < n; ++c) {
-          double t[3][A];  // G′ᵀ·dU, a column at a time
+      for (int64_t c = 0; c < n; ++c) {
+        double t[3][A];  // G′ᵀ·dU, a column at a time
 #pragma GCC unroll 8
-          for (int j = 0; j < A; ++j) {
-            double col[A], out[3];
+        for (int j = 0; j < A; ++j) {
+          double col[A], out[3];
 #pragma GCC unroll 8
-            for (int r = 0; r < A; ++r) col[r] = block[r * A + j][c];
-            weight_adjoint_1d<M>(col, out);
+          for (int r = 0; r < A; ++r) col[r] = block[r * A + j][c];
+          weight_adjoint_1d<M>(col, out);
 #pragma GCC unroll 3
-            for (int i = 0; i < 3; ++i) t[i][j] = out[i];
-          }
-#pragma GCC unroll 3
-          for (int i = 0; i < 3; ++i) {  // (G′ᵀ·dU)·G′, a row at a time
-            double out[3];
-            weight_adjoint_1d<M>(t[i], out);
-#pragma GCC unroll 3
-            for (int j = 0; j < 3; ++j) out9[i * 3 + j][c] = static_cast<T>(out[j] / d2);
-          }
+          for (int i = 0; i < 3; ++i) t[i][j] = out[i];
         }
-        for (int64_t c = 0; c < n; ++c)
-          for (int tap = 0; tap < 9; ++tap) dw[(k * C + c0 + c) * 9 + tap] = out9[tap][c];
+#pragma GCC unroll 3
+        for (int i = 0; i < 3; ++i) {  // (G′ᵀ·dU)·G′, a row at a time
+          double out[3];
+          weight_adjoint_1d<M>(t[i], out);
+#pragma GCC unroll 3
+          for (int j = 0; j < 3; ++j) out9[i * 3 + j][c] = static_cast<T>(out[j] / d2);
+        }
       }
-  }
+      for (int64_t c = 0; c < n; ++c)
+        for (int tap = 0; tap < 9; ++tap) dw[(k * C + c0 + c) * 9 + tap] = out9[tap][c];
+    }
 }
 
 }  // namespace
