@@ -516,19 +516,6 @@ void backward_weight_shifted(const T* dy, const T* x, const Geometry& g, T* dw) 
   if (transposed) transpose(out, crs, g.K, dw);  // by tiles (a plain strided loop before)
 }
 
-// Winograd's backward-data: dy[K, P, Q] padded by R−1−pad, convolved with flipped[C, K, R, S] =
-// w[k, c, R−1−r, S−1−s].
-template <typename T>
-std::vector<T> flip_weights(const T* w, const Geometry& g) {
-  std::vector<T> flipped(static_cast<size_t>(g.C * g.K * g.R * g.S));
-  for (int64_t k = 0; k < g.K; ++k)
-    for (int64_t c = 0; c < g.C; ++c)
-      for (int64_t r = 0; r < g.R; ++r)
-        for (int64_t s = 0; s < g.S; ++s)
-          flipped[((c * g.K + k) * g.R + r) * g.S + s] = w[((k * g.C + c) * g.R + g.R - 1 - r) * g.S + g.S - 1 - s];
-  return flipped;
-}
-
 // Winograd F(2x2, 3x3) or F(4x4, 3x3) (winograd.h) for 3x3 stride-1 convolutions padded by at most
 // 2 — so that backward-data, padded by 2 − pad, qualifies too. Auto uses it in float32 (float64
 // stays on the direct kernel, the reference) only where it measured faster than the direct kernel,
@@ -584,7 +571,8 @@ int winograd_tile(const Geometry& g, int64_t in_channels, int64_t out_channels, 
 template <typename T>
 void forward(const T* x, const T* w, const Geometry& g, const OutputPass<T>& out, T* y) {
   if (const int m = winograd_tile<T>(g, g.C, g.K, g.Q))
-    return winograd_conv3x3(m, x, g.N, g.C, g.H, g.W, w, g.K, g.win.pad_h, g.win.pad_w, out, y);
+    return winograd_conv3x3(m, x, g.N, g.C, g.H, g.W, w, KernelLayout::Forward, g.K, g.win.pad_h, g.win.pad_w, out,
+                            y);
   if (!g.pointwise()) return forward_shifted(x, w, g, out, y);
   // A 1x1 kernel without padding: y[K, PQ] = w[K, C] · x[C, PQ] (pointwise_input).
   const int64_t pq = g.pq();
@@ -603,8 +591,8 @@ template <typename T>
 void backward(const T* dy, const T* x, const T* w, const Geometry& g, T* dx, T* dw, T* dbias) {
   if (dbias) bias_grad(dy, g, dbias);
   if (const int m = dx ? winograd_tile<T>(g, g.K, g.C, g.W) : 0) {
-    const std::vector<T> flipped = flip_weights(w, g);
-    winograd_conv3x3(m, dy, g.N, g.K, g.P, g.Q, flipped.data(), g.C, 2 - g.win.pad_h, 2 - g.win.pad_w,
+    // dy padded by 2 − pad, convolved with w's kernels flipped (K and C swapped)
+    winograd_conv3x3(m, dy, g.N, g.K, g.P, g.Q, w, KernelLayout::Flipped, g.C, 2 - g.win.pad_h, 2 - g.win.pad_w,
                      OutputPass<T>{}, dx);
     dx = nullptr;  // done
   }

@@ -75,9 +75,9 @@ inline void output_adjoint_1d(const T (&x)[M], T (&y)[M + 2]) {
   }
 }
 
-// y = G′·x, the weight transform of 3 taps scaled to small integers, G′ = d·G (in double: it runs
-// once per call); U = G·g·Gᵀ = G′·g·G′ᵀ / d², one division per value instead of one per
-// coefficient of G (F(4x4)'s 1/24, 1/12, ⅙: the divisions were most of the weight transform).
+// y = G′·x, the weight transform of 3 taps scaled to small integers, G′ = d·G: U = G·g·Gᵀ =
+// G′·g·G′ᵀ / d², the integer matrix G′ ⊗ G′ (KernelTransform) and one scale by 1 / d² instead of
+// F(4x4)'s 1/24, 1/12, ⅙ in every coefficient.
 template <int M>
 constexpr double kWeightDenominator = M == 2 ? 2 : 24;
 
@@ -112,44 +112,46 @@ inline void weight_adjoint_1d(const double (&x)[M + 2], double (&y)[3]) {
   }
 }
 
-// U[e][k][c] = (G·g·Gᵀ)[e] for every kernel g = w[k][c] (3x3) of output channel k, e < α². A
-// block of 16 input channels at a time (a vector loop) goes to a local array first and then to U a
-// cache line per e: U[e]'s are K·C values apart (16 KB at 64 channels), and α² stores a kernel,
-// one to each, fell in one L1 set. (Threads take output channels: on one thread, the other
-// waiting, this held 2.3 % of the main thread's samples in a 2-thread resnet20 training step.)
+// U[e][k·C + c] = (G·g·Gᵀ)[e] for every kernel g = w[k][c] (3x3), e < α²: linear in g's 9 taps,
+// U[e] = Σ_tap (G′ ⊗ G′)[e][tap] · g[tap] / d², so the kernels of output channels [k_first,
+// k_last) take one GEMM, U = (G′ ⊗ G′) · Wᵀ / d², W's rows the kernels as they lie in w (9 taps
+// each; GEMM's packing turns them with 4 x 4 transposes). Flipped kernels (KernelLayout), g[tap] =
+// w[c][k][8 − tap], are W's rows k·9 apart with G′ ⊗ G′'s columns reversed: a GEMM per k. (A
+// vector loop over 16 kernels at a time in double, reading each kernel's taps one by one, spent
+// most of its time in those reads: 7 % of a 64-channel F(4x4) forward at 8² on AVX-512, about what
+// its GEMMs took; backward-data flipped a copy of the weights first.) The products' rounding in T
+// adds ~1 ulp of U to what the transforms of the inputs round.
 template <int M, typename T>
-void transform_weights(const T* w, int64_t K, int64_t C, int64_t k, T* u) {
-  constexpr int A = M + 2;
-  constexpr int64_t kBlock = 16;
-  constexpr double d2 = kWeightDenominator<M> * kWeightDenominator<M>;
-  for (int64_t c0 = 0; c0 < C; c0 += kBlock) {
-    const int64_t n = std::min(kBlock, C - c0);
-    double g[9][kBlock];  // the block's kernels, a tap at a time: the vector loop reads lanes in order
-    for (int64_t c = 0; c < n; ++c)
-      for (int tap = 0; tap < 9; ++tap) g[tap][c] = w[(k * C + c0 + c) * 9 + tap];
-    T block[A * A][kBlock];
-#pragma omp simd
-    for (int64_t c = 0; c < n; ++c) {
-      double t[A][3];  // G′·g, a column at a time
-#pragma GCC unroll 3
-      for (int j = 0; j < 3; ++j) {
-        const double col[3] = {g[j][c], g[3 + j][c], g[6 + j][c]};
-        double out[A];
-        weight_1d<M>(col, out);
-#pragma GCC unroll 8
-        for (int i = 0; i < A; ++i) t[i][j] = out[i];
-      }
-#pragma GCC unroll 8
-      for (int i = 0; i < A; ++i) {  // (G′·g)·G′ᵀ, a row at a time
-        const double row[3] = {t[i][0], t[i][1], t[i][2]};
-        double out[A];
-        weight_1d<M>(row, out);
-#pragma GCC unroll 8
-        for (int j = 0; j < A; ++j) block[i * A + j][c] = static_cast<T>(out[j] / d2);
-      }
+struct KernelTransform {
+  static constexpr int E = (M + 2) * (M + 2);
+  T g[E][9], flipped[E][9];  // G′ ⊗ G′ (integers), and with its columns reversed
+  KernelTransform() {
+    constexpr int A = M + 2;
+    double columns[3][A];  // G′'s columns: weight_1d of the unit vectors
+    for (int r = 0; r < 3; ++r) {
+      double unit[3] = {0, 0, 0};
+      unit[r] = 1;
+      weight_1d<M>(unit, columns[r]);
     }
-    for (int e = 0; e < A * A; ++e) copy_short(block[e], n, u + (e * K + k) * C + c0);
+    for (int i = 0; i < A; ++i)
+      for (int j = 0; j < A; ++j)
+        for (int tap = 0; tap < 9; ++tap) {
+          g[i * A + j][tap] = static_cast<T>(columns[tap / 3][i] * columns[tap % 3][j]);
+          flipped[i * A + j][8 - tap] = g[i * A + j][tap];
+        }
   }
+};
+
+template <int M, typename T>
+void transform_weights(const T* w, KernelLayout layout, int64_t K, int64_t C, int64_t k_first, int64_t k_last, T* u) {
+  using KT = KernelTransform<M, T>;
+  static const KT transform;
+  const T scale = static_cast<T>(1 / (kWeightDenominator<M> * kWeightDenominator<M>));
+  if (layout == KernelLayout::Forward)
+    return gemm<T>(false, true, KT::E, (k_last - k_first) * C, 9, scale, &transform.g[0][0], 9, w + k_first * C * 9, 9,
+                   T(0), u + k_first * C, K * C);
+  for (int64_t k = k_first; k < k_last; ++k)  // w[c][k]: W's rows for this k are K·9 apart
+    gemm<T>(false, true, KT::E, C, 9, scale, &transform.flipped[0][0], 9, w + k * 9, K * 9, T(0), u + k * C, K * C);
 }
 
 // A distance between the α² streams that the transforms read and write at once (d[e], V[e], M[e],
@@ -377,7 +379,8 @@ void transform_outputs(const T* m, int64_t step, const Tiles<M>& g, int64_t coun
 }
 
 template <int M, typename T>
-void convolve(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w, int64_t K, int64_t ph, int64_t pw,
+void convolve(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w, KernelLayout layout, int64_t K,
+              int64_t ph, int64_t pw,
               const OutputPass<T>& out, T* y) {
   constexpr int E = (M + 2) * (M + 2);
   const Tiles<M> g{H + 2 * ph - 2, W + 2 * pw - 2};  // P, Q
@@ -407,8 +410,9 @@ void convolve(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w
     T* rows = rows_buffer.get(static_cast<size_t>(M * M * ts));
     T* plane = plane_buffer.get(static_cast<size_t>(inputs.size()));
     std::fill(plane, plane + inputs.size(), T(0));  // the border of zeros around the input (Windows)
+    const int64_t block = std::max<int64_t>(1, 256 / C);  // output channels a thread takes: ~256 kernels
 #pragma omp for schedule(static)
-    for (int64_t k = 0; k < K; ++k) transform_weights<M>(w, K, C, k, u);
+    for (int64_t k0 = 0; k0 < K; k0 += block) transform_weights<M>(w, layout, K, C, k0, std::min(K, k0 + block), u);
 #pragma omp for schedule(dynamic)
     for (int64_t chunk = 0; chunk < chunks; ++chunk) {
       const int64_t n0 = chunk * per_chunk, count = std::min(per_chunk, N - n0), tiles = count * g.per_sample();
@@ -530,16 +534,16 @@ template void winograd_weight_grad3x3<double>(int, const double*, int64_t, int64
                                               int64_t, int64_t, int64_t, double*);
 
 template <typename T>
-void winograd_conv3x3(int m, const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w, int64_t K,
-                      int64_t ph, int64_t pw, const OutputPass<T>& out, T* y) {
-  if (m == 4) return convolve<4>(x, N, C, H, W, w, K, ph, pw, out, y);
-  convolve<2>(x, N, C, H, W, w, K, ph, pw, out, y);
+void winograd_conv3x3(int m, const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w, KernelLayout layout,
+                      int64_t K, int64_t ph, int64_t pw, const OutputPass<T>& out, T* y) {
+  if (m == 4) return convolve<4>(x, N, C, H, W, w, layout, K, ph, pw, out, y);
+  convolve<2>(x, N, C, H, W, w, layout, K, ph, pw, out, y);
 }
 
-template void winograd_conv3x3<float>(int, const float*, int64_t, int64_t, int64_t, int64_t, const float*, int64_t,
-                                      int64_t, int64_t, const OutputPass<float>&, float*);
-template void winograd_conv3x3<double>(int, const double*, int64_t, int64_t, int64_t, int64_t, const double*, int64_t,
-                                       int64_t, int64_t, const OutputPass<double>&, double*);
+template void winograd_conv3x3<float>(int, const float*, int64_t, int64_t, int64_t, int64_t, const float*, KernelLayout,
+                                      int64_t, int64_t, int64_t, const OutputPass<float>&, float*);
+template void winograd_conv3x3<double>(int, const double*, int64_t, int64_t, int64_t, int64_t, const double*,
+                                       KernelLayout, int64_t, int64_t, int64_t, const OutputPass<double>&, double*);
 
 }  // namespace MINIDL_CPU_CAPABILITY
 }  // namespace minidl::cpu

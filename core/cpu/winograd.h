@@ -21,12 +21,17 @@
 namespace minidl::cpu {
 inline namespace MINIDL_CPU_CAPABILITY {
 
+/// Where the kernels of a convolution from C to K channels lie: w[K, C, 3, 3] (the forward's), or
+/// w[C, K, 3, 3] each turned by 180° — a forward's weights read in place as its backward-data's
+/// (dx = dy convolved with w[k, c] flipped, K and C swapped).
+enum class KernelLayout { Forward, Flipped };
+
 /// y[N, K, P, Q] = the stride-1 3x3 convolution of x[N, C, H, W] padded by ph rows and pw columns
-/// (0 to 2) with w[K, C, 3, 3], by F(m x m, 3x3), m = 2 or 4, through `out` (bias, or a folded
-/// eval BatchNorm: conv_output.h); P = H + 2·ph − 2, Q = W + 2·pw − 2.
+/// (0 to 2) with the kernels w (`layout`), by F(m x m, 3x3), m = 2 or 4, through `out` (bias, or a
+/// folded eval BatchNorm: conv_output.h); P = H + 2·ph − 2, Q = W + 2·pw − 2.
 template <typename T>
-void winograd_conv3x3(int m, const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w, int64_t K,
-                      int64_t ph, int64_t pw, const OutputPass<T>& out, T* y);
+void winograd_conv3x3(int m, const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w, KernelLayout layout,
+                      int64_t K, int64_t ph, int64_t pw, const OutputPass<T>& out, T* y);
 
 /// dw[K, C, 3, 3] = the weight gradient of that convolution, from x and dy[N, K, P, Q], by
 /// F(m x m, 3x3): the products in the transformed domain, summed over samples in a fixed order.
