@@ -460,8 +460,11 @@ void backward_data_shifted(const T* dy, const T* w, const Geometry& g, T* dx) {
 // The weight gradient's product as a GEMM (below) from this many output channels on, row dots
 // under it. One core, (32, C, H, W), float32, GFLOP/s of row dots → GEMM: AVX2 (Zen 3) C = 16 at
 // 32²: 72 → 68; 32 at 16²: 63 → 66; 64 at 8²: 44 → 53; 64 at 32²: 68 → 80. The generic path:
-// the GEMM 5–12 % slower at every size. AVX-512: not measured yet, so row dots as before.
-#if defined(__AVX2__) && !defined(__AVX512F__)
+// the GEMM 5–12 % slower at every size. AVX-512 (Zen 5), ms on 1 / 2 threads, row dots → GEMM:
+// 16 → 16 at 32² 0.93-1.11 / 0.52-0.59 → 2.08-2.11 / 1.10-1.12; the stride-2 layers 16 → 32 at
+// 32² 0.63-0.74 / 0.36-0.39 → 0.62-0.67 / 0.34; 32 → 64 at 16² 1.00-1.05 / 0.60-0.61 → 0.58-0.63
+// / 0.35-0.36; 64 → 128 at 32² 11.1-11.8 / 5.9-6.0 → 8.1-8.6 / 4.4-4.5.
+#if defined(__AVX2__)
 constexpr int64_t kWindowsGemmMinChannels = 32;
 #else
 constexpr int64_t kWindowsGemmMinChannels = std::numeric_limits<int64_t>::max();
