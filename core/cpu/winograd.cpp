@@ -434,19 +434,19 @@ void convolve(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w
   }
 }
 
-// dw[K, C, 3, 3] = Σ over samples and tiles of Gᵀ·(A·dy·Aᵀ ⊙ Bᵀ·d·B)·G. The samples are cut into
-// sum_over_samples' fixed ranges (parallel.h: the sum does not depend on the thread count), and a
-// thread takes a whole range: per chunk of its samples it transforms the inputs' and the output
-// gradient's tiles (row-major, tiles along the rows) and runs the α² GEMMs
-// dU[e][k][c] += dM[e][k][:] · V[e][c][:] on what it has just written. (Threads had shared each
-// chunk — channels' transforms, then whole products — and every GEMM read rows the other core had
-// written: on the 2-core AVX-512 VM 2 threads ran no faster than 1, or slower: 1.65 → 1.78 ms for
-// 16 channels at 32², batch 32.) At the end dw = G′ᵀ·dU·G′ / d², in double.
 // Tiles per chunk of the weight gradient: its transforms, α²·(C + K)·tiles values, and its GEMMs'
 // depth. On the AVX-512 VM, 1 and 2 threads, batch 32 and 128: 64, 128 and 256 within noise for
 // 32 and 64 channels at 32², 16² and 8².
 constexpr int64_t kWeightGradTiles = 128;
 
+// dw[K, C, 3, 3] = Σ over samples and tiles of Gᵀ·(A·dy·Aᵀ ⊙ Bᵀ·d·B)·G. The chunks of samples are
+// cut into sum_over_samples' fixed ranges (parallel.h: the sum does not depend on the thread
+// count), and a thread takes a whole range: per chunk it transforms the inputs' and the output
+// gradient's tiles (row-major, tiles along the rows) and runs the α² GEMMs
+// dU[e][k][c] += dM[e][k][:] · V[e][c][:] on what it has just written. (Threads had shared each
+// chunk — channels' transforms, then whole products — and every GEMM read rows the other core had
+// written: on the 2-core AVX-512 VM 2 threads ran no faster than 1, or slower: 1.65 → 1.78 ms for
+// 16 channels at 32², batch 32.) At the end dw = G′ᵀ·dU·G′ / d², in double.
 template <int M, typename T>
 void weight_grad(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* dy, int64_t K, int64_t ph,
                  int64_t pw, T* dw) {
@@ -482,8 +482,7 @@ void weight_grad(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T
     }
   });
   // dw = G′ᵀ·dU·G′ / d², threads taking output channels, 16 input channels at a time (a vector
-  // loop; dU's α² values of a kernel are K·C apart, so a cache line of each is read at once, as
-  // transform_weights writes them).
+  // loop; dU's α² values of a kernel are K·C apart, so a cache line of each is read at once).
   constexpr int64_t kBlock = 16;
   constexpr double d2 = kWeightDenominator<M> * kWeightDenominator<M>;
 #pragma omp parallel for schedule(static) if (E * K * C > kParallelGrain)
