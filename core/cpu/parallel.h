@@ -61,9 +61,9 @@ constexpr int64_t kSumSlots = 8;
 
 // out[size] = Σ over the samples [0, N) (N ≥ 1; or over N chunks of samples, Winograd's), where
 // sum_range(n0, n1, acc) writes the sum over [n0, n1) into acc — all of it, without reading it
-// first: the buffers are not zeroed (8 of them
-// are 1.2 MB for a 64-channel layer's weight gradient; memset's share of a resnet20 step fell by
-// a quarter, from 2.5 % to 1.9 % of perf's samples).
+// first: the buffers are not zeroed (8 of them are 1.2 MB for a 64-channel layer's weight
+// gradient; memset's share of a resnet20 step fell by a quarter, from 2.5 % to 1.9 % of perf's
+// samples).
 template <typename T, typename F>
 void sum_over_samples(int64_t N, int64_t size, T* out, F sum_range) {
   const int64_t slots = std::clamp<int64_t>(N, 1, kSumSlots);
@@ -75,7 +75,7 @@ void sum_over_samples(int64_t N, int64_t size, T* out, F sum_range) {
   for (int64_t slot = 0; slot < slots; ++slot)
     sum_range(N * slot / slots, N * (slot + 1) / slots, slot == 0 ? out : parts + (slot - 1) * size);
   // The ranges' sums are added in order, element by element; threads take blocks of elements
-  // when there are enough to repay waking them (parallel.h).
+  // when there are enough to repay waking them (stream_grain).
   constexpr int64_t kBlock = 4096;
 #pragma omp parallel for num_threads(threads) if ((slots - 1) * size > stream_grain())
   for (int64_t first = 0; first < size; first += kBlock) {
