@@ -438,6 +438,13 @@ void convolve(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w
 // depth. On the AVX-512 VM, 1 and 2 threads, batch 32 and 128: 64, 128 and 256 within noise for
 // 32 and 64 channels at 32², 16² and 8².
 constexpr int64_t kWeightGradTiles = 128;
+// Chunks at the least, so that two threads have one each: at 8² (4 tiles per sample) a batch of 32
+// was one chunk of 128 tiles, and one thread did all the work. The count is fixed, not the
+// thread count, so that the sum does not depend on it; more chunks cost more of the ranges' partial
+// sums (α²·K·C values each, 590 KB at 64 channels). AVX-512 VM, 64 → 64 channels at 8², batch
+// 32, ms on 1 / 2 threads, at least 1, 2, 4, 8 chunks: 0.55 / 0.63, 0.53 / 0.37, 0.60 / 0.45,
+// 0.73 / 0.65 (32 at 16², 4 chunks already: the same within noise).
+constexpr int64_t kWeightGradMinChunks = 2;
 
 // dw[K, C, 3, 3] = Σ over samples and tiles of Gᵀ·(A·dy·Aᵀ ⊙ Bᵀ·d·B)·G. The chunks of samples are
 // cut into sum_over_samples' fixed ranges (parallel.h: the sum does not depend on the thread
@@ -453,8 +460,10 @@ void weight_grad(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T
   constexpr int A = M + 2, E = A * A;
   const Tiles<M> g{H + 2 * ph - 2, W + 2 * pw - 2};  // P, Q
   const int64_t ps = g.per_sample(), pq = g.P * g.Q;
-  // Chunks of about kWeightGradTiles tiles, fixed whatever the thread count.
-  const int64_t per_chunk = std::clamp<int64_t>((kWeightGradTiles + ps - 1) / ps, 1, N);
+  // Chunks of about kWeightGradTiles tiles, and at least kWeightGradMinChunks of them (when there
+  // are as many samples), fixed whatever the thread count.
+  const int64_t most = std::max<int64_t>(1, (N + kWeightGradMinChunks - 1) / kWeightGradMinChunks);
+  const int64_t per_chunk = std::clamp<int64_t>((kWeightGradTiles + ps - 1) / ps, 1, most);
   const Windows<M, A> inputs(g, ph, pw, H, W);
   const Windows<M, M> grads(g, 0, 0, g.P, g.Q);
   thread_local Scratch<T> du_buffer;  // dU[e][k][c], the calling thread's
