@@ -1,14 +1,23 @@
 // The code that runs on more than one thread: the loader's prefetch thread, stopped wherever its
 // consumer stops, and the OpenMP kernels, whose results with 2 threads must equal those with 1;
-// and the thread count that adapts to the machine's load (core/threads.h).
+// and the thread count that adapts to the machine's load (core/threads.h); and how the kernels'
+// loops over samples share them out (SampleShares).
 // Under ThreadSanitizer (make test-tsan) these cases are the ones that give it something to check.
 #include <omp.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <thread>
+#include <vector>
 
 #include "devices.h"
+
+// core/cpu/parallel.h is compiled into each CPU path's namespace (core/cpu/capability.h); this
+// file's copy of it gets a namespace of its own, built with the tests' flags.
+#define MINIDL_CPU_CAPABILITY tests_copy
+#define MINIDL_CPU_CAPABILITY_ENUM Generic
+#include <minidl/core/cpu/parallel.h>
 
 using namespace minidl;
 
@@ -170,6 +179,53 @@ TEST_CASE("Winograd's weight gradient, summed over several chunks of samples, is
     const Tensor one = grad(1), two = grad(2);
     CHECK(std::memcmp(one.raw_data(), two.raw_data(), one.nbytes()) == 0);
   });
+}
+
+TEST_CASE("SampleShares gives every iteration to exactly one thread, whatever the team and share counts") {
+  using minidl::cpu::SampleShares;
+  for (const int64_t n : {0, 1, 2, 3, 7, 32, 33})
+    for (const int shares : {1, 2, 3, 4})
+      for (const int team : {1, 2, 3}) {
+        CAPTURE(n);
+        CAPTURE(shares);
+        CAPTURE(team);
+        std::vector<std::atomic<int>> taken(static_cast<size_t>(n));
+        SampleShares work(n, shares);
+#pragma omp parallel num_threads(team)
+        work.run([&](int64_t i) { taken[static_cast<size_t>(i)]++; });
+        int64_t once = 0;
+        for (const auto& t : taken) once += t == 1;
+        CHECK(once == n);
+      }
+}
+
+TEST_CASE("SampleShares: a thread takes its own share in order, then the rest of the others' from their back") {
+  using minidl::cpu::SampleShares;
+  // One thread, two shares of 10 iterations: its own [0, 5), then [5, 10) from the back.
+  std::vector<int64_t> order;
+  SampleShares alone(10, 2);
+  alone.run([&](int64_t i) { order.push_back(i); });
+  CHECK(order == std::vector<int64_t>{0, 1, 2, 3, 4, 9, 8, 7, 6, 5});
+  // Two threads, the second held back until the first is done (a descheduled thread): the first
+  // takes the second's share too, and the second finds nothing left.
+  std::vector<int64_t> first, second;
+  std::atomic<bool> done{false};
+  int team = 0;
+  SampleShares work(10, 2);
+#pragma omp parallel num_threads(2)
+  {
+    if (omp_get_thread_num() == 0) {
+      team = omp_get_num_threads();
+      work.run([&](int64_t i) { first.push_back(i); });
+      done = true;
+    } else {
+      while (!done) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      work.run([&](int64_t i) { second.push_back(i); });
+    }
+  }
+  REQUIRE(team == 2);
+  CHECK(first == std::vector<int64_t>{0, 1, 2, 3, 4, 9, 8, 7, 6, 5});
+  CHECK(second.empty());
 }
 
 TEST_CASE("the thread count for a load: the free CPUs, rounded down after adding 0.4, from 1 to the user's count") {

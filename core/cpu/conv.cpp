@@ -76,11 +76,13 @@ void bias_grad(const T* dy, const Geometry& g, T* dbias) {
 }
 
 // Threads split the batch when there are enough samples; otherwise each GEMM is split instead.
-// They take samples (and the weight gradient's ranges, Winograd's chunks) as they come —
-// schedule(dynamic) — not in fixed shares: beside a busy process one of them may be descheduled
-// for milliseconds, and the other would wait for its share at the barrier. Each sample's work
-// writes its own outputs, so the values do not depend on which thread did it. (resnet20 BN b32
-// training beside a 1-thread training, 2 threads ÷ 1 thread: 0.89 with fixed shares, 0.97.)
+// They take samples (and the weight gradient's ranges, Winograd's chunks) by SampleShares
+// (parallel.h): each its static share first, for the cache, then what is left of the other's —
+// not fixed shares alone: beside a busy process one of them may be descheduled for milliseconds,
+// and the other would wait for its share at the barrier (resnet20 BN b32 training beside a
+// 1-thread training, 2 threads ÷ 1 thread: 0.89 with fixed shares, 0.97 taking samples as they
+// came). Each sample's work writes its own outputs, so the values do not depend on which thread
+// did it.
 bool split_batch(int64_t n) { return n >= omp_get_max_threads(); }
 
 // ---- 1x1 convolutions without padding: plain products ----
@@ -356,19 +358,19 @@ void forward_shifted(const T* x, const T* w, const Geometry& g, const OutputPass
   const ShiftedLayout lo(g.C * in.count, in.IH(), in.IW(), g.P, g.Q, taps);
   const std::vector<int64_t> offsets = lo.offsets(taps, lo.plane());
   const ShiftedA<T> packed(g.K, g.crs(), w, g.crs());
+  SampleShares samples(g.N);
 #pragma omp parallel if (split_batch(g.N))
   {
     thread_local Scratch<T> xp_buffer, yp_buffer;
     T* xp = padded_scratch(xp_buffer, lo);
     T* yp = yp_buffer.get(static_cast<size_t>(g.K * lo.columns()));
-#pragma omp for schedule(dynamic)
-    for (int64_t n = 0; n < g.N; ++n) {
+    samples.run([&](int64_t n) {
       write_input_planes(x + n * g.C * g.H * g.W, in, lo, xp);
       shifted_product(lo, packed, xp, offsets, yp);
       const OutputPass<T> on = out.shifted(n * g.K * g.pq());
       unpad_rows(yp, g.K, g.P, lo.Wp, g.P, g.Q, on, y + n * g.K * g.pq(), g.P, g.Q);
       on.samples(y + n * g.K * g.pq(), 1, g.K, g.pq());
-    }
+    });
   }
 }
 
@@ -429,13 +431,13 @@ void backward_data_shifted(const T* dy, const T* w, const Geometry& g, T* dx) {
   // one at a time (backward-data's own code held 8 % of perf's samples of a stride-2 layer).
   const bool pairs = sw == 2 && every_position;
   const int64_t columns = g.C * lo.columns();
+  SampleShares samples(g.N);
 #pragma omp parallel if (split_batch(g.N))
   {
     thread_local Scratch<T> dyp_buffer, dxp_buffer;
     T* dyp = padded_scratch(dyp_buffer, lo);
     T* dxp = dxp_buffer.get(static_cast<size_t>((pairs ? 2 : 1) * columns));
-#pragma omp for schedule(dynamic)
-    for (int64_t n = 0; n < g.N; ++n) {
+    samples.run([&](int64_t n) {
       T* dxn = dx + n * g.C * g.H * g.W;
       for (int64_t k = 0; k < g.K; ++k)
         write_padded_plane(dy + (n * g.K + k) * g.pq(), g.P, g.Q, g.Q, 1, lo.top, lo.left, lo.Hp, lo.Wp,
@@ -453,7 +455,7 @@ void backward_data_shifted(const T* dy, const T* w, const Geometry& g, T* dx) {
         shifted_product(lo, packed[p], dyp, offsets[p], dxp);
         unpad_rows(dxp, g.C, OH, lo.Wp, rows, cols, OutputPass<T>{}, dxn, g.H, g.W, ph.a, ph.b, sh, sw);
       }
-    }
+    });
   }
 }
 

@@ -18,14 +18,15 @@ template <typename T>
 void forward(const T* x, const T* gamma, const T* beta, int64_t N, int64_t C, int64_t HW, int64_t G, double eps,
              const norm::Epilogue<T>& then, T* y, T* mean_out, T* rstd_out) {
   const int64_t cg = C / G;
-#pragma omp parallel for if (N * C * HW > kParallelGrain)
-  for (int64_t ng = 0; ng < N * G; ++ng) {
+  SampleShares groups(N * G);
+#pragma omp parallel if (N * C * HW > kParallelGrain)
+  groups.run([&](int64_t ng) {
     const int64_t at = ng * cg * HW;
     const norm::SetStatistics s = norm::group_norm_set(x + at, cg, HW, (ng % G) * cg, gamma, beta, eps, then.at(at),
                                                        y + at);
     mean_out[ng] = static_cast<T>(s.mean);
     rstd_out[ng] = static_cast<T>(s.rstd);
-  }
+  });
 }
 
 // dγ[c] = Σ_n rstd·(Σdy·x − mean·Σdy),  dβ[c] = Σ_n Σdy, from the per-(n, c) sums of the first pass;
@@ -36,8 +37,9 @@ void backward(const T* dy, const T* x, const T* mean, const T* rstd, const T* ga
   const int64_t cg = C / G;
   std::vector<norm::GradSums> sums(static_cast<size_t>(N * C));
   T* const kept = norm::kept_incoming(then, dx, dresidual);
-#pragma omp parallel for if (N * C * HW > kParallelGrain)
-  for (int64_t ng = 0; ng < N * G; ++ng) {
+  SampleShares groups(N * G);
+#pragma omp parallel if (N * C * HW > kParallelGrain)
+  groups.run([&](int64_t ng) {
     const int64_t n = ng / G, first = (ng % G) * cg;
     const int64_t offset = ng * cg * HW;
     double sum_gdy = 0, sum_gdy_x = 0;
@@ -49,7 +51,7 @@ void backward(const T* dy, const T* x, const T* mean, const T* rstd, const T* ga
       sum_gdy += g * s.dy;
       sum_gdy_x += g * s.dy_x;
     }
-    if (!dx) continue;
+    if (!dx) return;
     const double r = rstd[ng];
     const norm::DxCoefficients k = norm::dx_coefficients(sum_gdy, sum_gdy_x, mean[ng], r, cg * HW);
     for (int64_t i = 0; i < cg; ++i) {
@@ -58,7 +60,7 @@ void backward(const T* dy, const T* x, const T* mean, const T* rstd, const T* ga
       norm::combine(dy + at, kept ? kept + at : nullptr, x + at, HW, then.at(at), static_cast<T>(a),
                     static_cast<T>(k.b), static_cast<T>(k.c), dx + at);
     }
-  }
+  });
   if (!dgamma) return;
   for (int64_t c = 0; c < C; ++c) {
     double dg = 0, db = 0;

@@ -4,9 +4,12 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <stdexcept>
 
 #include "capability.h"
 #include "scratch.h"
@@ -52,6 +55,65 @@ void split_range(int64_t extent, int64_t work, int64_t grain, F part) {
     if (extent * i / parts < extent * (i + 1) / parts) part(extent * i / parts, extent * (i + 1) / parts);
 }
 
+/// The iterations [0, n) of a loop over samples (or chunks of them), shared out between the
+/// threads of a parallel region: thread t takes first, in order, the contiguous share a static
+/// schedule would give it, then the last iterations of the other threads' shares. So when the
+/// threads keep pace, every layer gives a core the samples it gave it in the layer before, and
+/// finds them in that core's cache (the elementwise loops and the norms split their samples the
+/// same way, statically); beside a busy process, where one thread may be descheduled for
+/// milliseconds, the other takes over the rest of its share rather than wait at the barrier.
+/// (schedule(dynamic) before: the threads took turns, sample by sample, and each layer read half
+/// its input from the other core's cache. AVX-512 VM, 2 threads, img/s, alternating with it:
+/// training resnet20 GN b32 820–960 → 920–1140, BN 905–946 → 993–1021, inference resnet20 BN
+/// 3342–3362 → 3901–3958.)
+///
+///   SampleShares shares(n);
+///   #pragma omp parallel
+///   shares.run([&](int64_t i) { ... });
+///
+/// Each share is a front and a back (one atomic word): its owner takes the front, others the back.
+class SampleShares {
+ public:
+  explicit SampleShares(int64_t n, int threads = omp_get_max_threads())
+      : count_(std::max(threads, 1)), shares_(new Share[static_cast<size_t>(count_)]) {
+    if (n >= (int64_t{1} << 31)) throw std::length_error("SampleShares: more than 2^31 iterations");
+    for (int t = 0; t < count_; ++t) shares_[t].bounds = pack(n * t / count_, n * (t + 1) / count_);
+  }
+  /// Inside the parallel region (or outside it: then the calling thread does every iteration):
+  /// calls body(i) for the iterations this thread gets. A team smaller than `threads` leaves
+  /// shares without an owner; the others take them from the back.
+  template <typename F>
+  void run(F body) {
+    const int me = omp_get_thread_num();
+    if (me < count_)
+      for (int64_t i; (i = take(shares_[me], true)) >= 0;) body(i);
+    for (int k = 1; k < count_; ++k) {
+      Share& other = shares_[(me + k) % count_];
+      for (int64_t i; (i = take(other, false)) >= 0;) body(i);
+    }
+  }
+
+ private:
+  struct alignas(64) Share {  // a cache line each: the owners' takes do not contend
+    std::atomic<uint64_t> bounds;  // [front, back): front in the low 32 bits
+  };
+  static uint64_t pack(int64_t front, int64_t back) {
+    return static_cast<uint64_t>(front) | static_cast<uint64_t>(back) << 32;
+  }
+  // The share's first iteration (front) or last (back), taken; −1 when it is empty.
+  static int64_t take(Share& s, bool front) {
+    uint64_t b = s.bounds.load(std::memory_order_relaxed);
+    for (;;) {
+      const auto lo = static_cast<int64_t>(b & 0xffffffffu), hi = static_cast<int64_t>(b >> 32);
+      if (lo >= hi) return -1;
+      const uint64_t next = front ? pack(lo + 1, hi) : pack(lo, hi - 1);
+      if (s.bounds.compare_exchange_weak(b, next, std::memory_order_relaxed)) return front ? lo : hi - 1;
+    }
+  }
+  int count_;
+  std::unique_ptr<Share[]> shares_;
+};
+
 // A convolution's weight gradient (direct or Winograd) sums every sample's contribution. So that
 // the sum does not depend on the number of threads (the same weights after training with 1 thread
 // or 2), the samples are cut into kSumSlots fixed ranges, whatever the thread count; each range is
@@ -71,9 +133,11 @@ void sum_over_samples(int64_t N, int64_t size, T* out, F sum_range) {
   T* parts = parts_buffer.get(static_cast<size_t>((slots - 1) * size));  // ranges 1, 2, ...
   // Ranges go to threads when there are enough of them; otherwise sum_range's products split.
   const int threads = omp_in_parallel() || slots < omp_get_max_threads() ? 1 : omp_get_max_threads();
-#pragma omp parallel for schedule(dynamic) num_threads(threads)
-  for (int64_t slot = 0; slot < slots; ++slot)
+  SampleShares shares(slots, threads);
+#pragma omp parallel num_threads(threads)
+  shares.run([&](int64_t slot) {
     sum_range(N * slot / slots, N * (slot + 1) / slots, slot == 0 ? out : parts + (slot - 1) * size);
+  });
   // The ranges' sums are added in order, element by element; threads take blocks of elements
   // when there are enough to repay waking them (stream_grain).
   constexpr int64_t kBlock = 4096;

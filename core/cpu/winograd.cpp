@@ -400,6 +400,7 @@ void convolve(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w
   const int64_t max_tiles = per_chunk * g.per_sample(), ts = spread<T>(max_tiles);  // ts: d's and rows' ds, rs
   const Windows<M, M + 2> inputs(g, ph, pw, H, W);
   const OutputTiles<M> outputs(g);
+  SampleShares shares(chunks);
 #pragma omp parallel if (threads > 1 && chunks >= threads)
   {
     const int64_t stride = spread<T>(packed_b_size(C, max_tiles, width)), step = spread<T>(K * max_tiles);
@@ -413,8 +414,7 @@ void convolve(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w
     const int64_t block = std::max<int64_t>(1, 256 / C);  // output channels a thread takes: ~256 kernels
 #pragma omp for schedule(static)
     for (int64_t k0 = 0; k0 < K; k0 += block) transform_weights<M>(w, layout, K, C, k0, std::min(K, k0 + block), u);
-#pragma omp for schedule(dynamic)
-    for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+    shares.run([&](int64_t chunk) {
       const int64_t n0 = chunk * per_chunk, count = std::min(per_chunk, N - n0), tiles = count * g.per_sample();
       // The last panel's columns past the tiles are zero (gemm.h's packed layout).
       if (const int64_t last = tiles / width * width; last < tiles)
@@ -430,7 +430,7 @@ void convolve(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, const T* w
       const OutputPass<T> chunk_out = out.shifted(at);
       transform_outputs(m, step, g, count, K, outputs, ts, chunk_out, rows, y + at);
       chunk_out.samples(y + at, count, K, g.P * g.Q);
-    }
+    });
   }
 }
 
