@@ -581,15 +581,16 @@ void forward(const T* x, const T* w, const Geometry& g, const OutputPass<T>& out
   if (!g.pointwise()) return forward_shifted(x, w, g, out, y);
   // A 1x1 kernel without padding: y[K, PQ] = w[K, C] · x[C, PQ] (pointwise_input).
   const int64_t pq = g.pq();
-#pragma omp parallel for schedule(static) if (split_batch(g.N))
-  for (int64_t n = 0; n < g.N; ++n) {
+  SampleShares samples(g.N);
+#pragma omp parallel if (split_batch(g.N))
+  samples.run([&](int64_t n) {
     T* yn = y + n * g.K * pq;
     parallel_gemm<T>(false, false, g.K, pq, g.C, T(1), w, g.C, pointwise_input(x, g, n), pq, T(0), yn, pq);
     const OutputPass<T> on = out.shifted(n * g.K * pq);
     if (!on.trivial())
       for (int64_t k = 0; k < g.K; ++k) on.row(yn + k * pq, pq, k, k * pq, yn + k * pq);
     on.samples(yn, 1, g.K, pq);
-  }
+  });
 }
 
 template <typename T>
@@ -621,14 +622,15 @@ void backward(const T* dy, const T* x, const T* w, const Geometry& g, T* dx, T* 
     });
   }
   if (!dx) return;
-#pragma omp parallel for schedule(static) if (split_batch(g.N))
-  for (int64_t n = 0; n < g.N; ++n) {
+  SampleShares samples(g.N);
+#pragma omp parallel if (split_batch(g.N))
+  samples.run([&](int64_t n) {
     T* dxn = dx + n * g.C * g.H * g.W;
     thread_local Scratch<T> product_buffer;
     T* product = g.unit_stride() ? dxn : product_buffer.get(static_cast<size_t>(g.C * pq));
     parallel_gemm<T>(true, false, g.C, pq, g.K, T(1), w, g.C, dy + n * g.K * pq, pq, T(0), product, pq);
     if (!g.unit_stride()) scatter_pointwise(product, g, dxn);
-  }
+  });
 }
 
 void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const kernels::Window2d& win, Tensor& y) {

@@ -59,9 +59,11 @@ void split_range(int64_t extent, int64_t work, int64_t grain, F part) {
 /// threads of a parallel region: thread t takes first, in order, the contiguous share a static
 /// schedule would give it, then the last iterations of the other threads' shares. So when the
 /// threads keep pace, every layer gives a core the samples it gave it in the layer before, and
-/// finds them in that core's cache (the elementwise loops and the norms split their samples the
-/// same way, statically); beside a busy process, where one thread may be descheduled for
-/// milliseconds, the other takes over the rest of its share rather than wait at the barrier.
+/// finds them in that core's cache (the convolutions, the norms and the weight gradients' ranges
+/// take their samples so; the elementwise loops split their values the same way, statically).
+/// Beside a busy process, where one thread may be descheduled for milliseconds, the other takes
+/// over the rest of its share rather than wait at the barrier; so does the faster core where the
+/// two are not equal (on the Zen 5 VM one vCPU ran memory-bound loops 1.4x slower than the other).
 /// (schedule(dynamic) before: the threads took turns, sample by sample, and each layer read half
 /// its input from the other core's cache. AVX-512 VM, 2 threads, img/s, alternating with it:
 /// training resnet20 GN b32 820–960 → 920–1140, BN 905–946 → 993–1021, inference resnet20 BN
