@@ -199,6 +199,27 @@ TEST_CASE("SampleShares gives every iteration to exactly one thread, whatever th
       }
 }
 
+TEST_CASE("SampleShares shares out more than 2^31 iterations in blocks, each once") {
+  // A share's bounds are 32 bits: from 2^31 iterations on, the items shared out are blocks of them
+  // (here 2^32 + 3 iterations, which would overflow the bounds, in blocks of 3). Count
+  // what each thread's body sees without storing 2^32 flags: their sum and their number.
+  using minidl::cpu::SampleShares;
+  const int64_t n = (int64_t{1} << 32) + 3;
+  std::atomic<int64_t> calls{0};
+  std::atomic<uint64_t> sum{0};
+  SampleShares work(n, 2);
+#pragma omp parallel num_threads(2)
+  {
+    int64_t c = 0;
+    uint64_t s = 0;
+    work.run([&](int64_t i) { ++c, s += static_cast<uint64_t>(i); });
+    calls += c;
+    sum += s;
+  }
+  CHECK(calls == n);
+  CHECK(sum == static_cast<uint64_t>(n) * static_cast<uint64_t>((n - 1) / 2));  // n odd: 0 + 1 + ... + n − 1
+}
+
 TEST_CASE("SampleShares: a thread takes its own share in order, then the rest of the others' from their back") {
   using minidl::cpu::SampleShares;
   // One thread, two shares of 10 iterations: its own [0, 5), then [5, 10) from the back.

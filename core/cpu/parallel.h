@@ -9,7 +9,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <stdexcept>
 
 #include "capability.h"
 #include "scratch.h"
@@ -77,25 +76,32 @@ void split_range(int64_t extent, int64_t work, int64_t grain, F part) {
 class SampleShares {
  public:
   explicit SampleShares(int64_t n, int threads = omp_get_max_threads())
-      : count_(std::max(threads, 1)), shares_(new Share[static_cast<size_t>(count_)]) {
-    if (n >= (int64_t{1} << 31)) throw std::length_error("SampleShares: more than 2^31 iterations");
-    for (int t = 0; t < count_; ++t) shares_[t].bounds = pack(n * t / count_, n * (t + 1) / count_);
+      : n_(std::max<int64_t>(n, 0)),
+        block_(n_ < kMaxItems ? 1 : (n_ + kMaxItems - 1) / kMaxItems),
+        count_(std::max(threads, 1)),
+        shares_(new Share[static_cast<size_t>(count_)]) {
+    const int64_t items = (n_ + block_ - 1) / block_;
+    for (int t = 0; t < count_; ++t) shares_[t].bounds = pack(items * t / count_, items * (t + 1) / count_);
   }
   /// Inside the parallel region (or outside it: then the calling thread does every iteration):
   /// calls body(i) for the iterations this thread gets. A team smaller than `threads` leaves
   /// shares without an owner; the others take them from the back.
   template <typename F>
   void run(F body) {
+    auto items = [&](int64_t item) {  // one iteration, or a block of them past kMaxItems
+      for (int64_t i = item * block_, last = std::min(n_, i + block_); i < last; ++i) body(i);
+    };
     const int me = omp_get_thread_num();
     if (me < count_)
-      for (int64_t i; (i = take(shares_[me], true)) >= 0;) body(i);
+      for (int64_t item; (item = take(shares_[me], true)) >= 0;) items(item);
     for (int k = 1; k < count_; ++k) {
       Share& other = shares_[(me + k) % count_];
-      for (int64_t i; (i = take(other, false)) >= 0;) body(i);
+      for (int64_t item; (item = take(other, false)) >= 0;) items(item);
     }
   }
 
  private:
+  static constexpr int64_t kMaxItems = int64_t{1} << 31;  // a share's bounds are 32 bits each
   struct alignas(64) Share {  // a cache line each: the owners' takes do not contend
     std::atomic<uint64_t> bounds;  // [front, back): front in the low 32 bits
   };
@@ -112,6 +118,7 @@ class SampleShares {
       if (s.bounds.compare_exchange_weak(b, next, std::memory_order_relaxed)) return front ? lo : hi - 1;
     }
   }
+  int64_t n_, block_;  // iterations, and iterations per item shared out
   int count_;
   std::unique_ptr<Share[]> shares_;
 };
