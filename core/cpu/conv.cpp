@@ -525,8 +525,8 @@ void backward_weight_shifted(const T* dy, const T* x, const Geometry& g, T* dw) 
 // 2 — so that backward-data, padded by 2 − pad, qualifies too. Auto uses it in float32 (float64
 // stays on the direct kernel, the reference) only where it measured faster than the direct kernel,
 // per path, on the 3x3 shapes of resnet20 and preresnet29 ((32, C, H, W), 1 and 2 threads;
-// bench/RESULTS.md): from kWinogradMinChannels channels on both sides and kWinogradMinWidth output
-// columns, F(4x4) from kWinograd4MinWidth. The transforms cost about what the fewer multiplications
+// bench/RESULTS.md): from kWinogradMinChannels channels on both sides (the weight gradient from
+// kWinogradGradMinChannels) and kWinogradMinWidth output columns, F(4x4) from kWinograd4MinWidth. The transforms cost about what the fewer multiplications
 // save where channels are few, so Winograd wins only where the direct kernel is slow for its flops
 // or the GEMMs are deep enough. Measured in one process, both alternating call by call, medians of
 // 12 to 40, batch 32 (128), F(4x4) against direct, 1 / 2 threads, since the tile gathers and
@@ -542,19 +542,31 @@ void backward_weight_shifted(const T* dy, const T* x, const Geometry& g, T* dw) 
 // ranges of samples): 16 at 32² 1.02-1.08x / 0.97-1.09x forward, 1.25x / 0.94-0.99x backward-data,
 // 0.66-0.70x / 0.61-0.71x weight gradient — so from 32 channels; 32 at 16² 1.82x / 1.40x, 1.83x /
 // 1.32x, 2.0x / 1.8-1.9x; 64 at 8² 3.2x / 2.3x, 3.5x / 2.8x, 4.0x / 3.0x; 64 at 32² 1.95x / 1.92x,
-// 1.94x / 1.93x, 2.1x / 1.9-2.0x.
+// 1.94x / 1.93x, 2.1x / 1.9-2.0x. Since the samples stay on their core (SampleShares, parallel.h),
+// 16 at 32² on 2 threads, batch 32 / 128: forward 1.14x / 1.05x, backward-data 1.15x / 0.97x,
+// weight gradient 0.68x / 0.66x — so forward and backward-data from 16 channels, the weight
+// gradient from 32. Whole steps, alternating with direct at 16 (img/s), while the VM was loaded:
+// inference resnet20 BN b32 2528-2552 → 2709-2764, GN b128 2426-2455 → 2516-2541, training
+// resnet20 BN b32 691-703 → 701-739, GN b128 669-706 → 681-726, preresnet29 BN b32 the same; on
+// the VM quieter, a wash: inference resnet20 BN b32 3513-3889 → 3542-3913, training GN b32
+// 954-1131 → 959-1144, BN b128 1020-1111 → 999-1113.
 #if defined(__AVX512F__)
-constexpr int64_t kWinogradMinChannels = 32, kWinogradMinWidth = 8, kWinograd4MinWidth = 8;
+constexpr int64_t kWinogradMinChannels = 16, kWinogradMinWidth = 8, kWinograd4MinWidth = 8;
+constexpr int64_t kWinogradGradMinChannels = 32;
 #elif defined(__AVX2__)
 constexpr int64_t kWinogradMinChannels = 16, kWinogradMinWidth = 8, kWinograd4MinWidth = 8;
+constexpr int64_t kWinogradGradMinChannels = 16;
 #else
 constexpr int64_t kWinogradMinChannels = 16, kWinogradMinWidth = 1, kWinograd4MinWidth = 8;
+constexpr int64_t kWinogradGradMinChannels = 16;
 #endif
 
 // The tile size m of the Winograd F(m x m, 3x3) to run (2 or 4), or 0 for the direct kernel, for
-// a convolution from in_channels to out_channels whose output rows are out_width wide.
+// a convolution from in_channels to out_channels whose output rows are out_width wide (its weight
+// gradient with weight_grad).
 template <typename T>
-int winograd_tile(const Geometry& g, int64_t in_channels, int64_t out_channels, int64_t out_width) {
+int winograd_tile(const Geometry& g, int64_t in_channels, int64_t out_channels, int64_t out_width,
+                  bool weight_grad = false) {
   const auto& v = g.win;
   const bool applies = g.R == 3 && g.S == 3 && v.stride_h == 1 && v.stride_w == 1 && v.pad_h <= 2 && v.pad_w <= 2;
   if (!applies) return 0;
@@ -566,7 +578,8 @@ int winograd_tile(const Geometry& g, int64_t in_channels, int64_t out_channels, 
     case ConvAlgorithm::Winograd4:
       return 4;
     default: {
-      if (sizeof(T) != 4 || std::min(in_channels, out_channels) < kWinogradMinChannels) return 0;
+      const int64_t least = weight_grad ? kWinogradGradMinChannels : kWinogradMinChannels;
+      if (sizeof(T) != 4 || std::min(in_channels, out_channels) < least) return 0;
       if (out_width < kWinogradMinWidth) return 0;
       return out_width >= kWinograd4MinWidth ? 4 : 2;
     }
@@ -602,7 +615,7 @@ void backward(const T* dy, const T* x, const T* w, const Geometry& g, T* dx, T* 
                      OutputPass<T>{}, dx);
     dx = nullptr;  // done
   }
-  if (const int m = dw ? winograd_tile<T>(g, g.C, g.K, g.Q) : 0) {
+  if (const int m = dw ? winograd_tile<T>(g, g.C, g.K, g.Q, /*weight_grad=*/true) : 0) {
     winograd_weight_grad3x3(m, x, g.N, g.C, g.H, g.W, dy, g.K, g.win.pad_h, g.win.pad_w, dw);
     dw = nullptr;  // done
   }

@@ -65,8 +65,8 @@ void split_range(int64_t extent, int64_t work, int64_t grain, F part) {
 /// two are not equal (on the Zen 5 VM one vCPU ran memory-bound loops 1.4x slower than the other).
 /// (schedule(dynamic) before: the threads took turns, sample by sample, and each layer read half
 /// its input from the other core's cache. AVX-512 VM, 2 threads, img/s, alternating with it:
-/// training resnet20 GN b32 820–960 → 920–1140, BN 905–946 → 993–1021, inference resnet20 BN
-/// 3342–3362 → 3901–3958.)
+/// training resnet20 GN b32 1015–1024 → 1228–1245, BN b32 967–974 → 1052–1061, inference
+/// resnet20 BN b32 3426–3509 → 4007–4117.)
 ///
 ///   SampleShares shares(n);
 ///   #pragma omp parallel
@@ -108,7 +108,7 @@ class SampleShares {
   static uint64_t pack(int64_t front, int64_t back) {
     return static_cast<uint64_t>(front) | static_cast<uint64_t>(back) << 32;
   }
-  // The share's first iteration (front) or last (back), taken; −1 when it is empty.
+  // The share's first item (front) or last (back), taken; −1 when it is empty.
   static int64_t take(Share& s, bool front) {
     uint64_t b = s.bounds.load(std::memory_order_relaxed);
     for (;;) {
